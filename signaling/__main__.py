@@ -1,0 +1,113 @@
+"""Command line: `python -m signaling serve | user add | catalog import`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from .config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", help="SQLAlchemy URL (env VW_DATABASE_URL; default SQLite under ./var/)")
+
+    parser = argparse.ArgumentParser(prog="virtual-window", description="Virtual Window signaling and media server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--recordings-dir", type=Path, help="where recordings land (default ./recordings/)")
+    serve.add_argument("--demo", action="store_true", help="load a demo catalog and accounts into an empty database")
+
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", parents=[common], help="create or update an account")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("specialist", "admin"), required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--display-name")
+    add.add_argument("--skills", help="comma-separated service item codes or category:NAME")
+
+    catalog = sub.add_parser("catalog", help="manage the service catalog")
+    cat_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    imp = cat_sub.add_parser("import", parents=[common], help="load service items from CSV or JSON")
+    imp.add_argument("file", type=Path)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if args.database_url:
+        settings.database_url = args.database_url
+    return settings
+
+
+async def _with_store(settings: Settings, action):
+    from .store import Store
+
+    store = Store(settings.database_url)
+    await store.open()
+    try:
+        return await action(store)
+    finally:
+        await store.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import make_app
+
+    settings = _settings(args)
+    settings.host, settings.port, settings.demo = args.host, args.port, args.demo
+    if args.recordings_dir:
+        settings.recordings_dir = args.recordings_dir
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=5)
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    skills = [s.strip() for s in args.skills.split(",") if s.strip()] if args.skills is not None else None
+
+    async def action(store):
+        return await store.upsert_account(
+            args.username, args.role, args.password, display_name=args.display_name, skills=skills
+        )
+
+    account = asyncio.run(_with_store(_settings(args), action))
+    print(f"account {account['username']} ({account['role']}) saved, id {account['id']}")
+    return 0
+
+
+def _catalog_import(args: argparse.Namespace) -> int:
+    from .store import CatalogError
+    from .store.catalog import load_catalog_file
+
+    try:
+        items = load_catalog_file(args.file)
+        count = asyncio.run(_with_store(_settings(args), lambda store: store.import_service_items(items)))
+    except CatalogError as exc:
+        print(f"{args.file}: {exc} (nothing was imported)", file=sys.stderr)
+        return 1
+    print(f"imported {count} service items from {args.file}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "user":
+        return _user_add(args)
+    return _catalog_import(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The contract's HTTP endpoints. Each validates, calls the store or center once, answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aiohttp import web
+
+from .. import keys
+from ..auth import Identity
+from ..errors import ApiError, bad_input
+from ..telemetry import CONTENT_TYPE
+
+TOKEN_COOKIE = "vw_token"
+OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
+
+
+def identity(request: web.Request, role: str) -> Identity:
+    """The caller's staff identity: 401 without a valid token, 403 with the wrong role."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE)
+    ident = request.app[keys.TOKENS].verify(token)
+    if ident is None:
+        raise ApiError("unauthorized", "log in first (a valid token is required)", 401)
+    if ident.role != role:
+        raise ApiError("forbidden", f"this needs the {role} role", 403)
+    return ident
+
+
+def _datetime(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_input(f"{name} must be an ISO 8601 date or time", "invalid_value") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_input(f"{name} must be an integer", "invalid_value") from None
+    if not lo <= value <= hi:
+        raise bad_input(f"{name} must be between {lo} and {hi}", "out_of_range")
+    return value
+
+
+def _filters(request: web.Request) -> dict:
+    outcome = request.query.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        raise bad_input(f"outcome must be one of: {', '.join(OUTCOMES)}", "invalid_value")
+    return {
+        "service_item": request.query.get("service_item") or None,
+        "specialist": request.query.get("specialist") or None,
+        "outcome": outcome,
+        "since": _datetime(request, "since"),
+        "until": _datetime(request, "until"),
+    }
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def config(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    return web.json_response({"ice_servers": settings.ice_servers, "answer_target_s": settings.answer_target_s})
+
+
+async def login(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_input("the body must be JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("username"), str) or not isinstance(body.get("password"), str):
+        raise bad_input("username and password are required strings", "missing_field")
+    account = await request.app[keys.STORE].authenticate(body["username"].strip(), body["password"])
+    if account is None:
+        raise ApiError("invalid_credentials", "wrong username or password", 401)
+    token = request.app[keys.TOKENS].issue(account)
+    response = web.json_response(
+        {
+            "token": token,
+            "role": account["role"],
+            "user": {k: account[k] for k in ("id", "username", "display_name")},
+        }
+    )
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", max_age=request.app[keys.TOKENS].ttl_s)
+    return response
+
+
+async def service_items(request: web.Request) -> web.Response:
+    q = request.query.get("q", "").strip() or None
+    if q is not None and len(q) > 100:
+        raise bad_input("q is longer than 100 characters", "too_long")
+    return web.json_response({"items": await request.app[keys.STORE].search_service_items(q)})
+
+
+async def sessions(request: web.Request) -> web.Response:
+    identity(request, "admin")
+    items, total = await request.app[keys.STORE].list_sessions(
+        **_filters(request),
+        limit=_int(request, "limit", 50, 1, 1000),
+        offset=_int(request, "offset", 0, 0, 10**9),
+    )
+    return web.json_response({"items": items, "total": total})
+
+
+async def sessions_csv(request: web.Request) -> web.Response:
+    identity(request, "admin")
+    text = await request.app[keys.STORE].iter_sessions_csv(**_filters(request))
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="sessions.csv"'},
+    )
+
+
+async def session(request: web.Request) -> web.Response:
+    identity(request, "admin")
+    found = await request.app[keys.STORE].get_session(request.match_info["id"])
+    if found is None:
+        raise ApiError("not_found", "no session with this id", 404)
+    return web.json_response(found)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    identity(request, "admin")
+    raw = request.query.get("threshold_s")
+    threshold = request.app[keys.SETTINGS].answer_target_s
+    if raw:
+        try:
+            threshold = float(raw)
+        except ValueError:
+            raise bad_input("threshold_s must be a number", "invalid_value") from None
+        if not 0 < threshold <= 3600:
+            raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
+    result = await request.app[keys.STORE].metrics(
+        since=_datetime(request, "since"), until=_datetime(request, "until"), threshold_s=threshold
+    )
+    return web.json_response(result)
+
+
+async def recording(request: web.Request) -> web.StreamResponse:
+    identity(request, "admin")
+    party = request.match_info["party"]
+    if party not in ("caller", "specialist"):
+        raise bad_input("party must be caller or specialist", "invalid_value")
+    found = await request.app[keys.STORE].get_session(request.match_info["session_id"], with_events=False)
+    if found is None:
+        raise ApiError("not_found", "no session with this id", 404)
+    path = await request.app[keys.STORE].recording_path(found["id"], party)
+    if path is None or not Path(path).is_file():
+        raise ApiError("not_found", "no recording of this party", 404)
+    # FileResponse answers Range requests (206) itself.
+    return web.FileResponse(path, headers={"Content-Type": "video/webm"})
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[keys.TELEMETRY].render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _page(path: Path):
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    return handler
+
+
+def setup_routes(app: web.Application, static_root: Path) -> None:
+    r = app.router
+    r.add_get("/healthz", healthz)
+    r.add_get("/metrics", prometheus)
+    r.add_get("/api/config", config)
+    r.add_post("/api/login", login)
+    r.add_get("/api/service-items", service_items)
+    r.add_get("/api/sessions", sessions)
+    r.add_get("/api/sessions.csv", sessions_csv)
+    r.add_get("/api/sessions/{id}", session)
+    r.add_get("/api/metrics", metrics)
+    r.add_get("/api/recordings/{session_id}/{party}", recording)
+    r.add_get("/", _page(static_root / "client_web" / "index.html"))
+    r.add_get("/console", _page(static_root / "agent_console" / "console.html"))
+    r.add_get("/admin", _page(static_root / "agent_console" / "admin.html"))
+    r.add_static("/c/", static_root / "client_web", append_version=False)
+    r.add_static("/s/", static_root / "agent_console", append_version=False)

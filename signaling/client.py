@@ -1,0 +1,411 @@
+"""Headless Python caller and specialist speaking the wire contract (CONTRACT.md).
+
+Used by tests, benchmarks and operators' smoke tests. Each participant has a
+real aiortc leg sending synthetic media (a sine tone and a moving bar) and
+counts the frames it receives.
+
+    python -m signaling.client smoke --url http://127.0.0.1:8080 \\
+        --username demo --password demo123 --service-item SI-001
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+import numpy as np
+import socketio
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from av import AudioFrame, VideoFrame
+
+from signaling.media.ice import rtc_configuration, use_media_addresses
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+class ClientError(Exception):
+    """The server refused something the client cannot go on without."""
+
+    def __init__(self, message: str, payload: Any = None) -> None:
+        super().__init__(message)
+        self.payload = payload
+
+
+# -- synthetic media -----------------------------------------------------------
+
+
+class ToneTrack(MediaStreamTrack):
+    """A sine tone, 48 kHz mono, 20 ms frames, paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, sample_rate: int = 48000, ptime: float = 0.02) -> None:
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.samples = int(sample_rate * ptime)
+        self._step = 2 * math.pi * frequency / sample_rate
+        self._start: float | None = None
+        self._pts = 0
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._pts += self.samples
+            await asyncio.sleep(self._start + self._pts / self.sample_rate - time.time())
+        t = np.arange(self._pts, self._pts + self.samples)
+        samples = (np.sin(t * self._step) * 8000).astype(np.int16).reshape(1, -1)
+        frame = AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = self.sample_rate
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, self.sample_rate)
+        return frame
+
+
+class BarTrack(VideoStreamTrack):
+    """A gray gradient with a white bar sweeping across, 30 fps (cheap to make)."""
+
+    def __init__(self, width: int = 320, height: int = 240) -> None:
+        super().__init__()
+        self.width, self.height = width, height
+        yuv = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+        yuv[:height] = np.linspace(16, 160, width, dtype=np.uint8)[None, :]
+        self._base = yuv
+        self._count = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        yuv = self._base.copy()
+        bar = max(self.width // 16, 2)
+        x = (self._count * 4) % (self.width - bar)
+        yuv[: self.height, x : x + bar] = 235
+        self._count += 1
+        frame = VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+
+# -- participants ----------------------------------------------------------------
+
+
+class Participant:
+    """What callers and specialists share: a socket.io connection and one leg."""
+
+    namespace = "/"
+
+    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None, timeout: float = 10) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.media_addresses = media_addresses
+        self.timeout = timeout
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("*", self._on_event, namespace=self.namespace)
+        self.pc: RTCPeerConnection | None = None
+        self.received: dict[str, int] = {"audio": 0, "video": 0}
+        self.first_frame_at: dict[str, float] = {}
+        self.leg_connected_at: float | None = None
+        self._events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._arrived = asyncio.Condition()
+        self._http: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._tracks: list[MediaStreamTrack] = []
+
+    # events
+
+    async def _on_event(self, event: str, data: Any = None) -> None:
+        async with self._arrived:
+            self._events[event].append(data if isinstance(data, dict) else {"data": data})
+            self._arrived.notify_all()
+
+    async def wait_for(self, event: str, timeout: float = 10, predicate: Predicate | None = None) -> dict[str, Any]:
+        """The next S→C `event` (matching `predicate`; earlier non-matching ones are dropped).
+
+        Events that arrived before the call are kept, so there is no race
+        between an action and waiting for its consequence.
+        """
+        found: list[dict[str, Any]] = []
+
+        def take() -> bool:
+            queue = self._events[event]
+            while queue:
+                payload = queue.pop(0)
+                if predicate is None or predicate(payload):
+                    found.append(payload)
+                    return True
+            return False
+
+        async with self._arrived:
+            try:
+                await asyncio.wait_for(self._arrived.wait_for(take), timeout)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"no {event!r} within {timeout} s") from None
+        return found[0]
+
+    async def _call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.sio.call(event, payload, namespace=self.namespace, timeout=self.timeout)
+
+    async def emit_raw(self, namespace: str, event: str, payload: Any) -> Any:
+        """Send anything (malformed payloads included) and return the ack."""
+        return await self.sio.call(event, payload, namespace=namespace, timeout=self.timeout)
+
+    # http
+
+    async def _request_json(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        async with self._http.request(method, self.base_url + path, **kwargs) as response:
+            try:
+                body = await response.json(content_type=None)
+            except (ValueError, aiohttp.ContentTypeError):
+                body = None
+            return response.status, body
+
+    # media
+
+    async def open_leg(self, *, screen: bool = False) -> None:
+        """Open this participant's leg: offer mic + camera (+ screen), apply the answer."""
+        if self.pc is not None:
+            raise ClientError("the leg is already open")
+        status, config = await self._request_json("GET", "/api/config")
+        if status != 200 or not isinstance(config, dict):
+            raise ClientError(f"GET /api/config answered {status}", config)
+        if self.media_addresses is not None:
+            use_media_addresses(self.media_addresses)
+        self.pc = pc = RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
+        self._tracks = [ToneTrack(), BarTrack()] + ([BarTrack()] if screen else [])
+        for track in self._tracks:
+            pc.addTransceiver(track, direction="sendrecv")
+        pc.on("track", self._count)
+        pc.on("connectionstatechange", self._on_leg_state)
+
+        await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers fully here
+        ack = await self._call("rtc:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            raise ClientError("rtc:offer refused", ack)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["sdp"], type="answer"))
+        # Our candidates were all in the offer: tell the server there are no more.
+        mid = pc.getTransceivers()[0].mid
+        await self._call("rtc:candidate", {"candidate": "", "sdpMid": mid, "sdpMLineIndex": 0})
+
+    def _on_leg_state(self) -> None:
+        if self.pc is not None and self.pc.connectionState == "connected" and self.leg_connected_at is None:
+            self.leg_connected_at = time.monotonic()
+
+    def _count(self, track: MediaStreamTrack) -> None:
+        async def consume() -> None:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    await track.recv()
+                    self.first_frame_at.setdefault(track.kind, time.monotonic())
+                    self.received[track.kind] = self.received.get(track.kind, 0) + 1
+
+        task = asyncio.ensure_future(consume())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def leg_state(self) -> str:
+        return self.pc.connectionState if self.pc is not None else "none"
+
+    async def wait_media(self, min_video_frames: int = 10, min_audio_frames: int = 10, timeout: float = 10) -> dict[str, int]:
+        """Wait until this participant has received that many decoded frames."""
+        deadline = time.monotonic() + timeout
+        while self.received["video"] < min_video_frames or self.received["audio"] < min_audio_frames:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"received only {self.received} within {timeout} s")
+            await asyncio.sleep(0.05)
+        return dict(self.received)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.pc is not None:
+            await self.pc.close()
+        if self.sio.connected:
+            await self.sio.disconnect()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+
+class Caller(Participant):
+    """The enterprise caller (`/caller`, anonymous)."""
+
+    namespace = "/caller"
+
+    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None, timeout: float = 10) -> None:
+        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout)
+        self.call_id: str | None = None
+        self.call_token: str | None = None
+
+    async def connect(self, resume: str | None = None) -> None:
+        auth = {"resume": resume} if resume else {}
+        await self.sio.connect(
+            self.base_url, auth=auth, namespaces=[self.namespace],
+            socketio_path="socket.io", transports=["websocket"], wait_timeout=self.timeout,
+        )
+
+    async def request(self, service_item: str, name: str, company: str | None = None, phone: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"service_item": service_item, "name": name}
+        if company is not None:
+            payload["company"] = company
+        if phone is not None:
+            payload["phone"] = phone
+        ack = await self._call("call:request", payload)
+        if isinstance(ack, dict) and ack.get("ok"):
+            self.call_id = ack.get("call_id")
+            self.call_token = ack.get("call_token")
+        return ack
+
+    async def hangup(self, call_id: str | None = None) -> dict[str, Any]:
+        return await self._call("call:hangup", {"call_id": call_id or self.call_id})
+
+    async def rate(self, satisfaction: int, comment: str | None = None, call_id: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"call_id": call_id or self.call_id, "satisfaction": satisfaction}
+        if comment is not None:
+            payload["comment"] = comment
+        return await self._call("call:rate", payload)
+
+    async def chat(self, text: str, call_id: str | None = None) -> dict[str, Any]:
+        return await self._call("chat:message", {"call_id": call_id or self.call_id, "text": text})
+
+
+class Specialist(Participant):
+    """A back-office specialist (`/agent`, with a login token)."""
+
+    namespace = "/agent"
+
+    def __init__(self, base_url: str, *, username: str, password: str, media_addresses: list[str] | None = None, timeout: float = 10) -> None:
+        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout)
+        self.username = username
+        self.password = password
+        self.token: str | None = None
+        self.user: dict[str, Any] | None = None
+
+    async def login(self) -> dict[str, Any]:
+        """POST /api/login; raises ClientError unless it answers 200."""
+        status, body = await self._request_json(
+            "POST", "/api/login", json={"username": self.username, "password": self.password}
+        )
+        if status != 200 or not isinstance(body, dict):
+            raise ClientError(f"login answered {status}", body)
+        self.token = body.get("token")
+        self.user = body.get("user")
+        return body
+
+    async def connect(self) -> None:
+        if self.token is None:
+            await self.login()
+        await self.sio.connect(
+            self.base_url, auth={"token": self.token}, namespaces=[self.namespace],
+            socketio_path="socket.io", transports=["websocket"], wait_timeout=self.timeout,
+        )
+
+    async def set_state(self, state: str, auto_answer: bool | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"state": state}
+        if auto_answer is not None:
+            payload["auto_answer"] = auto_answer
+        return await self._call("agent:state", payload)
+
+    async def accept(self, call_id: str) -> dict[str, Any]:
+        return await self._call("call:accept", {"call_id": call_id})
+
+    async def decline(self, call_id: str) -> dict[str, Any]:
+        return await self._call("call:decline", {"call_id": call_id})
+
+    async def hangup(self, call_id: str) -> dict[str, Any]:
+        return await self._call("call:hangup", {"call_id": call_id})
+
+    async def wrapup(self, call_id: str, notes: str | None = None, disposition: str | None = None, difficulty: int | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"call_id": call_id}
+        for key, value in (("notes", notes), ("disposition", disposition), ("difficulty", difficulty)):
+            if value is not None:
+                payload[key] = value
+        return await self._call("call:wrapup", payload)
+
+    async def chat(self, call_id: str, text: str) -> dict[str, Any]:
+        return await self._call("chat:message", {"call_id": call_id, "text": text})
+
+
+# -- smoke test -------------------------------------------------------------------
+
+
+async def smoke(args: argparse.Namespace) -> int:
+    """One call end to end with auto-answer; prints timings and frame counts."""
+    addresses = args.media_address or None
+    if addresses is None and urlparse(args.url).hostname in ("127.0.0.1", "localhost"):
+        addresses = ["127.0.0.1"]  # a local server gathers on loopback only
+    specialist = Specialist(args.url, username=args.username, password=args.password, media_addresses=addresses)
+    caller = Caller(args.url, media_addresses=addresses)
+    try:
+        await specialist.connect()
+        await specialist.open_leg()
+        ack = await specialist.set_state("ready", auto_answer=True)
+        if not ack.get("ok"):
+            raise ClientError("agent:state refused", ack)
+        await caller.connect()
+        await caller.open_leg()
+        started = time.monotonic()
+        ack = await caller.request(args.service_item, args.name)
+        if not ack.get("ok"):
+            raise ClientError("call:request refused", ack)
+        await caller.wait_for("call:connected", timeout=args.timeout)
+        answered = time.monotonic()
+        await asyncio.gather(
+            caller.wait_media(1, 1, timeout=args.timeout), specialist.wait_media(1, 1, timeout=args.timeout)
+        )
+        media = max(caller.first_frame_at["video"], specialist.first_frame_at["video"])
+        await asyncio.sleep(args.seconds)
+        report = {
+            "call_id": caller.call_id,
+            "answer_ms": round((answered - started) * 1000),
+            "connect_ms": round((media - started) * 1000),
+            "caller_received": caller.received,
+            "specialist_received": specialist.received,
+        }
+        await caller.hangup()
+        ended = await specialist.wait_for("call:ended", timeout=args.timeout)
+        await specialist.wrapup(ended.get("call_id", caller.call_id), notes="smoke test")
+        print(json.dumps(report, indent=2))
+        return 0
+    except (ClientError, TimeoutError, socketio.exceptions.SocketIOError, aiohttp.ClientError) as exc:
+        print(f"smoke test failed: {exc} {getattr(exc, 'payload', '') or ''}", file=sys.stderr)
+        return 1
+    finally:
+        await caller.close()
+        await specialist.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m signaling.client")
+    commands = parser.add_subparsers(dest="command", required=True)
+    s = commands.add_parser("smoke", help="make one auto-answered call and report")
+    s.add_argument("--url", default="http://127.0.0.1:8080")
+    s.add_argument("--username", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--service-item", required=True)
+    s.add_argument("--name", default="Smoke Test")
+    s.add_argument("--seconds", type=float, default=3, help="how long to keep the call up")
+    s.add_argument("--timeout", type=float, default=15)
+    s.add_argument("--media-address", action="append", help="local address to gather on (repeatable)")
+    args = parser.parse_args(argv)
+    return asyncio.run(smoke(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

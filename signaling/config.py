@@ -1,0 +1,80 @@
+"""Settings, read once from the environment and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The pages (client_web/, agent_console/) live beside the package in the source tree.
+REPO_ROOT = Path(os.environ.get("VW_STATIC_ROOT") or Path(__file__).resolve().parent.parent)
+VAR_DIR = Path(os.environ.get("VW_VAR_DIR", "var"))
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{(VAR_DIR / 'virtual-window.db').as_posix()}"
+
+
+def _secret_key() -> str:
+    """VW_SECRET_KEY, or a key generated once and kept under ./var/."""
+    key = os.environ.get("VW_SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _ice_servers() -> list[dict]:
+    raw = os.environ.get("VW_ICE_SERVERS", "").strip()
+    if not raw:
+        return []
+    servers = json.loads(raw)
+    if not isinstance(servers, list) or not all(
+        isinstance(s, dict) and "urls" in s for s in servers
+    ):
+        raise ValueError("VW_ICE_SERVERS must be a JSON list of {urls, username?, credential?}")
+    return servers
+
+
+def _media_addresses() -> list[str] | None:
+    raw = os.environ.get("VW_MEDIA_ADDRESSES", "").strip()
+    if not raw:
+        return None  # all non-loopback interfaces (aioice's own choice)
+    return [a.strip() for a in raw.split(",") if a.strip()]
+
+
+def _float_env(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass
+class Settings:
+    database_url: str = field(default_factory=lambda: os.environ.get("VW_DATABASE_URL") or default_database_url())
+    host: str = "127.0.0.1"
+    port: int = 8080
+    recordings_dir: Path = field(default_factory=lambda: Path(os.environ.get("VW_RECORDINGS_DIR", "recordings")))
+    secret_key: str = field(default_factory=_secret_key)
+    ice_servers: list[dict] = field(default_factory=_ice_servers)
+    media_addresses: list[str] | None = field(default_factory=_media_addresses)
+    # Signed tokens expire after this many seconds (a working day plus margin).
+    token_ttl_s: int = field(default_factory=lambda: int(_float_env("VW_TOKEN_TTL_S", 12 * 3600)))
+    # How long an offer rings before it goes to the next specialist.
+    offer_timeout_s: float = field(default_factory=lambda: _float_env("VW_OFFER_TIMEOUT_S", 15))
+    # Wrap-up ends by itself after this long if the specialist does not finish it.
+    wrap_up_s: float = field(default_factory=lambda: _float_env("VW_WRAP_UP_S", 120))
+    # A session answered but whose media never flows ends as `failed` after this.
+    media_timeout_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_TIMEOUT_S", 20))
+    # A caller who drops out of a connected call may come back (resume) within this.
+    reconnect_grace_s: float = field(default_factory=lambda: _float_env("VW_RECONNECT_GRACE_S", 15))
+    # The "One Call, Two Seconds" target, reported by /api/config and used by metrics.
+    answer_target_s: float = 2.0
+    demo: bool = False
+    static_root: Path = REPO_ROOT

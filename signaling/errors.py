@@ -1,0 +1,23 @@
+"""The contract's error shape, shared by the HTTP and Socket.IO adapters."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """A refusal with a snake_case code, a human message and an HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def body(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message}}
+
+    def ack(self) -> dict:
+        return {"ok": False, **self.body()}
+
+
+def bad_input(message: str, code: str = "bad_request") -> ApiError:
+    return ApiError(code, message, 400)

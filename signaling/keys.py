@@ -1,0 +1,20 @@
+"""Typed keys of the aiohttp application's shared objects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .auth import Tokens
+    from .center import Center
+    from .config import Settings
+    from .store import Store
+    from .telemetry import Telemetry
+
+SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
+STORE: web.AppKey["Store"] = web.AppKey("store")
+TOKENS: web.AppKey["Tokens"] = web.AppKey("tokens")
+TELEMETRY: web.AppKey["Telemetry"] = web.AppKey("telemetry")
+CENTER: web.AppKey["Center"] = web.AppKey("center")

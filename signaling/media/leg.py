@@ -1,0 +1,283 @@
+"""A leg: one WebRTC peer connection between one participant and the server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+
+from .errors import MediaError
+from .ice import is_mdns_candidate, parse_candidate
+from .relay import OutputTrack, Tap
+
+logger = logging.getLogger(__name__)
+
+# (kind, ordinal among the leg's m-lines of that kind): ("audio", 0) is the
+# microphone, ("video", 0) the camera, ("video", 1) the screen share.
+SlotKey = tuple[str, int]
+StateCallback = Callable[[str], None]
+
+MAX_SDP_BYTES = 100_000
+# The contract's codecs; an offer without them cannot be bridged.
+_REQUIRED_CODEC = {"audio": "audio/opus", "video": "video/vp8"}
+
+
+def _strip_mdns_candidates(sdp: str) -> str:
+    """Drop `a=candidate` lines with an mDNS address (unresolvable server-side)."""
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    kept = [
+        line
+        for line in lines
+        if not (line.startswith("a=candidate:") and is_mdns_candidate(line[len("a=candidate:"):]))
+    ]
+    return "\r\n".join(kept)
+
+
+def _check_offer(sdp: Any) -> str:
+    """Validate an offer before aiortc touches the peer connection.
+
+    aiortc mutates the connection while applying a description, so catching
+    the common mistakes first keeps a refused renegotiation from leaving the
+    leg half-changed.
+    """
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise MediaError("bad_sdp", "sdp must be a non-empty string")
+    if len(sdp) > MAX_SDP_BYTES:
+        raise MediaError("bad_sdp", "sdp is too large")
+    sdp = _strip_mdns_candidates(sdp)
+    try:
+        description = aiortc_sdp.SessionDescription.parse(sdp)
+    except Exception as exc:  # the parser raises anything from ValueError to KeyError
+        raise MediaError("bad_sdp", f"unparsable sdp: {exc.__class__.__name__}") from exc
+    media = [m for m in description.media if m.kind in ("audio", "video")]
+    if not media:
+        raise MediaError("bad_sdp", "the offer has no audio or video section")
+    for m in description.media:
+        if not m.ice.usernameFragment or not m.ice.password:
+            raise MediaError("bad_sdp", "ICE username fragment or password is missing")
+        if m.dtls is None or not m.dtls.fingerprints:
+            raise MediaError("bad_sdp", "DTLS fingerprint is missing")
+    for m in media:
+        if m.direction is None:
+            raise MediaError("bad_sdp", f"{m.kind} section has no direction")
+        wanted = _REQUIRED_CODEC[m.kind]
+        if not any(c.mimeType.lower() == wanted for c in m.rtp.codecs):
+            raise MediaError("bad_sdp", f"{m.kind} section does not offer {wanted}")
+    return sdp
+
+
+class Leg:
+    """One participant's peer connection to the server.
+
+    The participant always offers; the server answers sendrecv on every
+    audio/video m-line so that it can send the other party's media once
+    bridged. Until then each sender holds an idle :class:`OutputTrack` and
+    sends nothing, and received frames are drained and dropped.
+    """
+
+    def __init__(
+        self,
+        owner: str,
+        configuration: RTCConfiguration,
+        on_closed: Callable[[Leg], None] | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.owner = owner
+        self._pc = RTCPeerConnection(configuration)
+        self._on_closed = on_closed
+        self._lock = asyncio.Lock()  # one offer at a time
+        self._described = False  # a remote description has been applied
+        self._pending: list[RTCIceCandidate] = []  # candidates that beat their offer
+        self._pending_end = False
+        self._taps: dict[RTCRtpTransceiver, Tap] = {}
+        self._outputs: dict[RTCRtpTransceiver, OutputTrack] = {}
+        self._state_callbacks: list[StateCallback] = []
+        self._watchers: list[Callable[[], None]] = []
+        self._closed = False
+        self._pc.on("track", self._on_track)
+        self._pc.on("connectionstatechange", self._on_connection_state)
+
+    # -- state --------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The peer connection's connectionState (new, connecting, connected, failed, closed)."""
+        return self._pc.connectionState
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def on_state(self, callback: StateCallback) -> Callable[[], None]:
+        """Call `callback(state)` on every connection state change; returns an unsubscriber."""
+        self._state_callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._state_callbacks:
+                self._state_callbacks.remove(callback)
+
+        return unsubscribe
+
+    def _on_connection_state(self) -> None:
+        state = self._pc.connectionState
+        for callback in list(self._state_callbacks):
+            try:
+                callback(state)
+            except Exception:
+                logger.exception("leg %s state callback failed", self.id)
+
+    # -- tracks -------------------------------------------------------------
+
+    def _keys(self) -> dict[RTCRtpTransceiver, SlotKey]:
+        keys: dict[RTCRtpTransceiver, SlotKey] = {}
+        counts: dict[str, int] = {}
+        for t in self._pc.getTransceivers():
+            n = counts.get(t.kind, 0)
+            counts[t.kind] = n + 1
+            keys[t] = (t.kind, n)
+        return keys
+
+    @property
+    def received_tracks(self) -> dict[str, list[MediaStreamTrack]]:
+        """Remote tracks by kind, in m-line order: {"audio": [mic], "video": [camera, screen?]}."""
+        tracks: dict[str, list[MediaStreamTrack]] = {"audio": [], "video": []}
+        for t in self._pc.getTransceivers():
+            if t in self._taps:
+                tracks.setdefault(t.kind, []).append(self._taps[t].track)
+        return tracks
+
+    def inputs(self) -> dict[SlotKey, Tap]:
+        """What this leg receives, by slot."""
+        keys = self._keys()
+        return {keys[t]: tap for t, tap in self._taps.items() if t in keys}
+
+    def outputs(self) -> dict[SlotKey, OutputTrack]:
+        """What this leg can send, by slot."""
+        keys = self._keys()
+        return {keys[t]: out for t, out in self._outputs.items() if t in keys}
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` whenever inputs or outputs change (for bridges)."""
+        self._watchers.append(callback)
+
+    def unwatch(self, callback: Callable[[], None]) -> None:
+        if callback in self._watchers:
+            self._watchers.remove(callback)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        for t in self._pc.getTransceivers():
+            if t.receiver.track is track and t not in self._taps:
+                self._taps[t] = Tap(track)
+
+    async def packets_sent(self) -> int:
+        """RTP packets sent on this leg so far (0 while never bridged)."""
+        total = 0
+        for sender in self._pc.getSenders():
+            report = await sender.getStats()
+            total += sum(
+                getattr(s, "packetsSent", 0) for s in report.values() if s.type == "outbound-rtp"
+            )
+        return total
+
+    # -- negotiation ----------------------------------------------------------
+
+    async def handle_offer(self, sdp: str) -> str:
+        """Apply the participant's offer (first or renegotiation) and return the answer SDP."""
+        self._assert_open()
+        sdp = _check_offer(sdp)
+        async with self._lock:
+            self._assert_open()
+            try:
+                await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                self._described = True
+                for t in self._pc.getTransceivers():
+                    if t.kind in ("audio", "video") and t not in self._outputs:
+                        # Created by the offer as recvonly: answer sendrecv, with a
+                        # sender that stays silent until a bridge feeds it.
+                        output = OutputTrack(t.kind)
+                        t.sender.replaceTrack(output)
+                        t.direction = "sendrecv"
+                        self._outputs[t] = output
+                await self._pc.setLocalDescription(await self._pc.createAnswer())
+            except MediaError:
+                raise
+            except Exception as exc:  # aiortc raises several types; never leak them
+                if self._closed:
+                    raise MediaError("no_leg", "the leg was closed") from exc
+                raise MediaError("bad_sdp", f"offer refused: {exc}") from exc
+            await self._flush_pending()
+            answer = self._pc.localDescription.sdp
+        self._notify()
+        return answer
+
+    async def add_candidate(self, payload: dict[str, Any]) -> None:
+        """Add a trickled candidate; `candidate == ""` ends them; `.local` ones are dropped."""
+        self._assert_open()
+        if not isinstance(payload, dict):
+            raise MediaError("bad_candidate", "candidate payload must be an object")
+        if payload.get("candidate") in ("", None):
+            if not self._described:
+                self._pending_end = True
+                return
+            await self._add(None)
+            return
+        try:
+            candidate = parse_candidate(payload)
+        except ValueError as exc:
+            raise MediaError("bad_candidate", str(exc)) from exc
+        if candidate is None:
+            return  # mDNS: see parse_candidate
+        if not self._described:
+            self._pending.append(candidate)  # the offer is still being applied
+            return
+        await self._add(candidate)
+
+    async def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for candidate in pending:
+            await self._add(candidate)
+        if self._pending_end:
+            self._pending_end = False
+            await self._add(None)
+
+    async def _add(self, candidate: RTCIceCandidate | None) -> None:
+        try:
+            await self._pc.addIceCandidate(candidate)
+        except Exception as exc:
+            raise MediaError("bad_candidate", f"candidate refused: {exc}") from exc
+
+    # -- lifetime -------------------------------------------------------------
+
+    def _assert_open(self) -> None:
+        if self._closed:
+            raise MediaError("no_leg", "the leg is closed")
+
+    def _notify(self) -> None:
+        for callback in list(self._watchers):
+            try:
+                callback()
+            except Exception:
+                logger.exception("leg %s watcher failed", self.id)
+
+    async def close(self) -> None:
+        """Close the peer connection and stop reading its tracks. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._on_closed is not None:
+            self._on_closed(self)  # unbridges first, so nobody pushes to dead outputs
+        await self._pc.close()
+        for tap in self._taps.values():
+            await tap.stop()
+        self._watchers.clear()
+        self._state_callbacks.clear()
+
+    def __repr__(self) -> str:
+        return f"<Leg {self.id[:8]} owner={self.owner!r} state={self.state}>"

@@ -1,0 +1,234 @@
+"""The Socket.IO server and its three namespaces: /caller, /agent, /admin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from .. import validate as v
+from ..center import ADMIN_NS, AGENT_NS, CALLER_NS, Center
+from ..errors import ApiError
+from .acks import acked
+
+log = logging.getLogger(__name__)
+
+DISPOSITIONS = ("resolved", "needs_follow_up", "referred", "not_eligible", "other")
+
+
+def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    return socketio.exceptions.ConnectionRefusedError({"code": code, "message": message})
+
+
+class _Namespace(socketio.AsyncNamespace):
+    """Dispatches `a:b` event names to handlers registered in `events`."""
+
+    events: dict[str, str] = {}
+
+    def __init__(self, namespace: str, center: Center):
+        super().__init__(namespace)
+        self.center = center
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        name = self.events.get(event)
+        if name is None:
+            return ApiError("unknown_event", f"unknown event {event!r}", 400).ack()
+        sid = args[0]
+        data = args[1] if len(args) > 1 else None
+        return await getattr(self, name)(sid, data)
+
+    # Media legs are the same on both participant namespaces.
+    @acked
+    async def rtc_offer(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        if p.get("type", "offer") != "offer":
+            raise ApiError("bad_sdp", "type must be 'offer'", 400)
+        sdp = v.text(p, "sdp", max_len=200_000)
+        return {"type": "answer", "sdp": await self.center.rtc_offer(sid, sdp)}
+
+    @acked
+    async def rtc_candidate(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        candidate = v.text(p, "candidate", required=True, max_len=2000, allow_empty=True)
+        v.text(p, "sdpMid", required=False, max_len=64)
+        v.integer(p, "sdpMLineIndex", 0, 16, required=False)
+        await self.center.rtc_candidate(sid, {**p, "candidate": candidate})
+        return {}
+
+
+class CallerNamespace(_Namespace):
+    events = {
+        "call:request": "request",
+        "call:hangup": "hangup",
+        "call:rate": "rate",
+        "chat:message": "chat",
+        "rtc:offer": "rtc_offer",
+        "rtc:candidate": "rtc_candidate",
+    }
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        resume = auth.get("resume") if isinstance(auth, dict) else None
+        try:
+            resumed = await self.center.caller_connected(sid, resume)
+        except ApiError as exc:
+            raise _refuse(exc.code, exc.message) from exc
+        if resumed:
+            # Repeat the call's state once the connection is established.
+            asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self.center.after_resume(sid)))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await self.center.caller_disconnected(sid)
+
+    @acked
+    async def request(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        service_item = v.text(p, "service_item", max_len=64)
+        caller = {
+            "name": v.text(p, "name", max_len=100),
+            "company": v.text(p, "company", required=False, max_len=200),
+            "phone": v.text(p, "phone", required=False, max_len=40),
+        }
+        return await self.center.request(sid, service_item, caller)
+
+    @acked
+    async def hangup(self, sid: str, data: Any) -> dict:
+        await self.center.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
+        return {}
+
+    @acked
+    async def rate(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        call_id = v.text(p, "call_id", max_len=64)
+        satisfaction = v.integer(p, "satisfaction", 1, 5)
+        comment = v.text(p, "comment", required=False, max_len=2000)
+        await self.center.rate(sid, call_id, satisfaction, comment)
+        return {}
+
+    @acked
+    async def chat(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        return {"message": await self.center.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
+
+
+class AgentNamespace(_Namespace):
+    events = {
+        "agent:state": "state",
+        "call:accept": "accept",
+        "call:decline": "decline",
+        "call:hangup": "hangup",
+        "call:wrapup": "wrapup",
+        "chat:message": "chat",
+        "rtc:offer": "rtc_offer",
+        "rtc:candidate": "rtc_candidate",
+    }
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        identity = self.center.tokens.verify(token, role="specialist")
+        if identity is None:
+            raise _refuse("unauthorized", "a valid specialist token is required")
+        try:
+            await self.center.specialist_connected(sid, identity)
+        except ApiError as exc:
+            raise _refuse(exc.code, exc.message) from exc
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await self.center.specialist_disconnected(sid)
+
+    @acked
+    async def state(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        state = v.choice(p, "state", ("ready", "away", "offline"))
+        auto_answer = v.boolean(p, "auto_answer")
+        return {"state": await self.center.set_state(sid, state, auto_answer)}
+
+    @acked
+    async def accept(self, sid: str, data: Any) -> dict:
+        await self.center.accept(sid, v.text(v.obj(data), "call_id", max_len=64))
+        return {}
+
+    @acked
+    async def decline(self, sid: str, data: Any) -> dict:
+        await self.center.decline(sid, v.text(v.obj(data), "call_id", max_len=64))
+        return {}
+
+    @acked
+    async def hangup(self, sid: str, data: Any) -> dict:
+        await self.center.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
+        return {}
+
+    @acked
+    async def wrapup(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        await self.center.wrapup(
+            sid,
+            v.text(p, "call_id", max_len=64),
+            notes=v.text(p, "notes", required=False, max_len=4000),
+            disposition=v.choice(p, "disposition", DISPOSITIONS, required=False),
+            difficulty=v.integer(p, "difficulty", 1, 5, required=False),
+        )
+        return {}
+
+    @acked
+    async def chat(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        return {"message": await self.center.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
+
+
+class AdminNamespace(_Namespace):
+    events: dict[str, str] = {}
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if self.center.tokens.verify(token, role="admin") is None:
+            raise _refuse("unauthorized", "a valid administrator token is required")
+        await self.enter_room(sid, "wallboard")
+
+
+async def _stats_loop(sio: socketio.AsyncServer, center: Center) -> None:
+    """Push the live wallboard to connected administrators about once a second."""
+    from ..center import utcnow
+
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            if not sio.manager.rooms.get(ADMIN_NS, {}).get("wallboard"):
+                continue
+            now = utcnow()
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            m = await center.store.metrics(since=midnight, until=None, threshold_s=center.settings.answer_target_s)
+            today = {k: m[k] for k in ("offered", "answered", "abandoned", "service_level")}
+            await sio.emit("stats", {**center.live_stats(), "today": today}, room="wallboard", namespace=ADMIN_NS)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("stats push failed")
+
+
+def attach_socketio(app: web.Application, center_key: web.AppKey) -> socketio.AsyncServer:
+    """Create the Socket.IO server on `app`; the center is bound at start-up."""
+    # Default CORS policy: same origin only (the pages are served by this server).
+    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    sio.attach(app, socketio_path="socket.io")
+
+    async def bind(app: web.Application) -> None:
+        center = app[center_key]
+        sio.register_namespace(CallerNamespace(CALLER_NS, center))
+        sio.register_namespace(AgentNamespace(AGENT_NS, center))
+        sio.register_namespace(AdminNamespace(ADMIN_NS, center))
+        app["vw_stats_task"] = asyncio.create_task(_stats_loop(sio, center))
+
+    async def unbind(app: web.Application) -> None:
+        task = app.get("vw_stats_task")
+        if task:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    app.on_startup.append(bind)
+    app.on_shutdown.append(unbind)
+    return sio

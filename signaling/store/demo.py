@@ -1,0 +1,100 @@
+"""Demo catalog and accounts for `serve --demo` on an empty database."""
+
+from __future__ import annotations
+
+_SI = ("social_insurance", "人力资源和社会保障局")
+_MI = ("medical_insurance", "医疗保障局")
+_TX = ("tax", "税务局")
+_BR = ("business_registration", "市场监督管理局")
+_ID = ("identity_documents", "公安局")
+_EM = ("employment", "人力资源和社会保障局")
+_FN = ("financing", "地方金融监督管理局")
+_LA = ("legal_aid", "司法局")
+
+# (code, name, name_en, (category, department), level, difficulty)
+_ITEMS = [
+    ("SI-001", "企业职工社会保险开户", "Open employee social insurance accounts", _SI, "district", 2),
+    ("SI-002", "职工参保登记与增减员", "Enrol or remove employees from social insurance", _SI, "district", 1),
+    ("SI-003", "社会保险缴费基数申报", "Declare the social insurance contribution base", _SI, "district", 3),
+    ("SI-004", "养老保险关系转移接续", "Transfer pension insurance between regions", _SI, "municipal", 4),
+    ("SI-005", "工伤保险待遇申领", "Claim work-injury insurance benefits", _SI, "municipal", 4),
+    ("MI-001", "单位医疗保险参保登记", "Register an employer for medical insurance", _MI, "district", 2),
+    ("MI-002", "异地就医备案", "File for medical treatment in another city", _MI, "municipal", 2),
+    ("MI-003", "生育保险待遇申领", "Claim maternity insurance benefits", _MI, "district", 3),
+    ("MI-004", "医疗费用零星报销", "Reimburse out-of-pocket medical expenses", _MI, "district", 3),
+    ("MI-005", "医保定点机构申请", "Apply to become a designated medical insurance provider", _MI, "municipal", 5),
+    ("TX-001", "新办纳税人套餐式服务", "Tax set-up package for a newly registered business", _TX, "district", 2),
+    ("TX-002", "增值税发票领用", "Obtain VAT invoices", _TX, "district", 2),
+    ("TX-003", "一般纳税人资格登记", "Register as a general VAT taxpayer", _TX, "district", 3),
+    ("TX-004", "企业所得税汇算清缴咨询", "Corporate income tax annual reconciliation", _TX, "municipal", 4),
+    ("TX-005", "出口退税备案", "File for export tax refunds", _TX, "municipal", 5),
+    ("BR-001", "企业设立登记", "Register a new company", _BR, "district", 3),
+    ("BR-002", "营业执照变更登记", "Change a business license", _BR, "district", 2),
+    ("BR-003", "企业注销登记", "Deregister a company", _BR, "district", 4),
+    ("BR-004", "个体工商户登记", "Register an individual business", _BR, "district", 1),
+    ("BR-005", "企业年度报告公示", "File the annual corporate report", _BR, "municipal", 1),
+    ("ID-001", "外国人工作许可办理", "Apply for a foreigner's work permit", _ID, "municipal", 4),
+    ("ID-002", "居住证办理", "Apply for a residence permit", _ID, "district", 2),
+    ("ID-003", "企业公章刻制备案", "Register an official company seal", _ID, "district", 1),
+    ("ID-004", "户籍迁入（人才引进）", "Household registration for recruited talent", _ID, "municipal", 3),
+    ("ID-005", "出入境证件办理咨询", "Exit-entry document applications", _ID, "municipal", 2),
+    ("EM-001", "就业登记与失业登记", "Employment and unemployment registration", _EM, "district", 1),
+    ("EM-002", "创业担保贷款贴息申请", "Apply for start-up guaranteed loan interest subsidies", _EM, "district", 3),
+    ("EM-003", "企业吸纳就业补贴申领", "Claim hiring subsidies for employers", _EM, "district", 3),
+    ("EM-004", "职业技能培训补贴申领", "Claim vocational training subsidies", _EM, "municipal", 2),
+    ("EM-005", "高校毕业生就业见习基地申报", "Register a graduate internship base", _EM, "municipal", 3),
+    ("FN-001", "中小微企业融资对接", "Match small businesses with lenders", _FN, "municipal", 3),
+    ("FN-002", "政府性融资担保申请", "Apply for a government financing guarantee", _FN, "municipal", 4),
+    ("FN-003", "应急转贷资金申请", "Apply for emergency bridge-loan funds", _FN, "municipal", 4),
+    ("FN-004", "知识产权质押融资", "Intellectual property pledge financing", _FN, "municipal", 5),
+    ("FN-005", "普惠金融政策咨询", "Inclusive finance policy consultation", _FN, "district", 2),
+    ("LA-001", "法律援助申请", "Apply for legal aid", _LA, "district", 2),
+    ("LA-002", "劳动争议调解咨询", "Labour dispute mediation advice", _LA, "district", 3),
+    ("LA-003", "企业合规法律咨询", "Corporate compliance legal advice", _LA, "municipal", 4),
+    ("LA-004", "公证事项办理咨询", "Notarisation services", _LA, "municipal", 2),
+    ("LA-005", "农民工欠薪法律援助", "Legal aid for unpaid migrant wages", _LA, "district", 3),
+]
+
+DEMO_SERVICE_ITEMS: list[dict] = [
+    {"code": code, "name": name, "name_en": name_en, "category": cat, "department": dept,
+     "level": level, "difficulty": difficulty}
+    for code, name, name_en, (cat, dept), level, difficulty in _ITEMS
+]
+
+_CATEGORIES = sorted({item["category"] for item in DEMO_SERVICE_ITEMS})
+
+DEMO_ACCOUNTS: list[dict] = [
+    {"username": "admin", "password": "admin123", "role": "admin", "display_name": "系统管理员", "skills": []},
+    {"username": "zhang.wei", "password": "demo123", "role": "specialist", "display_name": "张伟",
+     "skills": ["category:social_insurance", "category:medical_insurance"]},
+    {"username": "li.na", "password": "demo123", "role": "specialist", "display_name": "李娜",
+     "skills": ["category:tax", "category:business_registration"]},
+    {"username": "wang.fang", "password": "demo123", "role": "specialist", "display_name": "王芳",
+     "skills": ["category:business_registration", "category:financing", "TX-001"]},
+    {"username": "liu.yang", "password": "demo123", "role": "specialist", "display_name": "刘洋",
+     "skills": ["category:identity_documents", "category:employment", "category:legal_aid"]},
+    {"username": "chen.jing", "password": "demo123", "role": "specialist", "display_name": "陈静",
+     "skills": ["category:social_insurance", "category:employment", "MI-002"]},
+    {"username": "demo", "password": "demo123", "role": "specialist", "display_name": "演示坐席",
+     "skills": [f"category:{c}" for c in _CATEGORIES]},
+]
+
+DEMO_LOGIN_HINT = """\
+Demo data loaded. Log in with:
+  administrator:  admin / admin123          (open /admin)
+  specialist:     demo / demo123            (open /console; skilled for every category)
+  more specialists: zhang.wei, li.na, wang.fang, liu.yang, chen.jing (password demo123)
+Callers need no login: open / and pick a service item."""
+
+
+async def load_demo(store) -> bool:
+    """Load the demo catalog and accounts into an empty database; True if it did."""
+    if await store.count_service_items() or await store.count_accounts():
+        return False
+    await store.import_service_items(DEMO_SERVICE_ITEMS)
+    for account in DEMO_ACCOUNTS:
+        await store.upsert_account(
+            account["username"], account["role"], account["password"],
+            display_name=account["display_name"], skills=account["skills"],
+        )
+    return True

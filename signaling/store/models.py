@@ -1,0 +1,171 @@
+"""Tables of the store, and the UTC time helpers every row goes through.
+
+All datetimes are stored as naive UTC (portable between SQLite and
+PostgreSQL) and leave the store as ISO 8601 UTC with milliseconds and `Z`.
+Keep this file and migrations/versions/ in step: a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names, so later migrations can address them by name.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# A 64-bit autoincrement key that SQLite still treats as its rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ServiceItem(Base):
+    __tablename__ = "service_items"
+    __table_args__ = (
+        CheckConstraint("level IN ('district', 'municipal')", name="level"),
+        CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty"),
+        Index(None, "category"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(200), default="")
+    level: Mapped[str] = mapped_column(String(16))
+    difficulty: Mapped[int] = mapped_column(Integer)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("role IN ('specialist', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class Skill(Base):
+    """A specialist's skill: a service item code or `category:NAME`."""
+
+    __tablename__ = "skills"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    target: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class CallSession(Base):
+    """One caller's request for one service item (named to avoid clashing with ORM Session)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index(None, "created_at"),
+        Index(None, "service_item_code"),
+        Index(None, "specialist_id"),
+        Index(None, "outcome"),
+        Index(None, "ended_at"),  # start-up recovery looks for ended_at IS NULL
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    service_item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"))
+    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    caller_company: Mapped[str | None] = mapped_column(String(200))
+    caller_phone: Mapped[str | None] = mapped_column(String(64))
+    specialist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime())
+    media_at: Mapped[datetime | None] = mapped_column(DateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime())
+    wait_ms: Mapped[int | None] = mapped_column(Integer)
+    connect_ms: Mapped[int | None] = mapped_column(Integer)
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    ended_by: Mapped[str | None] = mapped_column(String(16))
+    notes: Mapped[str | None] = mapped_column(Text)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    difficulty: Mapped[int | None] = mapped_column(Integer)
+
+
+class SessionEvent(Base):
+    __tablename__ = "session_events"
+    __table_args__ = (Index(None, "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime())
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),)
+
+    # The primary key makes "rated once" a database rule, not only a check.
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    satisfaction: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("session_id", "party"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    party: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(500))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+def utc_naive(dt: datetime | None) -> datetime | None:
+    """Naive UTC for the database; a naive input is taken to be UTC already."""
+    if dt is None or dt.tzinfo is None:
+        return dt
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """`2026-11-26T08:00:00.123Z` (the contract's timestamp form)."""
+    if dt is None:
+        return None
+    dt = utc_naive(dt)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -1,0 +1,533 @@
+"""The store: catalog, accounts, sessions with their events, ratings.
+
+Every public method opens its own short transaction and returns plain
+dicts shaped like the wire contract, so callers never hold ORM objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .catalog import validate_item
+from .db import make_engine, migrate
+from .metrics import compute_metrics
+from .models import (
+    Account,
+    CallSession,
+    Rating,
+    Recording,
+    ServiceItem,
+    SessionEvent,
+    Skill,
+    iso,
+    utc_naive,
+)
+
+ROLES = ("specialist", "admin")
+STATUSES = ("queued", "offered", "connected", "ended")
+OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
+ENDED_BY = ("caller", "specialist", "system")
+TIME_FIELDS = ("offered_at", "answered_at", "media_at", "ended_at")
+UPDATABLE = {
+    "status", "outcome", "specialist_id", "end_reason", "ended_by", "notes",
+    "disposition", "difficulty", *TIME_FIELDS,
+}
+CSV_COLUMNS = (
+    "id", "status", "outcome", "service_item_code", "service_item_name",
+    "caller_name", "caller_company", "caller_phone",
+    "specialist_id", "specialist_username", "specialist_display_name",
+    "created_at", "offered_at", "answered_at", "media_at", "ended_at",
+    "wait_ms", "connect_ms", "talk_s", "end_reason", "ended_by",
+    "satisfaction", "difficulty", "disposition", "notes",
+)
+
+
+class StoreError(Exception):
+    """A store rule was broken; `code` is the snake_case code for the wire error."""
+
+    def __init__(self, code: str, message: str | None = None):
+        super().__init__(message or code)
+        self.code = code
+        self.message = message or code
+
+
+_hasher = PasswordHasher()
+_dummy_hash: str | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _ms(later: datetime | None, earlier: datetime | None) -> int | None:
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier).total_seconds() * 1000)
+
+
+def _recompute(row: CallSession) -> None:
+    """Derived durations, always from the timestamps (the contract's definitions)."""
+    row.wait_ms = _ms(row.answered_at, row.created_at)
+    row.connect_ms = _ms(row.media_at, row.created_at)
+    start = row.media_at or row.answered_at
+    talk_ms = _ms(row.ended_at, start)
+    row.talk_s = None if talk_ms is None else round(talk_ms / 1000, 1)
+
+
+def _check_enum(name: str, value: Any, allowed: tuple) -> None:
+    if value is not None and value not in allowed:
+        raise StoreError(f"invalid_{name}", f"{name} must be one of {', '.join(allowed)}")
+
+
+_PHONE_LIKE = re.compile(r"^\+?[\d\s()-]+$")
+
+
+def _csv_safe(value: Any) -> Any:
+    """Stop spreadsheets from running caller-supplied text as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        if not _PHONE_LIKE.match(value):
+            return "'" + value
+    return value
+
+
+class Store:
+    def __init__(self, database_url: str, engine_kwargs: dict | None = None):
+        self.database_url = database_url
+        self._engine_kwargs = engine_kwargs or {}
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    async def open(self) -> None:
+        self._engine = make_engine(self.database_url, **self._engine_kwargs)
+        await migrate(self._engine)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._sessions = None
+
+    def _db(self) -> AsyncSession:
+        if self._sessions is None:
+            raise RuntimeError("Store.open() has not been called")
+        return self._sessions()
+
+    # ---- catalog -------------------------------------------------------
+
+    async def search_service_items(self, q: str | None = None, limit: int = 500) -> list[dict]:
+        stmt = select(ServiceItem).order_by(ServiceItem.category, ServiceItem.code).limit(limit)
+        if q and q.strip():
+            # lower() on both sides: ILIKE is not portable, and LIKE's case rules differ by backend.
+            pattern = "%" + _escape_like(q.strip().lower()) + "%"
+            stmt = stmt.where(or_(*(
+                func.lower(col).like(pattern, escape="\\")
+                for col in (ServiceItem.code, ServiceItem.name, ServiceItem.name_en)
+            )))
+        async with self._db() as db:
+            return [_item_dict(item) for item in (await db.scalars(stmt)).all()]
+
+    async def get_service_item(self, code: str) -> dict | None:
+        async with self._db() as db:
+            item = await db.get(ServiceItem, code)
+            return _item_dict(item) if item else None
+
+    async def import_service_items(self, items: list[dict]) -> int:
+        # Validate everything before writing anything: a bad row imports nothing.
+        clean = [validate_item(item, _line_of(item, i)) for i, item in enumerate(items)]
+        async with self._db() as db, db.begin():
+            existing = {
+                item.code: item
+                for item in (await db.scalars(select(ServiceItem))).all()
+            }
+            for values in clean:
+                item = existing.get(values["code"])
+                if item is None:
+                    item = existing[values["code"]] = ServiceItem(**values)
+                    db.add(item)
+                else:
+                    for key, value in values.items():
+                        setattr(item, key, value)
+        return len(clean)
+
+    async def count_service_items(self) -> int:
+        async with self._db() as db:
+            return await db.scalar(select(func.count()).select_from(ServiceItem))
+
+    # ---- accounts ------------------------------------------------------
+
+    async def upsert_account(
+        self,
+        username: str,
+        role: str,
+        password: str | None,
+        display_name: str | None = None,
+        skills: list[str] | None = None,
+    ) -> dict:
+        username = (username or "").strip()
+        if not username or len(username) > 64:
+            raise StoreError("invalid_username", "username must be 1-64 characters")
+        _check_enum("role", role, ROLES)
+        if password is not None and not password:
+            raise StoreError("invalid_password", "password must not be empty")
+        password_hash = await asyncio.to_thread(_hasher.hash, password) if password else None
+        async with self._db() as db, db.begin():
+            account = await db.scalar(select(Account).where(Account.username == username))
+            if account is None:
+                if password_hash is None:
+                    raise StoreError("password_required", "a new account needs a password")
+                account = Account(
+                    username=username, display_name=display_name or username, role=role,
+                    password_hash=password_hash, created_at=_utcnow(),
+                )
+                db.add(account)
+                await db.flush()
+            else:
+                account.role = role
+                if display_name:
+                    account.display_name = display_name
+                if password_hash:
+                    account.password_hash = password_hash
+            if skills is not None:
+                await db.execute(delete(Skill).where(Skill.account_id == account.id))
+                targets = sorted({s.strip() for s in skills if s and s.strip()})
+                db.add_all(Skill(account_id=account.id, target=t) for t in targets)
+            account_id = account.id
+        return await self.get_account(account_id)
+
+    async def authenticate(self, username: str, password: str) -> dict | None:
+        async with self._db() as db:
+            account = await db.scalar(select(Account).where(Account.username == username))
+        if account is None:
+            await asyncio.to_thread(_verify, _dummy(), password)  # same cost as a real check
+            return None
+        if not await asyncio.to_thread(_verify, account.password_hash, password):
+            return None
+        if _hasher.check_needs_rehash(account.password_hash):
+            await self.upsert_account(account.username, account.role, password)
+        return await self.get_account(account.id)
+
+    async def get_account(self, account_id: int) -> dict | None:
+        accounts = await self._accounts(Account.id == account_id)
+        return accounts[0] if accounts else None
+
+    async def list_accounts(self, role: str | None = None) -> list[dict]:
+        return await self._accounts(Account.role == role) if role else await self._accounts()
+
+    async def count_accounts(self) -> int:
+        async with self._db() as db:
+            return await db.scalar(select(func.count()).select_from(Account))
+
+    async def _accounts(self, *where: Any) -> list[dict]:
+        async with self._db() as db:
+            accounts = (await db.scalars(select(Account).where(*where).order_by(Account.id))).all()
+            skills: dict[int, list[str]] = {}
+            if accounts:
+                rows = await db.execute(
+                    select(Skill.account_id, Skill.target)
+                    .where(Skill.account_id.in_([a.id for a in accounts]))
+                    .order_by(Skill.target)
+                )
+                for account_id, target in rows:
+                    skills.setdefault(account_id, []).append(target)
+        return [
+            {"id": a.id, "username": a.username, "display_name": a.display_name,
+             "role": a.role, "skills": skills.get(a.id, [])}
+            for a in accounts
+        ]
+
+    # ---- sessions ------------------------------------------------------
+
+    async def create_session(
+        self, *, id: str, service_item_code: str, caller: dict, created_at: datetime
+    ) -> dict:
+        created_at = utc_naive(created_at)
+        try:
+            async with self._db() as db, db.begin():
+                if await db.get(ServiceItem, service_item_code) is None:
+                    raise StoreError("unknown_service_item", f"no service item {service_item_code!r}")
+                db.add(CallSession(
+                    id=id, status="queued", service_item_code=service_item_code,
+                    caller_name=caller.get("name") or "",
+                    caller_company=caller.get("company") or None,
+                    caller_phone=caller.get("phone") or None,
+                    created_at=created_at,
+                ))
+                await db.flush()  # the event's foreign key needs the session row first
+                db.add(SessionEvent(session_id=id, at=created_at, type="queued", data=None))
+        except IntegrityError:
+            raise StoreError("duplicate_session", f"session {id} already exists") from None
+        return await self.get_session(id, with_events=False)
+
+    async def update_session(
+        self, id: str, *, event: str, at: datetime, data: dict | None = None, **fields: Any
+    ) -> dict:
+        unknown = set(fields) - UPDATABLE
+        if unknown:
+            raise TypeError(f"update_session() got unknown fields: {', '.join(sorted(unknown))}")
+        _check_enum("status", fields.get("status"), STATUSES)
+        _check_enum("outcome", fields.get("outcome"), OUTCOMES)
+        _check_enum("ended_by", fields.get("ended_by"), ENDED_BY)
+        if fields.get("difficulty") is not None and fields["difficulty"] not in range(1, 6):
+            raise StoreError("invalid_difficulty", "difficulty must be an integer 1-5")
+        async with self._db() as db, db.begin():
+            row = await db.get(CallSession, id, with_for_update=True)
+            if row is None:
+                raise StoreError("unknown_session", f"no session {id}")
+            for key, value in fields.items():
+                setattr(row, key, utc_naive(value) if key in TIME_FIELDS else value)
+            _recompute(row)
+            db.add(SessionEvent(session_id=id, at=utc_naive(at), type=event, data=data))
+        return await self.get_session(id, with_events=False)
+
+    async def add_event(self, id: str, type: str, at: datetime, data: dict | None = None) -> None:
+        async with self._db() as db, db.begin():
+            if await db.get(CallSession, id) is None:
+                raise StoreError("unknown_session", f"no session {id}")
+            db.add(SessionEvent(session_id=id, at=utc_naive(at), type=type, data=data))
+
+    async def add_recording(
+        self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None, at: datetime
+    ) -> None:
+        """Index a finished recording (one per party per session; a later one replaces it)."""
+        _check_enum("party", party, ("caller", "specialist"))
+        async with self._db() as db, db.begin():
+            await db.execute(delete(Recording).where(Recording.session_id == session_id, Recording.party == party))
+            db.add(Recording(session_id=session_id, party=party, path=path, duration_s=duration_s,
+                             bytes=size, created_at=utc_naive(at)))
+
+    async def recording_path(self, session_id: str, party: str) -> str | None:
+        async with self._db() as db:
+            return await db.scalar(
+                select(Recording.path).where(Recording.session_id == session_id, Recording.party == party)
+            )
+
+    async def rate_session(self, id: str, satisfaction: int, comment: str | None, at: datetime) -> None:
+        if isinstance(satisfaction, bool) or satisfaction not in range(1, 6):
+            raise StoreError("invalid_satisfaction", "satisfaction must be an integer 1-5")
+        try:
+            async with self._db() as db, db.begin():
+                if await db.get(CallSession, id) is None:
+                    raise StoreError("unknown_session", f"no session {id}")
+                if await db.get(Rating, id) is not None:
+                    raise StoreError("already_rated", "this session has already been rated")
+                db.add(Rating(session_id=id, satisfaction=satisfaction, comment=comment, at=utc_naive(at)))
+                db.add(SessionEvent(session_id=id, at=utc_naive(at), type="rated",
+                                    data={"satisfaction": satisfaction}))
+        except IntegrityError:  # two ratings racing: the primary key decides
+            raise StoreError("already_rated", "this session has already been rated") from None
+
+    async def close_open_sessions(self, now: datetime) -> int:
+        """Start-up recovery: end what a crash left open, saying why."""
+        now = utc_naive(now)
+        async with self._db() as db, db.begin():
+            rows = (await db.scalars(select(CallSession).where(CallSession.ended_at.is_(None)))).all()
+            for row in rows:
+                if row.answered_at is None:
+                    row.outcome = "abandoned"
+                else:
+                    row.outcome = "failed" if row.media_at is None else "answered"
+                row.status, row.ended_at = "ended", now
+                row.end_reason, row.ended_by = "server_restart", "system"
+                _recompute(row)
+                db.add(SessionEvent(session_id=row.id, at=now, type="ended",
+                                    data={"reason": "server_restart", "ended_by": "system"}))
+        return len(rows)
+
+    async def get_session(self, id: str, with_events: bool = True) -> dict | None:
+        async with self._db() as db:
+            rows = await self._session_rows(db, _session_query().where(CallSession.id == id))
+            if not rows:
+                return None
+            session = rows[0]
+            if with_events:
+                events = await db.execute(
+                    select(SessionEvent.at, SessionEvent.type, SessionEvent.data)
+                    .where(SessionEvent.session_id == id)
+                    .order_by(SessionEvent.at, SessionEvent.id)
+                )
+                session["events"] = [{"at": iso(at), "type": t, "data": d} for at, t, d in events]
+            return session
+
+    async def list_sessions(
+        self,
+        *,
+        service_item: str | None = None,
+        specialist: int | str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict], int]:
+        where = _session_filters(service_item, specialist, outcome, since, until)
+        async with self._db() as db:
+            total = await db.scalar(
+                select(func.count()).select_from(CallSession)
+                .outerjoin(Account, Account.id == CallSession.specialist_id).where(*where)
+            )
+            stmt = _session_query().where(*where).order_by(
+                CallSession.created_at.desc(), CallSession.id.desc()
+            ).limit(max(0, limit)).offset(max(0, offset))
+            return await self._session_rows(db, stmt), total
+
+    async def iter_sessions_csv(
+        self,
+        *,
+        service_item: str | None = None,
+        specialist: int | str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> str:
+        """All matching sessions (newest first) as CSV text with a header row."""
+        where = _session_filters(service_item, specialist, outcome, since, until)
+        stmt = _session_query().where(*where).order_by(
+            CallSession.created_at.desc(), CallSession.id.desc()
+        ).offset(max(0, offset))
+        if limit is not None:
+            stmt = stmt.limit(max(0, limit))
+        async with self._db() as db:
+            sessions = await self._session_rows(db, stmt)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for s in sessions:
+            flat = {
+                **s,
+                "service_item_code": s["service_item"]["code"],
+                "service_item_name": s["service_item"]["name"],
+                "caller_name": s["caller"]["name"],
+                "caller_company": s["caller"]["company"],
+                "caller_phone": s["caller"]["phone"],
+                "specialist_id": (s["specialist"] or {}).get("id"),
+                "specialist_username": (s["specialist"] or {}).get("username"),
+                "specialist_display_name": (s["specialist"] or {}).get("display_name"),
+            }
+            writer.writerow(["" if flat[c] is None else _csv_safe(flat[c]) for c in CSV_COLUMNS])
+        return out.getvalue()
+
+    async def metrics(
+        self, *, since: datetime | None, until: datetime | None, threshold_s: float = 2.0
+    ) -> dict:
+        async with self._db() as db:
+            return await compute_metrics(db, utc_naive(since), utc_naive(until), threshold_s)
+
+    async def _session_rows(self, db: AsyncSession, stmt: Any) -> list[dict]:
+        rows = (await db.execute(stmt)).all()
+        recordings: dict[str, list[dict]] = {}
+        if rows:
+            found = await db.scalars(
+                select(Recording)
+                .where(Recording.session_id.in_([r[0].id for r in rows]))
+                .order_by(Recording.party)
+            )
+            for rec in found:
+                recordings.setdefault(rec.session_id, []).append({
+                    "party": rec.party, "url": f"/api/recordings/{rec.session_id}/{rec.party}",
+                    "duration_s": rec.duration_s, "bytes": rec.bytes,
+                })
+        return [_session_dict(*row, recordings.get(row[0].id, [])) for row in rows]
+
+
+# ---- helpers ----------------------------------------------------------
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not a real password")
+    return _dummy_hash
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _line_of(item: Any, index: int) -> int:
+    line = item.get("_line") if isinstance(item, dict) else None
+    return line if isinstance(line, int) else index + 1
+
+
+def _item_dict(item: ServiceItem) -> dict:
+    return {
+        "code": item.code, "name": item.name, "name_en": item.name_en,
+        "category": item.category, "department": item.department,
+        "level": item.level, "difficulty": item.difficulty,
+    }
+
+
+def _session_query() -> Any:
+    return (
+        select(CallSession, ServiceItem.name, Account.username, Account.display_name,
+               Rating.satisfaction)
+        .outerjoin(ServiceItem, ServiceItem.code == CallSession.service_item_code)
+        .outerjoin(Account, Account.id == CallSession.specialist_id)
+        .outerjoin(Rating, Rating.session_id == CallSession.id)
+    )
+
+
+def _session_filters(service_item, specialist, outcome, since, until) -> list:
+    """Shared by the list, its count and the CSV; the time range is [since, until)."""
+    where = []
+    if service_item:
+        where.append(CallSession.service_item_code == service_item)
+    if specialist is not None and specialist != "":
+        text = str(specialist).strip()
+        by_name = Account.username == text
+        where.append(or_(CallSession.specialist_id == int(text), by_name) if text.isdecimal() and len(text) < 10 else by_name)
+    if outcome:
+        where.append(CallSession.outcome == outcome)
+    if since is not None:
+        where.append(CallSession.created_at >= utc_naive(since))
+    if until is not None:
+        where.append(CallSession.created_at < utc_naive(until))
+    return where
+
+
+def _session_dict(s: CallSession, item_name, username, display_name, satisfaction, recordings) -> dict:
+    return {
+        "id": s.id,
+        "status": s.status,
+        "outcome": s.outcome,
+        "service_item": {"code": s.service_item_code, "name": item_name},
+        "caller": {"name": s.caller_name, "company": s.caller_company, "phone": s.caller_phone},
+        "specialist": (
+            {"id": s.specialist_id, "username": username, "display_name": display_name}
+            if s.specialist_id is not None else None
+        ),
+        "created_at": iso(s.created_at),
+        "offered_at": iso(s.offered_at),
+        "answered_at": iso(s.answered_at),
+        "media_at": iso(s.media_at),
+        "ended_at": iso(s.ended_at),
+        "wait_ms": s.wait_ms,
+        "connect_ms": s.connect_ms,
+        "talk_s": s.talk_s,
+        "end_reason": s.end_reason,
+        "ended_by": s.ended_by,
+        "satisfaction": satisfaction,
+        "difficulty": s.difficulty,
+        "disposition": s.disposition,
+        "notes": s.notes,
+        "recordings": recordings,
+    }

@@ -256,6 +256,10 @@ function connect(token) {
     renderState();
   });
   socket.on("call:offered", (msg) => showOffer(msg));
+  socket.on("call:offer_ended", (msg) => {
+    // Server extension: the offer was declined, timed out or withdrawn.
+    if (!vw.offer || !msg || msg.call_id === vw.offer.call_id) hideOffer();
+  });
   socket.on("call:connected", (msg) => showCall(msg));
   socket.on("call:ended", (msg) => showWrapup(msg));
   socket.on("chat:message", (msg) => {

@@ -191,7 +191,7 @@ function renderEnd() {
   let text;
   const key = `reason.${reason}`;
   if (reason && t(key) !== key) text = t(key);
-  else if (by === "caller") text = t("reason.caller_hangup");
+  else if (by === "caller") text = everConnected ? t("reason.caller_hangup") : t("reason.abandoned");
   else if (by === "specialist") text = t("reason.specialist_hangup");
   else text = t("reason.other", { reason: reason || by || "?" });
   $("end-reason").textContent = text;
@@ -247,8 +247,21 @@ async function openLeg() {
 
 // ---------------------------------------------------------------- socket
 
+const TOKEN_KEY = "vw.caller.call"; // the live session's call_token, per tab (resume after a reload)
+
+function keepToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch (_) { /* storage disabled */ }
+}
+
 function connect() {
-  const socket = io("/caller", { auth: {}, transports: ["websocket", "polling"] });
+  let saved = null;
+  try { saved = sessionStorage.getItem(TOKEN_KEY); } catch (_) { /* storage disabled */ }
+  vw.resuming = !!saved;
+  vw.callToken = saved;
+  const socket = io("/caller", { auth: saved ? { resume: saved } : {}, transports: ["websocket", "polling"] });
   vw.socket = socket;
 
   socket.on("connect", () => {
@@ -257,14 +270,18 @@ function connect() {
     openLeg(); // a new connection has no leg on the server: (re)open it
   });
   socket.on("connect_error", (err) => {
-    if (socket.auth && socket.auth.resume) {
-      // The session could not be resumed: start afresh.
+    if (socket.auth && socket.auth.resume && !socket.active) {
+      // The session could not be resumed (it ended meanwhile): start afresh.
       socket.auth = {};
+      keepToken(null);
+      vw.resuming = false;
       if (vw.state !== "idle") {
-        lastEnd = { reason: "failed", ended_by: "system" };
+        lastEnd = { reason: "caller_disconnected", ended_by: "system" };
         setState("ended");
         renderEnd();
       }
+      socket.connect();
+      return;
     }
     showError({ code: "disconnected", message: err.message });
     updateCallButton();
@@ -278,13 +295,15 @@ function connect() {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
     lastQueued = msg;
     if (msg.call_id) vw.callId = msg.call_id;
-    if (vw.state === "requesting" || vw.state === "queued") setState("queued");
+    if (vw.state === "requesting" || vw.state === "queued" || (vw.resuming && vw.state === "idle")) setState("queued");
+    vw.resuming = false;
     renderQueued();
   });
   socket.on("call:connected", (msg) => {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
     vw.callId = msg.call_id || vw.callId;
     vw.specialist = msg.specialist || null;
+    vw.resuming = false;
     everConnected = true;
     const name = (msg.specialist && msg.specialist.display_name) || t("common.none");
     $("specialist-name").textContent = name;
@@ -299,6 +318,7 @@ function connect() {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
     lastEnd = msg;
     socket.auth = {};
+    keepToken(null);
     $("specialist-badge").hidden = true;
     setState("ended");
     renderEnd();
@@ -348,7 +368,10 @@ async function requestCall() {
   }
   vw.callId = ack.call_id;
   vw.callToken = ack.call_token || null;
-  if (vw.callToken) vw.socket.auth = { resume: vw.callToken }; // reconnects resume this session
+  if (vw.callToken) {
+    vw.socket.auth = { resume: vw.callToken }; // reconnects (and reloads) resume this session
+    keepToken(vw.callToken);
+  }
   if (vw.state === "requesting") {
     setState("queued");
     renderQueued();
@@ -396,6 +419,7 @@ async function rate(ev) {
 
 function newCall() {
   clearError();
+  keepToken(null);
   vw.callId = null;
   vw.callToken = null;
   vw.specialist = null;

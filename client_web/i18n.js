@@ -79,6 +79,12 @@ const STRINGS = {
     "reason.missed": "No specialist was available. Please try again later.",
     "reason.failed": "The media connection could not be established.",
     "reason.other": "Reason: {reason}",
+    "reason.caller_left": "The request was cancelled.",
+    "reason.media_timeout": "The media connection could not be established.",
+    "reason.caller_disconnected": "The connection was lost.",
+    "reason.specialist_disconnected": "The specialist's connection was lost. Please call again.",
+    "reason.server_shutdown": "The service was restarted. Please call again.",
+    "reason.max_wait": "No specialist was available. Please try again later.",
 
     // media leg
     "leg.label": "Connection",
@@ -271,6 +277,12 @@ const STRINGS = {
     "reason.missed": "暂无坐席接听，请稍后再试。",
     "reason.failed": "音视频连接未能建立。",
     "reason.other": "原因：{reason}",
+    "reason.caller_left": "呼叫已取消。",
+    "reason.media_timeout": "音视频连接未能建立。",
+    "reason.caller_disconnected": "连接已断开。",
+    "reason.specialist_disconnected": "坐席连接中断，请重新呼叫。",
+    "reason.server_shutdown": "服务已重启，请重新呼叫。",
+    "reason.max_wait": "暂无坐席接听，请稍后再试。",
 
     "leg.label": "连接",
     "leg.new": "准备中",

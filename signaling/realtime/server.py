@@ -16,6 +16,8 @@ from .acks import acked
 
 log = logging.getLogger(__name__)
 
+STATS_TASK: web.AppKey[asyncio.Task] = web.AppKey("stats_task")
+
 DISPOSITIONS = ("resolved", "needs_follow_up", "referred", "not_eligible", "other")
 
 
@@ -221,10 +223,10 @@ def attach_socketio(app: web.Application, center_key: web.AppKey) -> socketio.As
         sio.register_namespace(CallerNamespace(CALLER_NS, center))
         sio.register_namespace(AgentNamespace(AGENT_NS, center))
         sio.register_namespace(AdminNamespace(ADMIN_NS, center))
-        app["vw_stats_task"] = asyncio.create_task(_stats_loop(sio, center))
+        app[STATS_TASK] = asyncio.create_task(_stats_loop(sio, center))
 
     async def unbind(app: web.Application) -> None:
-        task = app.get("vw_stats_task")
+        task = app.get(STATS_TASK)
         if task:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

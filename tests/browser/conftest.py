@@ -141,7 +141,13 @@ def server(tmp_path_factory):
 async def browser():
     """Headless Chromium with fake media devices (one per test)."""
     _require_chromium()
-    playwright_api = pytest.importorskip("playwright.async_api")
+    try:
+        import playwright.async_api as playwright_api
+    except ImportError:
+        message = "the Python package playwright is missing: pip install -e '.[test]'"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
     async with playwright_api.async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -39,7 +39,8 @@ def _upgrade_to_head(sync_connection: Any) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     config.attributes["connection"] = sync_connection
-    command.upgrade(config, "head")
+    # "heads": features may add independent revisions on separate branches.
+    command.upgrade(config, "heads")
 
 
 async def migrate(engine: AsyncEngine) -> None:

@@ -1,0 +1,252 @@
+"""Answer-time benchmark: how fast a request becomes a two-way call.
+
+Starts the real server (a subprocess on 127.0.0.1 with a fresh SQLite database),
+K auto-answer specialists with pre-opened legs, then N callers — first one after
+another, then all at once — each with its leg opened during the "device check".
+Reports, per run, connect_ms as the server logged it (request → media flowing
+both ways) and as the caller saw it (request → first decoded video frame), as
+p50/p90/p99 and the share within the two-second target.
+
+    python bench/answer_time.py --specialists 4 --calls 20 [--write docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from signaling.client import Caller, Specialist  # noqa: E402
+from signaling.store import Store  # noqa: E402
+from signaling.store.demo import load_demo  # noqa: E402
+
+SERVICE_ITEM = "SI-001"
+ADDRESSES = ["127.0.0.1"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50": percentile(values, 50),
+        "p90": percentile(values, 90),
+        "p99": percentile(values, 99),
+        "within_2s": sum(v <= 2000 for v in values) / len(values),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def prepare_database(url: str, specialists: int) -> None:
+    store = Store(url)
+    await store.open()
+    await load_demo(store)
+    for i in range(specialists):
+        await store.upsert_account(
+            f"bench{i}", "specialist", "bench123", display_name=f"Bench {i}", skills=["category:social_insurance"]
+        )
+    await store.close()
+
+
+async def wait_healthy(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+async def admin_connect_ms(url: str, call_ids: list[str]) -> list[float]:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url + "/api/login", json={"username": "admin", "password": "admin123"}) as r:
+            token = (await r.json())["token"]
+        values = []
+        for call_id in call_ids:
+            async with http.get(f"{url}/api/sessions/{call_id}", headers={"Authorization": f"Bearer {token}"}) as r:
+                session = await r.json()
+            if session.get("connect_ms") is not None:
+                values.append(float(session["connect_ms"]))
+        return values
+
+
+async def run_specialist(spec: Specialist) -> None:
+    """Auto-answer; after each call, finish wrap-up at once."""
+    while True:
+        ended = await spec.wait_for("call:ended", timeout=3600)
+        await spec.wrapup(ended["call_id"])
+
+
+async def one_call(url: str, talk_s: float) -> tuple[str | None, float | None]:
+    caller = Caller(url, media_addresses=ADDRESSES)
+    try:
+        await caller.connect()
+        await caller.open_leg()  # the device check: the leg is up before the request
+        started = time.monotonic()
+        ack = await caller.request(SERVICE_ITEM, "Bench Caller", company="Bench Co.")
+        if not ack.get("ok"):
+            return None, None
+        await caller.wait_for("call:connected", timeout=30)
+        await caller.wait_media(min_video_frames=1, min_audio_frames=1, timeout=30)
+        seen_ms = (caller.first_frame_at["video"] - started) * 1000
+        await asyncio.sleep(talk_s)
+        await caller.hangup()
+        return ack["call_id"], seen_ms
+    finally:
+        await caller.close()
+
+
+async def bench(args: argparse.Namespace) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="vw-bench-"))
+    db_url = f"sqlite+aiosqlite:///{tmp / 'vw.db'}"
+    await prepare_database(db_url, args.specialists)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "VW_DATABASE_URL": db_url,
+        "VW_VAR_DIR": str(tmp),
+        "VW_MEDIA_ADDRESSES": "127.0.0.1",
+        "VW_RECORDINGS_DIR": str(tmp / "recordings"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "signaling", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    specialists: list[Specialist] = []
+    workers: list[asyncio.Task] = []
+    try:
+        await wait_healthy(url)
+        for i in range(args.specialists):
+            spec = Specialist(url, username=f"bench{i}", password="bench123", media_addresses=ADDRESSES)
+            await spec.connect()
+            await spec.open_leg()
+            await spec.set_state("ready", auto_answer=True)
+            specialists.append(spec)
+            workers.append(asyncio.create_task(run_specialist(spec)))
+
+        results = {}
+        # Sequential: one caller at a time.
+        seq_ids, seq_seen = [], []
+        for _ in range(args.calls):
+            call_id, seen = await one_call(url, args.talk_s)
+            if call_id:
+                seq_ids.append(call_id)
+                seq_seen.append(seen)
+            await asyncio.sleep(0.3)  # let wrap-up finish
+        results["sequential"] = (await admin_connect_ms(url, seq_ids), seq_seen)
+
+        # Concurrent: waves of K callers at once (each specialist takes one).
+        con_ids, con_seen = [], []
+        for _ in range(max(1, args.calls // args.specialists)):
+            outcomes = await asyncio.gather(*(one_call(url, args.talk_s) for _ in range(args.specialists)))
+            for call_id, seen in outcomes:
+                if call_id:
+                    con_ids.append(call_id)
+                    con_seen.append(seen)
+            await asyncio.sleep(0.5)
+        results["concurrent"] = (await admin_connect_ms(url, con_ids), con_seen)
+        return results
+    finally:
+        for task in workers:
+            task.cancel()
+        for spec in specialists:
+            await spec.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def render(args: argparse.Namespace, results: dict) -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node() or 'host'}: "
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
+        f"{args.specialists} auto-answer specialists, {args.calls} calls per mode, talk {args.talk_s} s.",
+        "",
+        f"Command: `python bench/answer_time.py --specialists {args.specialists} --calls {args.calls}`",
+        "",
+        "| mode | measured | n | p50 ms | p90 ms | p99 ms | within 2 s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode, (server_ms, seen_ms) in results.items():
+        for label, values in (("connect_ms (server log)", server_ms), ("first remote frame (caller)", seen_ms)):
+            if not values:
+                continue
+            s = summary(values)
+            lines.append(
+                f"| {mode} | {label} | {s['n']} | {s['p50']:.0f} | {s['p90']:.0f} | {s['p99']:.0f} | {s['within_2s']:.0%} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, title: str, body: str) -> None:
+    """Replace (or append) the `## title` section of the benchmarks document."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured on this project's machines; each section says how.\n"
+    header = f"## {title}\n"
+    start = text.find(header)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + header + "\n" + body
+    else:
+        end = text.find("\n## ", start + len(header))
+        end = len(text) if end == -1 else end + 1
+        text = text[:start] + header + "\n" + body + ("\n" if end < len(text) else "") + text[end:]
+    path.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--specialists", type=int, default=4)
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--talk-s", type=float, default=1.0)
+    parser.add_argument("--write", type=Path, help="record the figures in this Markdown file (docs/benchmarks.md)")
+    args = parser.parse_args()
+    results = asyncio.run(bench(args))
+    text = render(args, results)
+    print(text)
+    if args.write:
+        write_section(args.write, "Answer time", text)
+        print(f"written to {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,8 +25,9 @@ SlotKey = tuple[str, int]
 StateCallback = Callable[[str], None]
 
 MAX_SDP_BYTES = 100_000
-# The contract's codecs; an offer without them cannot be bridged.
-_REQUIRED_CODEC = {"audio": "audio/opus", "video": "video/vp8"}
+# The contract's codecs (Opus, VP8); an offer without them cannot be bridged.
+# H.264 is also taken for video: such a leg is bridged by transcoding.
+_ACCEPTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/h264")}
 
 
 def _strip_mdns_candidates(sdp: str) -> str:
@@ -67,9 +68,9 @@ def _check_offer(sdp: Any) -> str:
     for m in media:
         if m.direction is None:
             raise MediaError("bad_sdp", f"{m.kind} section has no direction")
-        wanted = _REQUIRED_CODEC[m.kind]
-        if not any(c.mimeType.lower() == wanted for c in m.rtp.codecs):
-            raise MediaError("bad_sdp", f"{m.kind} section does not offer {wanted}")
+        wanted = _ACCEPTED_CODECS[m.kind]
+        if not any(c.mimeType.lower() in wanted for c in m.rtp.codecs):
+            raise MediaError("bad_sdp", f"{m.kind} section does not offer {' or '.join(wanted)}")
     return sdp
 
 
@@ -79,7 +80,8 @@ class Leg:
     The participant always offers; the server answers sendrecv on every
     audio/video m-line so that it can send the other party's media once
     bridged. Until then each sender holds an idle :class:`OutputTrack` and
-    sends nothing, and received frames are drained and dropped.
+    sends nothing, and received frames are counted and dropped without being
+    decoded (see :class:`~.relay.Tap`).
     """
 
     def __init__(
@@ -174,7 +176,7 @@ class Leg:
     def _on_track(self, track: MediaStreamTrack) -> None:
         for t in self._pc.getTransceivers():
             if t.receiver.track is track and t not in self._taps:
-                self._taps[t] = Tap(track)
+                self._taps[t] = Tap(t)
 
     async def packets_sent(self) -> int:
         """RTP packets sent on this leg so far (0 while never bridged)."""
@@ -201,7 +203,7 @@ class Leg:
                     if t.kind in ("audio", "video") and t not in self._outputs:
                         # Created by the offer as recvonly: answer sendrecv, with a
                         # sender that stays silent until a bridge feeds it.
-                        output = OutputTrack(t.kind)
+                        output = OutputTrack(t.kind, t)
                         t.sender.replaceTrack(output)
                         t.direction = "sendrecv"
                         self._outputs[t] = output

@@ -1,14 +1,22 @@
-"""The relay seam: how media received on one leg reaches another leg's sender.
+"""The relay: how media received on one leg reaches another leg's sender.
 
-Today frames are decoded by aiortc's receiver and re-encoded by the other
-leg's sender (the simple relay). A later change forwards encoded packets
-instead; it only has to change this module: a :class:`Tap` yields whatever its
-source track yields, and an :class:`OutputTrack` hands it to the sender, which
-encodes frames and packs pre-encoded `av.Packet`s alike.
+Two modes per bridged slot (see docs/media.md):
 
-aiortc's `MediaRelay` is not used: its reader task only ends when the source
-ends (it cannot be cancelled), and nothing drains a received track nobody
-subscribes to, so an idle leg's decoded frames would pile up in memory.
+- **passthrough** (default): the encoded frames a leg receives (taken from the
+  receiver's jitter buffer output by :mod:`.aiortc_hooks`) are handed to the
+  other leg's sender as `av.Packet`s, which it packetizes without encoding.
+  Nothing is decoded or encoded on the server. A sender that gets a keyframe
+  request (PLI/FIR) forwards it upstream, rate-limited.
+- **transcode**: the receiver decodes (aiortc's decoder thread) and the other
+  leg's sender re-encodes. Used when the two legs negotiated different codecs,
+  or everywhere with ``VW_RELAY=transcode``.
+
+A :class:`Tap` always sees the encoded frames, whatever the mode, so the
+recorder muxes the received frames in both modes.
+
+aiortc's `MediaRelay` is not used: its subscribers get what the receiver's
+track returns (decoded frames), its reader task cannot be cancelled, and
+unbuffered it drops frames.
 """
 
 from __future__ import annotations
@@ -17,53 +25,130 @@ import asyncio
 import contextlib
 import fractions
 import logging
+import time
 from collections.abc import Callable
+from typing import Any, Union
 
+import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_timebase
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from av.frame import Frame
+
+from . import aiortc_hooks
 
 logger = logging.getLogger(__name__)
 
-Sink = Callable[[Frame], None]
+Item = Union[Frame, av.Packet]
+FrameSink = Callable[[Frame], None]
+PacketSink = Callable[[str, av.Packet], None]  # (mime type, packet)
 
-# Frames waiting for the sender's encoder. Small, so a slow encoder drops old
-# frames rather than adding latency.
-_QUEUE_FRAMES = {"audio": 10, "video": 3}
+# Items waiting for the sender. Small, so a slow sender drops old media rather
+# than adding latency (an encoded video frame is several RTP packets).
+_QUEUE_ITEMS = {"audio": 10, "video": 5}
+# At most one keyframe request upstream per this many seconds (per tap).
+KEYFRAME_INTERVAL_S = 0.5
 
 
 class Tap:
-    """Reads one received track for the life of the leg.
+    """One received slot of a leg, for the life of the leg.
 
-    Each frame goes to the current sink, or is dropped when there is none, so
-    an unbridged leg keeps nothing in memory.
+    Encoded frames go to every packet sink (a bridge link in passthrough, the
+    recorder); decoded frames exist only while a frame sink is set
+    (transcoding). With no sink at all, frames are counted and dropped: an
+    idle leg neither decodes nor keeps anything.
     """
 
-    def __init__(self, track: MediaStreamTrack) -> None:
-        self.track = track
-        self.kind: str = track.kind
-        self.sink: Sink | None = None
-        self.frames = 0
-        self._task = asyncio.ensure_future(self._run())
+    def __init__(self, transceiver: RTCRtpTransceiver) -> None:
+        self.transceiver = transceiver
+        self.receiver = transceiver.receiver
+        self.track: MediaStreamTrack = transceiver.receiver.track
+        self.kind: str = self.track.kind
+        self.frames = 0  # encoded frames received
+        self.decoded = 0  # decoded frames delivered to a frame sink
+        self.mime: str | None = None  # codec of the last frame received
+        self.packet_sinks: dict[object, PacketSink] = {}
+        self._frame_sink: FrameSink | None = None
+        self._splitter = aiortc_hooks.tap_receiver(self.receiver, self._on_packet)
+        self._last_keyframe_request = -1e9
+        self._keyframe_pending = False
+        self._rtcp_tasks: set[asyncio.Task[None]] = set()
+        self.keyframe_requests = 0  # PLIs actually sent upstream
+        self._task = asyncio.ensure_future(self._read_decoded())
 
-    async def _run(self) -> None:
+    @property
+    def splitter(self) -> aiortc_hooks.FrameSplitter:
+        return self._splitter
+
+    @property
+    def mime_negotiated(self) -> str | None:
+        return aiortc_hooks.negotiated_mime(self.transceiver)
+
+    # encoded
+
+    def _on_packet(self, mime: str, packet: av.Packet) -> None:
+        self.frames += 1
+        self.mime = mime
+        if self._keyframe_pending:
+            self.request_keyframe(force=True)
+        for sink in list(self.packet_sinks.values()):
+            try:
+                sink(mime, packet)
+            except Exception:
+                logger.exception("packet sink failed")
+
+    def request_keyframe(self, force: bool = False) -> bool:
+        """Ask the sender upstream for a keyframe (video only; rate-limited unless forced)."""
+        if self.kind != "video":
+            return False
+        now = time.monotonic()
+        if not force and now - self._last_keyframe_request < KEYFRAME_INTERVAL_S:
+            return False
+        if not aiortc_hooks.request_keyframe(self.receiver, self._rtcp_tasks):
+            self._keyframe_pending = True  # nothing received yet: ask on the first frame
+            return False
+        self._keyframe_pending = False
+        self._last_keyframe_request = now
+        self.keyframe_requests += 1
+        return True
+
+    # decoded
+
+    @property
+    def frame_sink(self) -> FrameSink | None:
+        return self._frame_sink
+
+    @frame_sink.setter
+    def frame_sink(self, sink: FrameSink | None) -> None:
+        """Setting a sink turns decoding on (and asks for a keyframe to start from)."""
+        was = self._frame_sink is not None
+        self._frame_sink = sink
+        self._splitter.decode = sink is not None
+        if sink is not None and not was:
+            self.request_keyframe(force=True)
+
+    async def _read_decoded(self) -> None:
         while True:
             try:
                 frame = await self.track.recv()
             except MediaStreamError:
                 return  # the receiver stopped: the leg is closing
-            self.frames += 1
-            sink = self.sink
+            sink = self._frame_sink
             if sink is not None:
+                self.decoded += 1
                 try:
                     sink(frame)
                 except Exception:  # a broken sink must not stop the leg's media
                     logger.exception("relay sink failed")
 
     async def stop(self) -> None:
-        self.sink = None
+        self.packet_sinks.clear()
+        self.frame_sink = None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        for task in list(self._rtcp_tasks):
+            task.cancel()
+        await asyncio.gather(*self._rtcp_tasks, return_exceptions=True)
 
 
 class OutputTrack(MediaStreamTrack):
@@ -74,61 +159,108 @@ class OutputTrack(MediaStreamTrack):
     another track (its RTP loop would stay blocked on the old one) and never
     sees this track end (its RTP loop would exit for good).
 
-    Timestamps are rewritten to run on continuously across sources, because
-    the far end's receiver reads a backwards jump as a 32-bit wrap-around.
+    It carries decoded frames (the sender encodes them) or encoded packets
+    (the sender only packetizes them). Timestamps are rewritten to run on
+    continuously across sources, because the far end's receiver reads a
+    backwards jump as a 32-bit wrap-around. After a switch to a new source of
+    encoded video, packets are held back until its first keyframe, which is
+    requested at once, so the far end's first picture decodes.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, transceiver: RTCRtpTransceiver | None = None) -> None:
         super().__init__()
         self.kind = kind
-        self._queue: asyncio.Queue[Frame] = asyncio.Queue(_QUEUE_FRAMES.get(kind, 3))
+        self.transceiver = transceiver
+        self._queue: asyncio.Queue[Item] = asyncio.Queue(_QUEUE_ITEMS.get(kind, 5))
         self._source: object | None = None
         self._offset: int | None = None  # added to incoming pts; None: new source
         self._last_pts: int | None = None
         self._last_step = 0
         self._time_base: fractions.Fraction | None = None
+        self._awaiting_keyframe = False
+        self.upstream: Tap | None = None  # where keyframe requests go (passthrough)
         self.frames = 0
+        self.dropped = 0
+        self.keyframe_requests = 0  # received from the far end
+        if transceiver is not None:
+            aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
 
-    def push(self, frame: Frame, source: object) -> None:
-        """Queue a frame from `source` (anything identifying the upstream)."""
+    @property
+    def mime_negotiated(self) -> str | None:
+        return aiortc_hooks.negotiated_mime(self.transceiver) if self.transceiver is not None else None
+
+    def _on_keyframe_request(self) -> None:
+        self.keyframe_requests += 1
+        if self.upstream is not None:
+            self.upstream.request_keyframe()
+
+    def push(self, item: Item, source: object) -> None:
+        """Queue a frame or packet from `source` (anything identifying the upstream)."""
+        if isinstance(item, av.Packet):
+            item = _copy(item)  # the same packet also goes to the recorder
         if source is not self._source:
             self._source = source
-            self._offset = None  # set from its first frame
-        self._restamp(frame)
+            self._offset = None  # set from its first item
+            self._awaiting_keyframe = isinstance(item, av.Packet) and self.kind == "video"
+        if self._awaiting_keyframe:
+            if not item.is_keyframe:
+                self.dropped += 1
+                return
+            self._awaiting_keyframe = False
+        self._restamp(item)
         if self._queue.full():
             self._queue.get_nowait()  # drop the oldest: latency matters more
-        self._queue.put_nowait(frame)
+            self.dropped += 1
+            if self.kind == "video" and isinstance(item, av.Packet):
+                # A hole in encoded video: resume at the next keyframe.
+                self._awaiting_keyframe = not item.is_keyframe
+                if self.upstream is not None:
+                    self.upstream.request_keyframe()
+                if self._awaiting_keyframe:
+                    return
+        self._queue.put_nowait(item)
 
     def clear(self) -> None:
-        """Forget queued frames and the current source (unbridged)."""
+        """Forget queued items and the current source (unbridged)."""
         self._source = None
+        self.upstream = None
         while not self._queue.empty():
             self._queue.get_nowait()
 
-    async def recv(self) -> Frame:
+    async def recv(self) -> Any:
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self._queue.get()
+        item = await self._queue.get()
         self.frames += 1
-        return frame
+        return item
 
-    def _restamp(self, frame: Frame) -> None:
-        if frame.pts is None or frame.time_base is None:
+    def _restamp(self, item: Item) -> None:
+        if item.pts is None or item.time_base is None:
             return
-        if self._time_base is not None and frame.time_base != self._time_base:
+        if self._time_base is not None and item.time_base != self._time_base:
             # Another clock: carry what was sent over into the new time base.
             if self._last_pts is not None:
-                self._last_pts = convert_timebase(self._last_pts, self._time_base, frame.time_base)
-                self._last_step = convert_timebase(self._last_step, self._time_base, frame.time_base)
+                self._last_pts = convert_timebase(self._last_pts, self._time_base, item.time_base)
+                self._last_step = convert_timebase(self._last_step, self._time_base, item.time_base)
             self._offset = None
-        self._time_base = frame.time_base
+        self._time_base = item.time_base
         if self._offset is None:
             start = 0 if self._last_pts is None else self._last_pts + max(self._last_step, 1)
-            self._offset = start - frame.pts
-        pts = frame.pts + self._offset
+            self._offset = start - item.pts
+        pts = item.pts + self._offset
         if self._last_pts is not None:
             if pts <= self._last_pts:  # never go backwards within a source either
                 pts = self._last_pts + 1
             self._last_step = pts - self._last_pts
         self._last_pts = pts
-        frame.pts = pts
+        item.pts = pts
+        if isinstance(item, av.Packet):
+            item.dts = pts
+
+
+def _copy(packet: av.Packet) -> av.Packet:
+    copy = av.Packet(bytes(packet))
+    copy.pts = copy.dts = packet.pts
+    copy.time_base = packet.time_base
+    copy.is_keyframe = packet.is_keyframe
+    return copy

@@ -44,7 +44,17 @@ class _Namespace(socketio.AsyncNamespace):
         data = args[1] if len(args) > 1 else None
         return await getattr(self, name)(sid, data)
 
-    # Media legs are the same on both participant namespaces.
+    # Hang-up, chat and media legs are the same on both participant namespaces.
+    @acked
+    async def hangup(self, sid: str, data: Any) -> dict:
+        await self.center.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
+        return {}
+
+    @acked
+    async def chat(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        return {"message": await self.center.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
+
     @acked
     async def rtc_offer(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
@@ -98,11 +108,6 @@ class CallerNamespace(_Namespace):
         return await self.center.request(sid, service_item, caller)
 
     @acked
-    async def hangup(self, sid: str, data: Any) -> dict:
-        await self.center.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
-        return {}
-
-    @acked
     async def rate(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         call_id = v.text(p, "call_id", max_len=64)
@@ -110,11 +115,6 @@ class CallerNamespace(_Namespace):
         comment = v.text(p, "comment", required=False, max_len=2000)
         await self.center.rate(sid, call_id, satisfaction, comment)
         return {}
-
-    @acked
-    async def chat(self, sid: str, data: Any) -> dict:
-        p = v.obj(data)
-        return {"message": await self.center.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
 
 
 class AgentNamespace(_Namespace):
@@ -160,11 +160,6 @@ class AgentNamespace(_Namespace):
         return {}
 
     @acked
-    async def hangup(self, sid: str, data: Any) -> dict:
-        await self.center.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
-        return {}
-
-    @acked
     async def wrapup(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         await self.center.wrapup(
@@ -175,11 +170,6 @@ class AgentNamespace(_Namespace):
             difficulty=v.integer(p, "difficulty", 1, 5, required=False),
         )
         return {}
-
-    @acked
-    async def chat(self, sid: str, data: Any) -> dict:
-        p = v.obj(data)
-        return {"message": await self.center.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
 
 
 class AdminNamespace(_Namespace):

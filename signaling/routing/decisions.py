@@ -42,11 +42,66 @@ class Position:
 
 @dataclass(frozen=True)
 class StateChanged:
-    """A specialist's state changed (ready, away, offline, ringing, busy, wrap_up)."""
+    """A specialist's state changed (ready, away, offline, ringing, busy, wrap_up).
+
+    `reason` says why the server changed it when the specialist did not (`rona`,
+    `wrap_up_expired`)."""
 
     specialist_id: int
     state: str
     call_id: str | None = None
+    reason: str | None = None
 
 
-Decision = Offer | Answered | OfferEnded | Position | StateChanged
+@dataclass(frozen=True)
+class Missed:
+    """End the session as `missed`: `reason` is `max_wait` or `no_specialist`."""
+
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Overflowed:
+    """The session moved to another service item's queue (`reason`: `max_wait`,
+    `no_specialist` or `escalation`)."""
+
+    call_id: str
+    from_queue: str
+    to_queue: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """An escalation step widened who may take the session, or raised its priority."""
+
+    call_id: str
+    queue: str
+    step: int
+    min_proficiency: int
+    scope: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Rona:
+    """Redirect on no answer: the specialist let `offers` offers in a row time out
+    (the last one for `call_id`) and was set `away`."""
+
+    specialist_id: int
+    call_id: str
+    offers: int
+
+
+@dataclass(frozen=True)
+class WrapUpEnded:
+    """Wrap-up time ran out; the specialist is ready again."""
+
+    specialist_id: int
+    call_id: str
+
+
+Decision = (
+    Offer | Answered | OfferEnded | Position | StateChanged | Missed | Overflowed | Escalated | Rona | WrapUpEnded
+)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -117,6 +118,10 @@ class CallSession(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     disposition: Mapped[str | None] = mapped_column(String(64))
     difficulty: Mapped[int | None] = mapped_column(Integer)
+    # 0004: the unified social credit code the caller gave, and the session this
+    # one continues after a transfer.
+    caller_credit_code: Mapped[str | None] = mapped_column(String(18))
+    transferred_from: Mapped[str | None] = mapped_column(String(32))
 
 
 class SessionEvent(Base):
@@ -141,6 +146,22 @@ class Rating(Base):
     satisfaction: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class Document(Base):
+    """A file a participant sent during a session (0004); the bytes live in the row."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index(None, "session_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(16))  # caller | specialist
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
 
 
 class Recording(Base):

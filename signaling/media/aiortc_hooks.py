@@ -1,0 +1,205 @@
+"""Every aiortc internal the media plane touches, in one place.
+
+aiortc has no public API for forwarding encoded media. The hooks here reach
+just far enough in (aiortc 1.16.0, read from its source):
+
+- **receive side** — `RTCRtpReceiver._handle_rtp_packet` puts each complete
+  `JitterFrame` (depayloaded VP8 / Opus / Annex-B H.264, timestamp mapped to
+  start at 0) on the private queue ``_RTCRtpReceiver__decoder_queue``, read by
+  a `decoder_worker` thread started in `receive()` with that queue object.
+  :func:`tap_receiver` swaps the queue, before `receive()`, for a
+  :class:`FrameSplitter` that hands every encoded frame to a callback as an
+  `av.Packet` on the event loop, and passes it on to the decoder thread only
+  while decoding is wanted (transcoding). Idle or forwarding, nothing is
+  decoded and the decoder thread sleeps.
+- **send side** — `RTCRtpSender._next_encoded_frame` packs an `av.Packet` it
+  receives from its track with `encoder.pack()` instead of encoding it (this
+  is public behaviour, used by `MediaPlayer(decode=False)`).
+- **keyframe requests** — PLI/FIR reaching a sender only call
+  `RTCRtpSender._send_keyframe()` (sets a flag read on the encode path);
+  :func:`on_keyframe_request` wraps that method per instance, and
+  :func:`request_keyframe` sends a PLI upstream with
+  `RTCRtpReceiver._send_rtcp_pli(media_ssrc)`.
+- **negotiated codecs** — `RTCRtpTransceiver._codecs` (first = the one sent).
+
+:func:`check_aiortc` verifies the pinned version and that each of these
+still exists with the expected shape; `tests/unit/test_media_hooks.py` calls
+it, so an aiortc upgrade fails loudly instead of silently decoding again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import inspect
+import logging
+import queue
+from collections.abc import Callable
+from typing import Any
+
+import aiortc
+import av
+from aiortc import rtcrtpreceiver, rtcrtpsender
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+
+logger = logging.getLogger(__name__)
+
+PINNED_AIORTC = "1.16.0"
+
+PacketCallback = Callable[[str, av.Packet], None]  # (mime type, packet)
+
+_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
+_RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+
+
+class AiortcChanged(RuntimeError):
+    """The installed aiortc is not the one these hooks were written against."""
+
+
+def check_aiortc() -> None:
+    """Raise :class:`AiortcChanged` unless every internal used here is as expected."""
+    problems: list[str] = []
+    if aiortc.__version__ != PINNED_AIORTC:
+        problems.append(f"aiortc {aiortc.__version__} installed, hooks written for {PINNED_AIORTC}")
+    init = inspect.getsource(RTCRtpReceiver.__init__)
+    for needle in ("self.__decoder_queue: queue.Queue", "self.__decoder_thread", "self.__rtx_ssrc"):
+        if needle not in init:
+            problems.append(f"RTCRtpReceiver.__init__ lacks {needle!r}")
+    receive = inspect.getsource(RTCRtpReceiver.receive)
+    if "target=decoder_worker" not in receive or "self.__decoder_queue" not in receive:
+        problems.append("RTCRtpReceiver.receive no longer starts decoder_worker on __decoder_queue")
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    if "self.__decoder_queue.put((codec, encoded_frame))" not in handle:
+        problems.append("RTCRtpReceiver._handle_rtp_packet no longer queues (codec, encoded_frame)")
+    if "self.__timestamp_mapper.map" not in handle:
+        problems.append("RTCRtpReceiver no longer maps timestamps before queueing")
+    worker = inspect.getsource(rtcrtpreceiver.decoder_worker)
+    if "task = input_q.get()" not in worker or "if task is None" not in worker:
+        problems.append("decoder_worker no longer ends on a None task")
+    if list(inspect.signature(RTCRtpReceiver._send_rtcp_pli).parameters) != ["self", "media_ssrc"]:
+        problems.append("RTCRtpReceiver._send_rtcp_pli(media_ssrc) changed")
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    if "self._send_keyframe()" not in rtcp or "RTCP_PSFB_PLI" not in rtcp:
+        problems.append("RTCRtpSender no longer calls _send_keyframe() on PLI/FIR")
+    nxt = inspect.getsource(RTCRtpSender._next_encoded_frame)
+    if "self.__encoder.pack(data)" not in nxt or "isinstance(data, Frame)" not in nxt:
+        problems.append("RTCRtpSender no longer packs pre-encoded av.Packet")
+    if "self._codecs" not in inspect.getsource(RTCRtpTransceiver.__init__):
+        problems.append("RTCRtpTransceiver._codecs is gone")
+    if not hasattr(rtcrtpsender, "RTCEncodedFrame"):
+        problems.append("rtcrtpsender changed shape")
+    if problems:
+        raise AiortcChanged("; ".join(problems))
+
+
+# -- receive side -----------------------------------------------------------------
+
+
+def vp8_is_keyframe(data: bytes) -> bool:
+    """A VP8 frame is a keyframe when bit 0 of its first byte is 0 (RFC 6386 9.1)."""
+    return len(data) >= 10 and not data[0] & 0x01 and data[3:6] == b"\x9d\x01\x2a"
+
+
+def vp8_dimensions(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 keyframe header, else None."""
+    if not vp8_is_keyframe(data):
+        return None
+    width = int.from_bytes(data[6:8], "little") & 0x3FFF
+    height = int.from_bytes(data[8:10], "little") & 0x3FFF
+    return width, height
+
+
+class FrameSplitter(queue.Queue):
+    """Replaces a receiver's decoder queue (see the module notes).
+
+    `put((codec, jitter_frame))` happens on the event loop thread; the frame
+    goes to `on_packet` as an `av.Packet` (pts = RTP timestamp from 0,
+    time_base = 1 / clock rate, keyframes marked), and to the decoder thread
+    only while `decode` is true. `put(None)` (the receiver stopping) still
+    ends the decoder thread.
+    """
+
+    def __init__(self, on_packet: PacketCallback) -> None:
+        super().__init__()
+        self.on_packet = on_packet
+        self.decode = False
+        self.encoded = 0  # frames seen
+        self.decoded = 0  # frames handed to the decoder thread
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            super().put(None)
+            return
+        codec, frame = item
+        self.encoded += 1
+        mime = codec.mimeType.lower()
+        packet = av.Packet(frame.data)
+        packet.pts = packet.dts = frame.timestamp
+        packet.time_base = fractions.Fraction(1, codec.clockRate)
+        if mime == "video/vp8":
+            packet.is_keyframe = vp8_is_keyframe(frame.data)
+        elif mime.startswith("audio/"):
+            packet.is_keyframe = True
+        try:
+            self.on_packet(mime, packet)
+        except Exception:  # a broken consumer must not break the receiver
+            logger.exception("encoded frame consumer failed")
+        if self.decode:
+            self.decoded += 1
+            super().put(item)
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> FrameSplitter:
+    """Install a :class:`FrameSplitter` on a receiver that has not started yet."""
+    if getattr(receiver, _THREAD_ATTR) is not None:
+        raise AiortcChanged("the receiver already runs its decoder thread")
+    splitter = FrameSplitter(on_packet)
+    setattr(receiver, _QUEUE_ATTR, splitter)
+    return splitter
+
+
+def splitter_of(receiver: RTCRtpReceiver) -> FrameSplitter | None:
+    q = getattr(receiver, _QUEUE_ATTR, None)
+    return q if isinstance(q, FrameSplitter) else None
+
+
+def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
+    """SSRCs the receiver got media from lately (retransmission SSRCs left out)."""
+    rtx = getattr(receiver, _RTX_ATTR, {})
+    return [s.source for s in receiver.getSynchronizationSources() if s.source not in rtx]
+
+
+def request_keyframe(receiver: RTCRtpReceiver, tasks: set[asyncio.Task[None]]) -> bool:
+    """Send a PLI for each media SSRC of `receiver`; False when none is known yet."""
+    ssrcs = media_ssrcs(receiver)
+    for ssrc in ssrcs:
+        task = asyncio.ensure_future(receiver._send_rtcp_pli(ssrc))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    return bool(ssrcs)
+
+
+# -- send side -------------------------------------------------------------------
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback()` whenever the far end asks this sender for a keyframe (PLI/FIR)."""
+    original = RTCRtpSender._send_keyframe.__get__(sender)
+
+    def send_keyframe() -> None:
+        original()  # still sets the encoder's flag, for transcoded media
+        try:
+            callback()
+        except Exception:
+            logger.exception("keyframe request callback failed")
+
+    sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
+
+
+def negotiated_mime(transceiver: RTCRtpTransceiver) -> str | None:
+    """The codec this transceiver sends (and the far end sends back), lower case."""
+    codecs = [c for c in transceiver._codecs if c.name.lower() != "rtx"]
+    return codecs[0].mimeType.lower() if codecs else None

@@ -1,0 +1,235 @@
+"""Recording: one WebM file per party, muxed from the received encoded frames.
+
+No transcoding: the VP8 and Opus frames a leg receives (the same ones the
+relay forwards) are written as they are. The event loop only copies each
+frame's bytes and computes its timestamp; opening, muxing and finalizing
+the file happen on the recorder's own thread (file I/O may block).
+
+Timestamps: each stream runs on its own RTP clock (90 kHz video, 48 kHz
+audio). When a source starts (the first frame, or a new leg after a
+reconnection) its frames are placed at their arrival time since the
+recording started, then follow their RTP clock; video from a new source
+starts at a keyframe. So audio and video line up, and a reconnection leaves
+a gap instead of overlapping.
+
+Only the camera (video slot 0) and the microphone are recorded; a stream in
+another codec (H.264 from a transcoded leg) is skipped, since WebM carries
+VP8 and Opus here.
+"""
+
+from __future__ import annotations
+
+import fractions
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from .aiortc_hooks import vp8_dimensions
+
+logger = logging.getLogger(__name__)
+
+CLOCKS = {"video": 90000, "audio": 48000}
+MIMES = {"video": "video/vp8", "audio": "audio/opus"}
+OPUS_FRAME = 960  # 20 ms at 48 kHz
+# Without a video keyframe after this long, the file is written audio-only.
+VIDEO_WAIT_S = 3.0
+_BUFFER_MAX = 2000  # packets held while waiting for the first video keyframe
+
+
+@dataclass
+class RecordingResult:
+    path: str
+    duration_s: float
+    size: int
+    video_frames: int
+    audio_frames: int
+
+
+@dataclass
+class _Stream:
+    source: object | None = None
+    origin_pts: int = 0
+    origin_out: int = 0
+    last_out: int | None = None
+    awaiting_keyframe: bool = False
+
+
+class Recorder:
+    """Writes one party's media to `path`; :meth:`close` finalizes it (idempotent).
+
+    `on_done(result)` is called from the recorder's thread once the file is
+    complete (None if nothing was ever written).
+    """
+
+    def __init__(self, path: Path, on_done: Callable[[RecordingResult | None], None] | None = None) -> None:
+        self.path = Path(path)
+        self._on_done = on_done
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._streams = {"audio": _Stream(), "video": _Stream()}
+        self._t0: float | None = None
+        self._closed = False
+        self.done = threading.Event()
+        self.result: RecordingResult | None = None
+        self.skipped = 0
+        self.mux_seconds = 0.0  # time spent muxing (on the recorder thread)
+        self.muxed = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, kind: str, source: object, mime: str, packet: av.Packet) -> None:
+        """Take one received encoded frame (on the event loop; cheap)."""
+        if self._closed:
+            return
+        if mime != MIMES.get(kind) or packet.pts is None or packet.time_base is None:
+            self.skipped += 1
+            return
+        now = time.monotonic()
+        stream = self._streams[kind]
+        clock = CLOCKS[kind]
+        pts = int(packet.pts * packet.time_base * clock) if packet.time_base != fractions.Fraction(1, clock) else packet.pts
+        keyframe = bool(packet.is_keyframe)
+        if source is not stream.source:
+            stream.source = source
+            stream.awaiting_keyframe = kind == "video"
+            stream.origin_pts = pts
+            if self._t0 is None:
+                self._t0 = now
+            stream.origin_out = round((now - self._t0) * clock)
+            if stream.last_out is not None:
+                stream.origin_out = max(stream.origin_out, stream.last_out + 1)
+        if stream.awaiting_keyframe:
+            if not keyframe:
+                self.skipped += 1
+                return
+            stream.awaiting_keyframe = False
+            stream.origin_pts = pts  # count from the keyframe, placed at its arrival
+            stream.origin_out = round((now - self._t0) * clock)
+            if stream.last_out is not None:
+                stream.origin_out = max(stream.origin_out, stream.last_out + 1)
+        out = stream.origin_out + (pts - stream.origin_pts)
+        if stream.last_out is not None and out <= stream.last_out:
+            out = stream.last_out + 1
+        stream.last_out = out
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"recorder-{self.path.stem}", daemon=True)
+            self._thread.start()
+        self._queue.put((kind, bytes(packet), out, keyframe, now))
+
+    def close(self) -> None:
+        """Stop taking frames; the thread finalizes the file and calls `on_done`."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is None:
+            self.done.set()
+            if self._on_done is not None:
+                self._on_done(None)
+            return
+        self._queue.put(None)
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    # -- the recorder thread ----------------------------------------------------
+
+    def _run(self) -> None:
+        result: RecordingResult | None = None
+        try:
+            result = self._write_file()
+        except Exception:
+            logger.exception("recording %s failed", self.path)
+        self.result = result
+        self.done.set()
+        if self._on_done is not None:
+            try:
+                self._on_done(result)
+            except Exception:
+                logger.exception("recording callback failed")
+
+    def _write_file(self) -> RecordingResult | None:
+        pending: list[tuple] = []
+        container = None
+        streams: dict[str, av.stream.Stream] = {}
+        counts = {"audio": 0, "video": 0}
+        last = {"audio": 0, "video": 0}
+        first_at: float | None = None
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=0.5 if container is None else None)
+                except queue.Empty:
+                    item = ()
+                ending = item is None
+                if item:
+                    pending.append(item)
+                    first_at = first_at or item[4]
+                if container is None:
+                    dims = next((vp8_dimensions(p[1]) for p in pending if p[0] == "video" and p[3]), None)
+                    waited = first_at is not None and time.monotonic() - first_at > VIDEO_WAIT_S
+                    if dims is None and not (waited or ending or len(pending) > _BUFFER_MAX):
+                        continue
+                    if not pending:
+                        return None
+                    container, streams = self._open(dims)
+                    if dims is None:
+                        logger.warning("recording %s: no video keyframe, audio only", self.path.name)
+                for kind, data, pts, keyframe, _ in pending:
+                    stream = streams.get(kind)
+                    if stream is None:
+                        continue
+                    packet = av.Packet(data)
+                    packet.pts = packet.dts = pts
+                    packet.time_base = stream.time_base
+                    packet.is_keyframe = keyframe
+                    if kind == "audio":
+                        packet.duration = OPUS_FRAME
+                    packet.stream = stream
+                    started = time.perf_counter()
+                    container.mux(packet)
+                    self.mux_seconds += time.perf_counter() - started
+                    self.muxed += 1
+                    counts[kind] += 1
+                    last[kind] = max(last[kind], pts)
+                pending.clear()
+                if ending:
+                    break
+        finally:
+            if container is not None:
+                container.close()  # writes the cues and the duration
+        duration = max(
+            (last["video"] / CLOCKS["video"]) if counts["video"] else 0.0,
+            (last["audio"] + OPUS_FRAME) / CLOCKS["audio"] if counts["audio"] else 0.0,
+        )
+        return RecordingResult(
+            path=str(self.path),
+            duration_s=round(duration, 3),
+            size=os.path.getsize(self.path),
+            video_frames=counts["video"],
+            audio_frames=counts["audio"],
+        )
+
+    def _open(self, dims: tuple[int, int] | None):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        container = av.open(str(self.path), mode="w", format="webm")
+        streams = {}
+        if dims is not None:
+            video = container.add_stream("libvpx", rate=30)
+            video.width, video.height = dims
+            video.pix_fmt = "yuv420p"
+            video.time_base = fractions.Fraction(1, CLOCKS["video"])
+            streams["video"] = video
+        audio = container.add_stream("libopus", rate=48000)
+        audio.layout = "stereo"
+        audio.time_base = fractions.Fraction(1, CLOCKS["audio"])
+        streams["audio"] = audio
+        return container, streams

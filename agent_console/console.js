@@ -1,33 +1,58 @@
 // Virtual Window — the specialist console (served at "/console").
 //
 // Log in (POST /api/login) → connect /agent with the token → open the media
-// leg at once (kept across calls, so answering needs no negotiation) →
-// Ready / Away / Auto-answer → call:offered (Accept / Decline, countdown) →
-// call:connected (video, Hang up, Mute) → call:ended → wrap-up (call:wrapup).
+// leg at once (kept across calls, with a 3rd m-line to receive the caller's
+// screen) → Ready / Away / Auto-answer → call:offered (ring tone through the
+// chosen speaker, Accept / Decline, countdown; a short zip tone when
+// auto-answer fires) → call:connected (video, mute, hold, transfer, chat,
+// documents, the caller's screen) → call:ended → wrap-up (call:wrapup) → My day.
+// Wire contract: docs/contract.md.
 
 import { io } from "/c/vendor/socket.io.esm.min.js";
 import { t, applyI18n, bindLangSwitch, onLangChange, fmtDuration } from "/c/i18n.js";
-import { MediaLeg, getLocalMedia, fetchConfig, emitAck, toggleTracks, attachVideo, watchFrames } from "/c/rtc.js";
+import { MediaLeg, getLocalMedia, fetchConfig, emitAck, attachVideo, watchFrames } from "/c/rtc.js";
+import { ChatLog, checkFile, uploadDocument, fillDevices, MicMeter } from "/c/callkit.js";
 import { login, loadSession, clearSession, itemLabel } from "/s/staff.js";
 
 const $ = (id) => document.getElementById(id);
 const ROLE = "specialist";
+const PREFS = "vw.console.prefs";
 
 const vw = (window.vw = {
   state: "offline",   // the agent state from S→C agent:state
   callId: null,
   offer: null,
   call: null,          // {call_id, service_item, caller}
+  held: false,
+  callerSharing: false,
   legState: "new",
   user: null,
+  token: null,
   socket: null,
   leg: null,
   localStream: null,
+  tones: [],           // "ring" / "zip" played (for tests and diagnostics)
   remoteFrames: () => Number($("remote-video").dataset.frames || 0),
+  screenFrames: () => Number($("screen-video").dataset.frames || 0),
 });
 
 let countdownHandle = null;
 let timerHandle = null;
+let wrapupHandle = null;
+let dayHandle = null;
+const meter = new MicMeter($("mic-level"), $("mic-level-bar"));
+const chat = new ChatLog($("chat-log"), { me: "specialist", token: () => vw.token, onError: (e) => showError(e) });
+
+// ---------------------------------------------------------------- preferences
+
+function prefs() {
+  try { return JSON.parse(localStorage.getItem(PREFS) || "{}"); } catch (_) { return {}; }
+}
+function savePref(key, value) {
+  const p = prefs();
+  p[key] = value;
+  try { localStorage.setItem(PREFS, JSON.stringify(p)); } catch (_) { /* ignore */ }
+}
 
 // ---------------------------------------------------------------- errors
 
@@ -40,6 +65,92 @@ function showError(err) {
 function clearError() {
   $("error").hidden = true;
 }
+
+// ---------------------------------------------------------------- tones (WebAudio → chosen speaker)
+
+class Tones {
+  constructor() {
+    this.ctx = null;
+    this.dest = null;
+    this.audio = null;
+    this.ringTimer = null;
+    const resume = () => { if (this.ctx && this.ctx.state === "suspended") this.ctx.resume().catch(() => {}); };
+    document.addEventListener("click", resume, true);
+    document.addEventListener("keydown", resume, true);
+  }
+
+  _ensure() {
+    if (this.ctx) return true;
+    try {
+      this.ctx = new AudioContext();
+      // Played through an <audio> element so setSinkId picks the headset.
+      this.dest = this.ctx.createMediaStreamDestination();
+      this.audio = new Audio();
+      this.audio.srcObject = this.dest.stream;
+      this.audio.play().catch(() => {});
+      this.setSink(prefs().speaker || "");
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }
+
+  async setSink(id) {
+    if (this.audio && typeof this.audio.setSinkId === "function") {
+      try { await this.audio.setSinkId(id || ""); } catch (_) { /* device gone */ }
+    }
+  }
+
+  _beep(freqs, start, dur, gain = 0.12, sweepTo = null) {
+    const ctx = this.ctx;
+    const g = ctx.createGain();
+    g.gain.setValueAtTime(0, start);
+    g.gain.linearRampToValueAtTime(gain, start + 0.015);
+    g.gain.setValueAtTime(gain, start + dur - 0.03);
+    g.gain.linearRampToValueAtTime(0, start + dur);
+    g.connect(this.dest);
+    for (const f of freqs) {
+      const o = ctx.createOscillator();
+      o.type = "sine";
+      o.frequency.setValueAtTime(f, start);
+      if (sweepTo) o.frequency.exponentialRampToValueAtTime(sweepTo, start + dur);
+      o.connect(g);
+      o.start(start);
+      o.stop(start + dur + 0.01);
+    }
+  }
+
+  /** The ring tone (manual answer): a two-tone burst, repeated until stopped. */
+  ring() {
+    if (!this._ensure()) return;
+    this.stop();
+    this.ctx.resume().catch(() => {});
+    vw.tones.push("ring");
+    const burst = () => {
+      const now = this.ctx.currentTime;
+      this._beep([440, 480], now, 0.4);
+      this._beep([440, 480], now + 0.6, 0.4);
+    };
+    burst();
+    this.ringTimer = setInterval(burst, 2500);
+  }
+
+  /** The zip tone (auto-answer): one short rising chirp. */
+  zip() {
+    if (!this._ensure()) return;
+    this.stop();
+    this.ctx.resume().catch(() => {});
+    vw.tones.push("zip");
+    const now = this.ctx.currentTime;
+    this._beep([900], now, 0.12, 0.15, 2400);
+  }
+
+  stop() {
+    clearInterval(this.ringTimer);
+    this.ringTimer = null;
+  }
+}
+const tones = new Tones();
 
 // ---------------------------------------------------------------- views
 
@@ -72,8 +183,12 @@ function renderState() {
   $("away-btn").disabled = !canChange || s === "away";
   $("ready-btn").setAttribute("aria-pressed", String(s === "ready"));
   $("away-btn").setAttribute("aria-pressed", String(s === "away"));
-  $("idle-text").textContent = s === "ready" ? t("console.idle.ready") : t("console.idle");
+  const idle = s === "ready" ? t("console.idle.ready") : t("console.idle");
+  $("idle-text").textContent = idle;
+  $("idle-big").textContent = idle;
   $("idle-text").hidden = !canChange;
+  $("idle-card").hidden = !canChange || !$("call-card").hidden || !$("wrapup-card").hidden;
+  $("idle-card").classList.toggle("is-ready", s === "ready");
   if (s !== "ringing") hideOffer();
 }
 
@@ -92,9 +207,11 @@ function showOffer(msg) {
   const caller = msg.caller || {};
   $("offer-caller").textContent = caller.name || t("common.none");
   $("offer-company").textContent = caller.company || t("common.none");
+  $("offer-credit").textContent = caller.credit_code || t("common.none");
   $("offer-item").textContent = itemLabel(msg.service_item);
   $("offer-waited").textContent = fmtDuration((msg.queued_ms || 0) / 1000);
   $("offer-card").hidden = false;
+  $("idle-card").hidden = true;
   $("accept-btn").disabled = false;
   $("decline-btn").disabled = false;
   const total = Math.max(1, Number(msg.timeout_s) || 15);
@@ -108,51 +225,45 @@ function showOffer(msg) {
   };
   tick();
   countdownHandle = setInterval(tick, 200);
+  if ($("auto-answer").checked) return; // answered at once: the zip tone plays on call:connected
   $("accept-btn").focus();
-  notify(msg);
+  tones.ring();
+  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+    new Notification(t("console.offer"), { body: `${caller.name || ""} · ${itemLabel(msg.service_item)}` });
+  }
 }
 
 function hideOffer() {
   clearInterval(countdownHandle);
   countdownHandle = null;
+  tones.stop();
   $("offer-card").hidden = true;
   vw.offer = null;
-}
-
-function notify(msg) {
-  // A short two-tone chime: the console is used with a headset.
-  try {
-    const ctx = new AudioContext();
-    const o = ctx.createOscillator();
-    const g = ctx.createGain();
-    o.connect(g).connect(ctx.destination);
-    g.gain.value = 0.05;
-    o.frequency.setValueAtTime(880, ctx.currentTime);
-    o.frequency.setValueAtTime(660, ctx.currentTime + 0.15);
-    o.start();
-    o.stop(ctx.currentTime + 0.3);
-    o.onended = () => ctx.close();
-  } catch (_) { /* no audio */ }
-  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    new Notification(t("console.offer"), { body: `${(msg.caller && msg.caller.name) || ""} · ${itemLabel(msg.service_item)}` });
-  }
 }
 
 // ---------------------------------------------------------------- call
 
 function showCall(msg) {
   hideOffer();
+  if (!vw.accepting) tones.zip(); // auto-answer fired (a manual answer already stopped the ring)
+  vw.accepting = false;
   vw.call = msg;
   vw.callId = msg.call_id;
   const caller = msg.caller || {};
   $("call-caller").textContent = caller.name || t("common.none");
   $("call-company").textContent = caller.company || t("common.none");
+  $("call-credit").textContent = caller.credit_code || t("common.none");
   $("call-phone").textContent = caller.phone || t("common.none");
   $("call-item").textContent = itemLabel(msg.service_item);
   for (const el of document.querySelectorAll(".session-no")) el.textContent = msg.call_id;
-  $("chat-log").replaceChildren();
+  chat.clear();
+  setHeld(false);
+  setCallerScreen(false);
+  $("mute-btn").setAttribute("aria-pressed", "false");
   $("wrapup-card").hidden = true;
+  $("idle-card").hidden = true;
   $("call-card").hidden = false;
+  $("hangup-btn").disabled = false;
   const rv = $("remote-video");
   if (rv.srcObject) rv.play().catch(() => {});
   const started = Date.now();
@@ -162,37 +273,144 @@ function showCall(msg) {
     $("call-timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }, 500);
   $("call-timer").textContent = "0:00";
+  $("hangup-btn").focus({ preventScroll: true });
+}
+
+function setHeld(held) {
+  vw.held = held;
+  $("hold-btn").setAttribute("aria-pressed", String(held));
+  $("hold-overlay").hidden = !held;
+  $("stage").classList.toggle("held", held);
+}
+
+function setCallerScreen(sharing) {
+  vw.callerSharing = sharing;
+  $("screen-wrap").hidden = !sharing;
+  $("call-card").classList.toggle("with-screen", sharing);
+  if (sharing) {
+    const v = $("screen-video");
+    if (v.srcObject) v.play().catch(() => {});
+  }
 }
 
 function showWrapup(msg) {
   clearInterval(timerHandle);
   hideOffer();
+  closeTransfer();
   $("call-card").hidden = true;
+  setCallerScreen(false);
   const call = vw.call || {};
   const caller = (call.caller && call.caller.name) || "";
   const byKey = `console.endedby.${msg.ended_by}`;
   const by = t(byKey) !== byKey ? t(byKey) : msg.ended_by || "";
-  const reason = [by, msg.reason && msg.reason !== "hangup" ? msg.reason : ""].filter(Boolean).join(", ");
-  $("wrapup-summary").textContent = `${t("caller.session")} ${msg.call_id}${caller ? ` · ${caller}` : ""}${reason ? ` · ${reason}` : ""}`;
+  const reasonKey = `console.reason.${msg.reason}`;
+  const reason = msg.reason && msg.reason !== "hangup" ? (t(reasonKey) !== reasonKey ? t(reasonKey) : msg.reason) : "";
+  $("wrapup-summary").textContent = `${t("caller.session")} ${msg.call_id}${caller ? ` · ${caller}` : ""} · ${[by, reason].filter(Boolean).join(", ")}`;
   $("wrapup-form").reset();
+  if (msg.reason === "transferred") $("disposition").value = "referred";
   $("wrapup-btn").disabled = false;
   $("wrapup-card").hidden = false;
   vw.wrapupCallId = msg.call_id;
+  const total = Number(msg.wrap_up_s) || 0;
+  clearInterval(wrapupHandle);
+  const started = Date.now();
+  const tick = () => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    const left = total ? Math.max(0, total - s) : null;
+    $("wrapup-timer").textContent = left != null ? `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    $("wrapup-timer").title = t("console.wrapup.left");
+  };
+  tick();
+  wrapupHandle = setInterval(tick, 500);
   $("notes").focus();
+}
+
+function hideWrapup() {
+  clearInterval(wrapupHandle);
+  $("wrapup-card").hidden = true;
+  vw.call = null;
+  vw.callId = null;
+  vw.wrapupCallId = null;
+  renderState();
+  loadDay();
+}
+
+// ---------------------------------------------------------------- My day
+
+async function loadDay() {
+  if (!vw.socket || !vw.socket.connected) return;
+  const ack = await emitAck(vw.socket, "agent:day", {});
+  if (!ack.ok) return;
+  const d = ack.day;
+  vw.day = d;
+  $("day-answered").textContent = String(d.answered);
+  $("day-asa").textContent = d.avg_answer_ms != null ? `${(d.avg_answer_ms / 1000).toFixed(1)} s` : t("common.none");
+  $("day-sat").textContent = d.avg_satisfaction != null ? `${d.avg_satisfaction.toFixed(1)} / 5` : t("common.none");
+  $("day-score").textContent = d.score != null ? String(d.score) : t("common.none");
 }
 
 // ---------------------------------------------------------------- media
 
 async function startMedia() {
+  const p = prefs();
   try {
-    vw.localStream = await getLocalMedia();
+    try {
+      vw.localStream = await getLocalMedia({ audioId: p.mic });
+    } catch (err) {
+      if (!p.mic) throw err;
+      vw.localStream = await getLocalMedia();
+    }
     attachVideo($("self-video"), vw.localStream, { muted: true });
+    meter.attach(vw.localStream);
   } catch (err) {
     vw.localStream = null;
     showError({ code: err.name || "no_media", message: t("leg.nomedia", { message: err.message || err.name }) });
   }
   vw.mediaTried = true;
+  await refreshDevices();
   openLeg();
+}
+
+async function refreshDevices() {
+  const mic = vw.localStream && vw.localStream.getAudioTracks()[0];
+  await fillDevices($("mic-select"), "audioinput", mic && mic.getSettings ? mic.getSettings().deviceId : prefs().mic);
+  await fillDevices($("speaker-select"), "audiooutput", prefs().speaker || "");
+  const sinkOk = typeof HTMLMediaElement.prototype.setSinkId === "function";
+  $("speaker-select").disabled = !sinkOk;
+  $("sink-note").hidden = sinkOk;
+}
+
+async function switchMic() {
+  const id = $("mic-select").value;
+  if (!id) return;
+  try {
+    const fresh = await getLocalMedia({ audioId: id, video: false });
+    const track = fresh.getAudioTracks()[0];
+    if (!vw.localStream) vw.localStream = new MediaStream();
+    const old = vw.localStream.getAudioTracks()[0];
+    if (old) {
+      track.enabled = old.enabled;
+      vw.localStream.removeTrack(old);
+      old.stop();
+    }
+    vw.localStream.addTrack(track);
+    meter.attach(vw.localStream);
+    if (vw.leg && !(await vw.leg.replaceTrack("audio", track))) openLeg();
+    savePref("mic", id);
+  } catch (err) {
+    showError({ code: err.name || "device_error", message: t("leg.nomedia", { message: err.message || err.name }) });
+  }
+}
+
+async function switchSpeaker() {
+  const id = $("speaker-select").value;
+  savePref("speaker", id);
+  for (const v of [$("remote-video")]) {
+    if (typeof v.setSinkId === "function") {
+      try { await v.setSinkId(id); } catch (err) { showError({ code: err.name, message: err.message }); }
+    }
+  }
+  await tones.setSink(id);
 }
 
 async function openLeg() {
@@ -201,9 +419,11 @@ async function openLeg() {
   if (!vw.leg) {
     vw.leg = new MediaLeg(vw.socket, {
       iceServers: cfg.ice_servers || [],
+      receiveScreen: true,
       onRemoteStream: (stream) => attachVideo($("remote-video"), stream, {
         onAutoplayBlocked: () => ($("unmute-remote").hidden = false),
       }),
+      onRemoteScreen: (stream) => attachVideo($("screen-video"), stream, { muted: true }),
       onState: (state, origin) => { if (origin === "local") showLegState(state); },
       onError: (e) => showError(e),
     });
@@ -211,6 +431,8 @@ async function openLeg() {
   showLegState("connecting");
   try {
     await vw.leg.open(vw.localStream);
+    const speaker = prefs().speaker;
+    if (speaker && typeof $("remote-video").setSinkId === "function") $("remote-video").setSinkId(speaker).catch(() => {});
   } catch (err) {
     showLegState("failed");
     showError({ code: "rtc_error", message: err.message || String(err) });
@@ -228,6 +450,9 @@ function connect(token) {
     everConnected = true;
     if ($("error-text").textContent.includes("disconnected")) clearError();
     openLeg(); // a new connection has no leg on the server
+    loadDay();
+    clearInterval(dayHandle);
+    dayHandle = setInterval(loadDay, 60_000);
   });
   socket.on("connect_error", (err) => {
     if (!socket.active) {
@@ -262,21 +487,18 @@ function connect(token) {
   });
   socket.on("call:connected", (msg) => showCall(msg));
   socket.on("call:ended", (msg) => showWrapup(msg));
+  socket.on("call:held", (msg) => { if (msg.call_id === vw.callId) setHeld(!!msg.held); });
+  socket.on("call:screen", (msg) => {
+    if (msg.call_id === vw.callId && msg.from === "caller") setCallerScreen(!!msg.sharing);
+  });
   socket.on("chat:message", (msg) => {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
-    if (msg.from === "specialist") return; // our own lines are shown when acknowledged
-    addChat(t("chat.caller"), msg.text, msg.from);
+    chat.message(msg);
   });
-}
-
-function addChat(who, text, from) {
-  const li = document.createElement("li");
-  li.className = `chat-msg from-${from}`;
-  const b = document.createElement("strong");
-  b.textContent = `${who}: `;
-  li.append(b, document.createTextNode(text));
-  $("chat-log").append(li);
-  li.scrollIntoView({ block: "nearest" });
+  socket.on("document:shared", (msg) => {
+    if (vw.callId && msg.call_id !== vw.callId) return;
+    chat.document(msg.document);
+  });
 }
 
 function teardown() {
@@ -293,6 +515,8 @@ function teardown() {
   vw.state = "offline";
   hideOffer();
   clearInterval(timerHandle);
+  clearInterval(wrapupHandle);
+  clearInterval(dayHandle);
   $("call-card").hidden = true;
   $("wrapup-card").hidden = true;
   renderState();
@@ -301,6 +525,7 @@ function teardown() {
 
 function start(session) {
   vw.user = session.user;
+  vw.token = session.token;
   showConsole();
   renderState();
   showLegState("new");
@@ -320,12 +545,118 @@ async function setAgentState(state) {
   }
 }
 
-async function callAction(event) {
-  if (!vw.callId) return;
-  const ack = await emitAck(vw.socket, event, { call_id: vw.callId });
+async function callAction(event, extra = {}) {
+  if (!vw.callId) return null;
+  const ack = await emitAck(vw.socket, event, { call_id: vw.callId, ...extra });
   if (!ack.ok) showError(ack);
   return ack;
 }
+
+function toggleMute() {
+  const tracks = vw.localStream ? vw.localStream.getAudioTracks() : [];
+  if (!tracks.length) return;
+  const enabled = !tracks[0].enabled;
+  for (const tr of tracks) tr.enabled = enabled;
+  $("mute-btn").setAttribute("aria-pressed", String(!enabled));
+}
+
+async function toggleHold() {
+  if ($("call-card").hidden) return;
+  const ack = await callAction("call:hold", { hold: !vw.held });
+  if (ack && ack.ok) setHeld(ack.held);
+}
+
+async function accept() {
+  if ($("offer-card").hidden || $("accept-btn").disabled) return;
+  $("accept-btn").disabled = true;
+  $("decline-btn").disabled = true;
+  tones.stop();
+  vw.accepting = true;
+  const ack = await callAction("call:accept");
+  if (ack && !ack.ok) vw.accepting = false;
+  if (ack && !ack.ok) hideOffer();
+}
+
+async function decline() {
+  if ($("offer-card").hidden || $("decline-btn").disabled) return;
+  $("accept-btn").disabled = true;
+  $("decline-btn").disabled = true;
+  await callAction("call:decline");
+  hideOffer();
+}
+
+async function hangup() {
+  if ($("call-card").hidden || $("hangup-btn").disabled) return;
+  $("hangup-btn").disabled = true;
+  const ack = await callAction("call:hangup");
+  if (!ack || !ack.ok) $("hangup-btn").disabled = false;
+}
+
+// ---------------------------------------------------------------- transfer
+
+let catalog = null;
+
+async function openTransfer() {
+  if (!vw.callId) return;
+  if (!catalog) {
+    try {
+      catalog = (await (await fetch("/api/service-items")).json()).items || [];
+    } catch (_) {
+      catalog = [];
+    }
+  }
+  const itemSel = $("transfer-item");
+  itemSel.replaceChildren();
+  for (const item of catalog) {
+    const o = document.createElement("option");
+    o.value = item.code;
+    o.textContent = itemLabel(item);
+    itemSel.append(o);
+  }
+  const current = vw.call && vw.call.service_item && vw.call.service_item.code;
+  if (current) itemSel.value = current;
+  const specSel = $("transfer-specialist");
+  specSel.replaceChildren();
+  const ack = await emitAck(vw.socket, "call:transfer_targets", {});
+  for (const s of (ack.ok && ack.specialists) || []) {
+    const o = document.createElement("option");
+    o.value = s.username;
+    const stateKey = `state.${s.state}`;
+    o.textContent = `${s.display_name} (${s.username}) · ${t(stateKey) !== stateKey ? t(stateKey) : s.state}`;
+    specSel.append(o);
+  }
+  if (!specSel.options.length) {
+    const o = document.createElement("option");
+    o.value = "";
+    o.textContent = t("console.transfer.nobody");
+    specSel.append(o);
+  }
+  syncTransferKind();
+  $("transfer-dialog").showModal();
+}
+
+function syncTransferKind() {
+  const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
+  $("transfer-item-field").hidden = kind !== "queue";
+  $("transfer-spec-field").hidden = kind !== "specialist";
+}
+
+function closeTransfer() {
+  if ($("transfer-dialog").open) $("transfer-dialog").close();
+}
+
+async function confirmTransfer(ev) {
+  ev.preventDefault();
+  const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
+  const extra = kind === "queue" ? { service_item: $("transfer-item").value } : { specialist: $("transfer-specialist").value };
+  if (!Object.values(extra)[0]) return;
+  $("transfer-confirm").disabled = true;
+  const ack = await callAction("call:transfer", extra);
+  $("transfer-confirm").disabled = false;
+  if (ack && ack.ok) closeTransfer();
+}
+
+// ---------------------------------------------------------------- wiring
 
 function init() {
   applyI18n();
@@ -336,9 +667,13 @@ function init() {
     if (vw.user) $("whoami").textContent = `${t("console.signed")}: ${vw.user.display_name || vw.user.username}`;
     if (vw.offer) $("offer-item").textContent = itemLabel(vw.offer.service_item);
     if (vw.call) $("call-item").textContent = itemLabel(vw.call.service_item);
+    refreshDevices();
+    loadDay();
   });
   watchFrames($("remote-video"));
+  watchFrames($("screen-video"));
   $("error-dismiss").addEventListener("click", clearError);
+  $("auto-answer").checked = !!prefs().auto_answer;
 
   $("login-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -367,29 +702,31 @@ function init() {
   $("ready-btn").addEventListener("click", () => setAgentState("ready"));
   $("away-btn").addEventListener("click", () => setAgentState("away"));
   $("auto-answer").addEventListener("change", () => {
+    savePref("auto_answer", $("auto-answer").checked);
     if (vw.state === "ready" || vw.state === "away") setAgentState(vw.state);
   });
-  $("accept-btn").addEventListener("click", async () => {
-    $("accept-btn").disabled = true;
-    $("decline-btn").disabled = true;
-    const ack = await callAction("call:accept");
-    if (ack && !ack.ok) hideOffer();
-  });
-  $("decline-btn").addEventListener("click", async () => {
-    $("accept-btn").disabled = true;
-    $("decline-btn").disabled = true;
-    await callAction("call:decline");
-    hideOffer();
-  });
-  $("hangup-btn").addEventListener("click", () => callAction("call:hangup"));
-  $("mute-btn").addEventListener("click", () => {
-    const enabled = toggleTracks(vw.localStream, "audio");
-    $("mute-btn").setAttribute("aria-pressed", String(!enabled));
-  });
+  $("accept-btn").addEventListener("click", accept);
+  $("decline-btn").addEventListener("click", decline);
+  $("hangup-btn").addEventListener("click", hangup);
+  $("mute-btn").addEventListener("click", toggleMute);
+  $("hold-btn").addEventListener("click", toggleHold);
+  $("transfer-btn").addEventListener("click", openTransfer);
+  $("transfer-form").addEventListener("submit", confirmTransfer);
+  $("transfer-cancel").addEventListener("click", closeTransfer);
+  for (const r of document.querySelectorAll('input[name="transfer-kind"]')) r.addEventListener("change", syncTransferKind);
   $("camera-btn").addEventListener("click", () => {
-    const enabled = toggleTracks(vw.localStream, "video");
+    const tracks = vw.localStream ? vw.localStream.getVideoTracks() : [];
+    if (!tracks.length) return;
+    const enabled = !tracks[0].enabled;
+    for (const tr of tracks) tr.enabled = enabled;
     $("camera-btn").setAttribute("aria-pressed", String(enabled));
   });
+  $("mic-select").addEventListener("change", switchMic);
+  $("speaker-select").addEventListener("change", switchSpeaker);
+  $("test-tone-btn").addEventListener("click", () => { tones.ring(); setTimeout(() => { if (!vw.offer) tones.stop(); }, 1200); });
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener("devicechange", refreshDevices);
+  }
   $("unmute-remote").addEventListener("click", () => {
     const v = $("remote-video");
     v.muted = false;
@@ -407,13 +744,11 @@ function init() {
     const ack = await emitAck(vw.socket, "call:wrapup", payload);
     if (!ack.ok) {
       $("wrapup-btn").disabled = false;
-      showError(ack);
+      if (ack.error && ack.error.code === "not_in_wrap_up") hideWrapup(); // it expired meanwhile
+      else showError(ack);
       return;
     }
-    $("wrapup-card").hidden = true;
-    vw.call = null;
-    vw.callId = null;
-    vw.wrapupCallId = null;
+    hideWrapup();
   });
   $("chat-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -422,7 +757,38 @@ function init() {
     $("chat-input").value = "";
     const ack = await emitAck(vw.socket, "chat:message", { call_id: vw.callId, text });
     if (!ack.ok) showError(ack);
-    else addChat(t("chat.you"), text, "specialist");
+    else if (ack.message) chat.message(ack.message);
+  });
+  $("attach-btn").addEventListener("click", () => $("file-input").click());
+  $("file-input").addEventListener("change", async () => {
+    const file = $("file-input").files[0];
+    $("file-input").value = "";
+    if (!file || !vw.callId) return;
+    const problem = checkFile(file);
+    if (problem) {
+      showError(problem);
+      return;
+    }
+    $("upload-status").textContent = t("doc.uploading", { name: file.name });
+    try {
+      const doc = await uploadDocument(vw.callId, vw.token, file);
+      chat.document(doc);
+      $("upload-status").textContent = t("doc.sent", { name: doc.name });
+    } catch (err) {
+      $("upload-status").textContent = "";
+      showError(err);
+    }
+  });
+
+  // Keyboard shortcuts (Alt + letter, so typing in chat or notes is never taken).
+  document.addEventListener("keydown", (ev) => {
+    if (!ev.altKey || ev.ctrlKey || ev.metaKey || $("console-view").hidden) return;
+    const actions = { a: accept, d: decline, h: hangup, m: () => { if (!$("call-card").hidden) toggleMute(); }, o: toggleHold };
+    const fn = actions[ev.key.toLowerCase()] || actions[(ev.code || "").replace("Key", "").toLowerCase()];
+    if (fn) {
+      ev.preventDefault();
+      fn();
+    }
   });
 
   renderState();

@@ -1,16 +1,24 @@
 // Virtual Window — the caller page (served at "/").
 //
-// Flow: choose a service item → fill in company/name/phone → the camera
-// preview opens and, with it, the media leg (so answering is instant) →
-// Call (call:request) → queued (call:queued) → connected (call:connected) →
-// ended (call:ended) → rating (call:rate). Wire contract: shared/CONTRACT.md.
+// Flow: choose a service item (search, or browse by category / department /
+// level) → enterprise details (credit code checked, remembered) → device check
+// (camera, microphone, preview, level meter; the media leg opens here, so the
+// call connects at once) → Call (call:request) → queued (call:queued: position,
+// estimated wait, Cancel) → connected (call:connected: video, mute, camera,
+// screen share, chat, documents, hold screen) → ended (call:ended: rating and
+// session number). A reload or network blip resumes with the call token.
+// Wire contract: docs/contract.md.
 
 import { io } from "/c/vendor/socket.io.esm.min.js";
 import { t, applyI18n, bindLangSwitch, onLangChange, getLang, fmtDuration } from "/c/i18n.js";
-import { MediaLeg, getLocalMedia, fetchConfig, emitAck, toggleTracks, attachVideo, watchFrames } from "/c/rtc.js";
+import { MediaLeg, getLocalMedia, fetchConfig, emitAck, attachVideo, watchFrames } from "/c/rtc.js";
+import { ChatLog, checkFile, uploadDocument, fillDevices, MicMeter } from "/c/callkit.js";
+import { normalise as normaliseCredit, problem as creditProblem } from "/c/uscc.js";
 
 const $ = (id) => document.getElementById(id);
 const STORE = "vw.caller";
+const DEVICES = "vw.caller.devices";
+const TOKEN_KEY = "vw.caller.call"; // the live session's call_token, per tab (resume after a reload)
 
 const vw = (window.vw = {
   state: "idle",        // idle | requesting | queued | connected | ended
@@ -19,9 +27,12 @@ const vw = (window.vw = {
   serviceItem: null,
   legState: "new",
   specialist: null,
+  held: false,
+  sharing: false,
   socket: null,
   leg: null,
   localStream: null,
+  screenTrack: null,
   remoteFrames: () => Number($("remote-video").dataset.frames || 0),
 });
 
@@ -29,8 +40,14 @@ let everConnected = false;  // the current session reached call:connected
 let lastEnd = null;         // {reason, ended_by}
 let timerHandle = null;
 let connectedAt = 0;
+let queuedAt = 0;
 let lastQueued = null;
 let mediaTried = false;     // getUserMedia has been attempted (success or not)
+let allItems = [];          // the whole catalog (for browsing lists)
+let lastItems = [];
+let transferInfo = null;
+const meter = new MicMeter($("mic-level"), $("mic-level-bar"));
+const chat = new ChatLog($("chat-log"), { me: "caller", token: () => vw.callToken, onError: (e) => showError(e) });
 
 // ---------------------------------------------------------------- errors
 
@@ -49,19 +66,50 @@ function clearError() {
 function loadDetails() {
   try {
     const d = JSON.parse(localStorage.getItem(STORE) || "{}");
-    for (const k of ["company", "name", "phone"]) if (d[k]) $(k).value = d[k];
+    for (const [k, id] of [["company", "company"], ["credit_code", "credit-code"], ["name", "name"], ["phone", "phone"]]) {
+      if (d[k]) $(id).value = d[k];
+    }
+    if (d.remember === false) $("remember").checked = false;
   } catch (_) { /* ignore */ }
 }
 function saveDetails() {
   try {
-    localStorage.setItem(STORE, JSON.stringify({ company: $("company").value, name: $("name").value, phone: $("phone").value }));
+    if (!$("remember").checked) {
+      localStorage.setItem(STORE, JSON.stringify({ remember: false }));
+      return;
+    }
+    localStorage.setItem(STORE, JSON.stringify({
+      company: $("company").value, credit_code: $("credit-code").value, name: $("name").value, phone: $("phone").value,
+    }));
   } catch (_) { /* ignore */ }
+}
+
+// ---------------------------------------------------------------- validation
+
+function creditError() {
+  const raw = $("credit-code").value.trim();
+  if (!raw) return "";
+  const p = creditProblem(raw);
+  return p ? t(`caller.credit.${p}`) : "";
+}
+function phoneError() {
+  const raw = $("phone").value.trim();
+  if (!raw) return "";
+  return /^\+?[\d\s()-]{5,40}$/.test(raw) ? "" : t("caller.phone.bad");
+}
+function showFieldErrors(force = false) {
+  for (const [input, out, fn] of [["credit-code", "credit-error", creditError], ["phone", "phone-error", phoneError]]) {
+    const msg = fn();
+    const el = $(input);
+    const show = msg && (force || el.dataset.touched === "1");
+    $(out).textContent = show ? msg : "";
+    el.setAttribute("aria-invalid", show ? "true" : "false");
+  }
 }
 
 // ---------------------------------------------------------------- service items
 
 let searchSeq = 0;
-let lastItems = [];
 
 function itemTitle(item) {
   return getLang() === "zh" ? item.name : item.name_en || item.name;
@@ -69,8 +117,46 @@ function itemTitle(item) {
 function itemSubtitle(item) {
   return getLang() === "zh" ? item.name_en || "" : item.name;
 }
+function catLabel(cat) {
+  const key = `cat.${cat}`;
+  return t(key) !== key ? t(key) : cat.replace(/_/g, " ");
+}
 
-async function searchItems(q) {
+async function loadCatalog() {
+  try {
+    const r = await fetch("/api/service-items", { headers: { Accept: "application/json" } });
+    const data = await r.json();
+    allItems = data.items || [];
+  } catch (_) {
+    allItems = [];
+  }
+  renderFilters();
+}
+
+function renderFilters() {
+  const fill = (select, values, label) => {
+    const current = select.value;
+    select.replaceChildren();
+    const all = document.createElement("option");
+    all.value = "";
+    all.textContent = t("caller.filter.all");
+    select.append(all);
+    for (const v of values) {
+      const o = document.createElement("option");
+      o.value = v;
+      o.textContent = label(v);
+      select.append(o);
+    }
+    select.value = values.includes(current) ? current : "";
+  };
+  const cats = [...new Set(allItems.map((i) => i.category))].sort();
+  const depts = [...new Set(allItems.map((i) => i.department).filter(Boolean))].sort();
+  fill($("filter-category"), cats, catLabel);
+  fill($("filter-department"), depts, (d) => d);
+}
+
+async function searchItems() {
+  const q = $("service-search").value.trim();
   const seq = ++searchSeq;
   let data;
   try {
@@ -82,28 +168,38 @@ async function searchItems(q) {
     return;
   }
   if (seq !== searchSeq) return; // a newer search is under way
-  lastItems = (data.items || []).slice(0, 50);
+  lastItems = data.items || [];
   renderItems();
+}
+
+function filteredItems() {
+  const cat = $("filter-category").value;
+  const dept = $("filter-department").value;
+  const level = $("filter-level").value;
+  return lastItems.filter((i) => (!cat || i.category === cat) && (!dept || i.department === dept) && (!level || i.level === level));
 }
 
 function renderItems() {
   const box = $("service-results");
   box.replaceChildren();
-  if (!lastItems.length) {
+  const items = filteredItems();
+  $("service-count").textContent = t("caller.service.count", { n: items.length });
+  if (!items.length) {
     const p = document.createElement("p");
     p.className = "hint";
     p.textContent = t("caller.service.none");
     box.append(p);
     return;
   }
-  for (const item of lastItems) {
+  for (const item of items.slice(0, 80)) {
     const label = document.createElement("label");
     label.className = "result";
     const input = document.createElement("input");
     input.type = "radio";
     input.name = "service-item";
     input.value = item.code;
-    input.checked = vw.serviceItem && vw.serviceItem.code === item.code;
+    input.checked = !!vw.serviceItem && vw.serviceItem.code === item.code;
+    input.disabled = vw.state !== "idle";
     input.addEventListener("change", () => selectItem(item));
     const body = document.createElement("span");
     body.className = "result-body";
@@ -115,10 +211,16 @@ function renderItems() {
     sub.textContent = itemSubtitle(item);
     const meta = document.createElement("span");
     meta.className = "result-meta";
-    for (const v of [item.code, item.category, item.department, item.level]) {
+    const tags = [
+      [item.code, "tag mono"],
+      [catLabel(item.category), "tag"],
+      [item.department, "tag"],
+      [t(`level.${item.level}`), `tag level-${item.level}`],
+    ];
+    for (const [v, cls] of tags) {
       if (!v) continue;
       const tag = document.createElement("span");
-      tag.className = "tag";
+      tag.className = cls;
       tag.textContent = v;
       meta.append(tag);
     }
@@ -131,28 +233,55 @@ function renderItems() {
 function selectItem(item) {
   vw.serviceItem = item;
   const p = $("service-selected");
-  p.textContent = `${t("caller.service.selected")}: ${itemTitle(item)} (${item.code})`;
+  p.textContent = `${t("caller.service.selected")}: ${itemTitle(item)} (${item.code}) · ${t(`level.${item.level}`)}`;
   p.hidden = false;
+  renderSummary();
   updateCallButton();
+}
+
+function renderSummary() {
+  const parts = [];
+  if (vw.serviceItem) parts.push(`${itemTitle(vw.serviceItem)} (${vw.serviceItem.code})`);
+  const who = [$("company").value.trim(), $("name").value.trim()].filter(Boolean).join(" · ");
+  if (who) parts.push(who);
+  $("summary").textContent = parts.join(" — ");
 }
 
 // ---------------------------------------------------------------- call button, states
 
+function canCall() {
+  return !!vw.serviceItem && $("name").value.trim().length > 0 && !creditError() && !phoneError()
+    && vw.socket && vw.socket.connected;
+}
+
 function updateCallButton() {
-  const ok = !!vw.serviceItem && $("name").value.trim().length > 0 && vw.socket && vw.socket.connected;
+  const ok = canCall();
   $("call-btn").disabled = !ok || vw.state !== "idle";
   $("call-need").hidden = ok;
+  const step = vw.state !== "idle" ? 4 : !vw.serviceItem ? 1 : !$("name").value.trim() ? 2 : 3;
+  for (const li of document.querySelectorAll(".steps li")) {
+    const n = Number(li.dataset.step);
+    li.classList.toggle("done", n < step);
+    li.classList.toggle("current", n === step);
+  }
 }
 
 function setState(state) {
   vw.state = state;
   document.body.dataset.state = state;
-  $("call-status").textContent = t(`caller.status.${state}`);
+  $("call-status").textContent = t(`caller.status.${vw.held && state === "connected" ? "held" : state}`);
   $("idle-actions").hidden = !(state === "idle" || state === "requesting");
   $("waiting-panel").hidden = state !== "queued";
   $("call-panel").hidden = state !== "connected";
   $("ended-panel").hidden = state !== "ended";
-  for (const id of ["service-search", "company", "name", "phone"]) $(id).disabled = state !== "idle";
+  $("call-controls").hidden = state !== "connected";
+  $("device-panel").hidden = state === "connected";
+  $("form-panel").hidden = !(state === "idle" || state === "requesting");
+  $("wait-overlay").hidden = state !== "queued";
+  $("step3-title").textContent = state === "idle" || state === "requesting" ? t("caller.step3") : t("caller.stage");
+  for (const id of ["service-search", "company", "credit-code", "name", "phone", "filter-category", "filter-department", "filter-level"]) {
+    $(id).disabled = state !== "idle";
+  }
   for (const r of document.querySelectorAll('input[name="service-item"]')) r.disabled = state !== "idle";
   const stage = $("stage");
   stage.classList.toggle("preview", state !== "connected");
@@ -160,29 +289,47 @@ function setState(state) {
   for (const el of document.querySelectorAll(".session-no")) el.textContent = vw.callId || t("common.none");
   if (state === "connected") startTimer();
   else stopTimer();
-  const panel = { queued: "waiting-panel", ended: "ended-panel", connected: "stage" }[state];
-  if (panel) $(panel).scrollIntoView({ block: "nearest", behavior: "smooth" });
+  if (state === "queued" && !queuedAt) queuedAt = Date.now();
+  if (state !== "queued") queuedAt = 0;
+  if (state !== "connected") setHeld(false);
+  if (state !== "connected" && vw.sharing) stopShare(false);
   updateCallButton();
 }
 
 function startTimer() {
-  connectedAt = Date.now();
+  connectedAt = connectedAt || Date.now();
   stopTimer();
-  timerHandle = setInterval(() => {
+  const tick = () => {
     const s = Math.floor((Date.now() - connectedAt) / 1000);
     $("call-timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-  }, 500);
-  $("call-timer").textContent = "0:00";
+  };
+  tick();
+  timerHandle = setInterval(tick, 500);
 }
 function stopTimer() {
   if (timerHandle) clearInterval(timerHandle);
   timerHandle = null;
 }
+setInterval(() => {
+  if (vw.state === "queued" && queuedAt) {
+    const s = Math.floor((Date.now() - queuedAt) / 1000);
+    $("queue-waited").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+}, 1000);
 
 function renderQueued() {
   if (!lastQueued) return;
   $("queue-position").textContent = lastQueued.position != null ? String(lastQueued.position) : t("common.none");
-  $("queue-wait").textContent = lastQueued.estimated_wait_s != null ? fmtDuration(lastQueued.estimated_wait_s) : t("common.none");
+  $("queue-wait").textContent = lastQueued.estimated_wait_s != null
+    ? (lastQueued.estimated_wait_s === 0 ? t("caller.estimated.now") : `≈ ${fmtDuration(lastQueued.estimated_wait_s)}`)
+    : t("common.none");
+  if (transferInfo) {
+    $("transfer-note").hidden = false;
+    const to = transferInfo.specialist ? transferInfo.specialist.display_name : itemTitle(transferInfo.service_item);
+    $("transfer-note").textContent = t("caller.transferred", { to });
+  } else {
+    $("transfer-note").hidden = true;
+  }
 }
 
 function renderEnd() {
@@ -190,12 +337,20 @@ function renderEnd() {
   const { reason, ended_by: by } = lastEnd;
   let text;
   const key = `reason.${reason}`;
-  if (reason && t(key) !== key) text = t(key);
+  if (reason === "hangup") text = by === "caller" ? t("reason.caller_hangup") : t("reason.specialist_hangup");
+  else if (reason && t(key) !== key) text = t(key);
   else if (by === "caller") text = everConnected ? t("reason.caller_hangup") : t("reason.abandoned");
   else if (by === "specialist") text = t("reason.specialist_hangup");
   else text = t("reason.other", { reason: reason || by || "?" });
   $("end-reason").textContent = text;
   $("rate-form").hidden = !everConnected || $("rate-thanks").hidden === false;
+}
+
+function setHeld(held) {
+  vw.held = held;
+  $("hold-overlay").hidden = !held;
+  $("stage").classList.toggle("held", held);
+  if (vw.state === "connected") $("call-status").textContent = t(held ? "caller.status.held" : "caller.status.connected");
 }
 
 // ---------------------------------------------------------------- media
@@ -208,18 +363,67 @@ function showLegState(state) {
   el.dataset.state = state;
 }
 
+function savedDevices() {
+  try { return JSON.parse(localStorage.getItem(DEVICES) || "{}"); } catch (_) { return {}; }
+}
+
 async function startMedia() {
   $("retry-media").hidden = true;
+  const dev = savedDevices();
   try {
-    vw.localStream = await getLocalMedia();
+    try {
+      vw.localStream = await getLocalMedia({ audioId: dev.audio, videoId: dev.video });
+    } catch (err) {
+      if (!dev.audio && !dev.video) throw err;
+      vw.localStream = await getLocalMedia(); // a remembered device is gone
+    }
     attachVideo($("self-video"), vw.localStream, { muted: true });
+    meter.attach(vw.localStream);
   } catch (err) {
     vw.localStream = null;
     showError({ code: err.name || "no_media", message: t("leg.nomedia", { message: err.message || err.name }) });
     $("retry-media").hidden = false;
   }
   mediaTried = true;
+  await refreshDevices();
   await openLeg();
+}
+
+async function refreshDevices() {
+  const track = (kind) => vw.localStream && (kind === "audio" ? vw.localStream.getAudioTracks() : vw.localStream.getVideoTracks())[0];
+  const id = (tr) => (tr && tr.getSettings ? tr.getSettings().deviceId : undefined);
+  await fillDevices($("camera-select"), "videoinput", id(track("video")));
+  await fillDevices($("mic-select"), "audioinput", id(track("audio")));
+}
+
+async function switchDevice(kind) {
+  const select = kind === "audio" ? $("mic-select") : $("camera-select");
+  const deviceId = select.value;
+  if (!deviceId) return;
+  try {
+    const opts = kind === "audio" ? { audioId: deviceId, video: false } : { videoId: deviceId };
+    const fresh = await getLocalMedia(opts);
+    const track = kind === "audio" ? fresh.getAudioTracks()[0] : fresh.getVideoTracks()[0];
+    for (const extra of fresh.getTracks()) if (extra !== track) extra.stop();
+    if (!track) return;
+    if (!vw.localStream) vw.localStream = new MediaStream();
+    const old = kind === "audio" ? vw.localStream.getAudioTracks()[0] : vw.localStream.getVideoTracks()[0];
+    if (old) {
+      track.enabled = old.enabled;
+      vw.localStream.removeTrack(old);
+      old.stop();
+    }
+    vw.localStream.addTrack(track);
+    attachVideo($("self-video"), vw.localStream, { muted: true });
+    if (kind === "audio") meter.attach(vw.localStream);
+    const swapped = vw.leg ? await vw.leg.replaceTrack(kind, track) : false;
+    if (!swapped && vw.leg && vw.state !== "connected") openLeg(); // opened without that device: reopen
+    const saved = savedDevices();
+    saved[kind] = deviceId;
+    try { localStorage.setItem(DEVICES, JSON.stringify(saved)); } catch (_) { /* ignore */ }
+  } catch (err) {
+    showError({ code: err.name || "device_error", message: t("leg.nomedia", { message: err.message || err.name }) });
+  }
 }
 
 async function openLeg() {
@@ -239,15 +443,60 @@ async function openLeg() {
   showLegState("connecting");
   try {
     await vw.leg.open(vw.localStream);
+    vw.sharing = false;
+    $("share-btn").setAttribute("aria-pressed", "false");
   } catch (err) {
     showLegState("failed");
     showError({ code: "rtc_error", message: err.message || String(err) });
   }
 }
 
-// ---------------------------------------------------------------- socket
+// ---------------------------------------------------------------- screen share
 
-const TOKEN_KEY = "vw.caller.call"; // the live session's call_token, per tab (resume after a reload)
+async function startShare() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) {
+    showError({ code: "no_screen_share", message: t("caller.share.unsupported") });
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
+  } catch (err) {
+    if (err && err.name !== "NotAllowedError") showError({ code: err.name, message: err.message });
+    return;
+  }
+  const track = stream.getVideoTracks()[0];
+  if (!track) return;
+  track.contentHint = "detail";
+  track.addEventListener("ended", () => stopShare(true));
+  vw.screenTrack = track;
+  try {
+    const ok = await vw.leg.shareScreen(track);
+    if (ok === false) throw new Error("the server refused the screen share");
+  } catch (err) {
+    track.stop();
+    vw.screenTrack = null;
+    showError({ code: "screen_share_failed", message: err.message || String(err) });
+    return;
+  }
+  vw.sharing = true;
+  $("share-btn").setAttribute("aria-pressed", "true");
+  $("sharing-badge").hidden = false;
+  if (vw.callId) emitAck(vw.socket, "call:screen", { call_id: vw.callId, sharing: true });
+}
+
+async function stopShare(tell = true) {
+  const track = vw.screenTrack;
+  vw.screenTrack = null;
+  vw.sharing = false;
+  $("share-btn").setAttribute("aria-pressed", "false");
+  $("sharing-badge").hidden = true;
+  if (track) track.stop();
+  if (vw.leg && vw.leg.pc) await vw.leg.shareScreen(null).catch(() => {});
+  if (tell && vw.callId && vw.state === "connected") emitAck(vw.socket, "call:screen", { call_id: vw.callId, sharing: false });
+}
+
+// ---------------------------------------------------------------- socket
 
 function keepToken(token) {
   try {
@@ -283,12 +532,12 @@ function connect() {
       socket.connect();
       return;
     }
-    showError({ code: "disconnected", message: err.message });
+    showError({ code: "disconnected", message: t("caller.reconnecting") });
     updateCallButton();
   });
   socket.on("disconnect", (reason) => {
     updateCallButton();
-    if (reason !== "io client disconnect") showError({ code: "disconnected", message: reason });
+    if (reason !== "io client disconnect") showError({ code: "disconnected", message: t("caller.reconnecting") });
   });
 
   socket.on("call:queued", (msg) => {
@@ -301,6 +550,7 @@ function connect() {
   });
   socket.on("call:connected", (msg) => {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
+    const resumed = vw.resuming || (vw.state === "connected" && msg.call_id === vw.callId);
     vw.callId = msg.call_id || vw.callId;
     vw.specialist = msg.specialist || null;
     vw.resuming = false;
@@ -309,56 +559,97 @@ function connect() {
     $("specialist-name").textContent = name;
     $("specialist-badge").textContent = name;
     $("specialist-badge").hidden = false;
-    $("chat-log").replaceChildren();
+    if (!resumed && !transferInfo) chat.clear();
+    if (transferInfo) chat.system(t("caller.transfer.connected", { name }));
+    transferInfo = null;
+    if (!resumed) connectedAt = Date.now();
     setState("connected");
     const rv = $("remote-video");
     if (rv.srcObject) rv.play().catch(() => {});
+    $("hangup-btn").focus({ preventScroll: true });
   });
   socket.on("call:ended", (msg) => {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
     lastEnd = msg;
     socket.auth = {};
     keepToken(null);
+    connectedAt = 0;
+    transferInfo = null;
     $("specialist-badge").hidden = true;
     setState("ended");
     renderEnd();
   });
+  socket.on("call:held", (msg) => {
+    if (vw.callId && msg.call_id !== vw.callId) return;
+    setHeld(!!msg.held);
+  });
+  socket.on("call:transferred", (msg) => {
+    if (vw.callId && msg.call_id !== vw.callId) return;
+    // The session continues as a new one (new number, new token) with the same connection.
+    vw.callId = msg.new_call_id;
+    vw.callToken = msg.call_token;
+    socket.auth = { resume: msg.call_token };
+    keepToken(msg.call_token);
+    transferInfo = msg;
+    lastQueued = null;
+    $("queue-position").textContent = "…";
+    $("queue-wait").textContent = "…";
+    $("specialist-badge").hidden = true;
+    const to = msg.specialist ? msg.specialist.display_name : itemTitle(msg.service_item);
+    chat.system(t("caller.transferred", { to }));
+    setState("queued");
+    renderQueued();
+  });
   socket.on("chat:message", (msg) => {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
-    if (msg.from === "caller") return; // our own lines are shown when acknowledged
-    addChat(t("chat.specialist"), msg.text, msg.from);
+    chat.message(msg);
   });
+  socket.on("chat:history", (msg) => {
+    if (vw.callId && msg.call_id !== vw.callId) return;
+    for (const m of msg.messages || []) chat.message(m);
+    loadDocuments();
+  });
+  socket.on("document:shared", (msg) => {
+    if (vw.callId && msg.call_id !== vw.callId) return;
+    chat.document(msg.document);
+  });
+}
+
+async function loadDocuments() {
+  if (!vw.callId || !vw.callToken) return;
+  try {
+    const r = await fetch(`/api/sessions/${vw.callId}/documents`, { headers: { Authorization: `Bearer ${vw.callToken}` } });
+    if (!r.ok) return;
+    for (const d of (await r.json()).items || []) chat.document(d);
+  } catch (_) { /* shown when they arrive */ }
 }
 
 function clearErrorIf(code) {
   if ($("error-text").textContent.includes(`(${code})`) || $("error-text").textContent.includes(code)) clearError();
 }
 
-function addChat(who, text, from) {
-  const li = document.createElement("li");
-  li.className = `chat-msg from-${from}`;
-  const b = document.createElement("strong");
-  b.textContent = `${who}: `;
-  li.append(b, document.createTextNode(text));
-  $("chat-log").append(li);
-  li.scrollIntoView({ block: "nearest" });
-}
-
 // ---------------------------------------------------------------- actions
 
 async function requestCall() {
   clearError();
+  showFieldErrors(true);
+  if (!canCall()) return;
   saveDetails();
   everConnected = false;
   lastEnd = null;
   lastQueued = null;
+  transferInfo = null;
+  connectedAt = 0;
   vw.callId = null;
+  chat.clear();
   setState("requesting");
+  const credit = normaliseCredit($("credit-code").value);
   const payload = {
     service_item: vw.serviceItem.code,
     name: $("name").value.trim(),
     company: $("company").value.trim() || undefined,
     phone: $("phone").value.trim() || undefined,
+    credit_code: credit || undefined,
   };
   const ack = await emitAck(vw.socket, "call:request", payload);
   if (!ack.ok) {
@@ -375,6 +666,7 @@ async function requestCall() {
   if (vw.state === "requesting") {
     setState("queued");
     renderQueued();
+    $("cancel-btn").focus({ preventScroll: true });
   } else {
     for (const el of document.querySelectorAll(".session-no")) el.textContent = vw.callId;
   }
@@ -388,15 +680,14 @@ async function hangup() {
     return;
   }
   // The server confirms with call:ended; if it already ended, show that.
-  if (vw.state !== "ended") {
-    setTimeout(() => {
-      if (vw.state === "queued" || vw.state === "connected" || vw.state === "requesting") {
-        lastEnd = { reason: everConnected ? "caller_hangup" : "abandoned", ended_by: "caller" };
-        setState("ended");
-        renderEnd();
-      }
-    }, 3000);
-  }
+  setTimeout(() => {
+    if (vw.state === "queued" || vw.state === "connected" || vw.state === "requesting") {
+      lastEnd = { reason: everConnected ? "caller_hangup" : "abandoned", ended_by: "caller" };
+      keepToken(null);
+      setState("ended");
+      renderEnd();
+    }
+  }, 3000);
 }
 
 async function rate(ev) {
@@ -415,6 +706,7 @@ async function rate(ev) {
   }
   $("rate-form").hidden = true;
   $("rate-thanks").hidden = false;
+  $("rate-thanks").focus && $("rate-thanks").focus();
 }
 
 function newCall() {
@@ -429,9 +721,37 @@ function newCall() {
   $("rate-btn").disabled = true;
   $("rate-thanks").hidden = true;
   $("rate-form").hidden = false;
+  chat.clear();
   setState("idle");
   // The leg stays open across sessions; re-open it only if it died.
   if (!vw.leg || ["failed", "closed", "disconnected"].includes(vw.leg.state)) openLeg();
+  $("call-btn").focus({ preventScroll: true });
+}
+
+async function sendFile(file) {
+  const problem = checkFile(file);
+  if (problem) {
+    showError(problem);
+    return;
+  }
+  if (!vw.callId || !vw.callToken) return;
+  $("upload-status").textContent = t("doc.uploading", { name: file.name });
+  try {
+    const doc = await uploadDocument(vw.callId, vw.callToken, file);
+    chat.document(doc);
+    $("upload-status").textContent = t("doc.sent", { name: doc.name });
+  } catch (err) {
+    $("upload-status").textContent = "";
+    showError(err);
+  }
+}
+
+function toggleLocal(kind) {
+  const tracks = vw.localStream ? (kind === "audio" ? vw.localStream.getAudioTracks() : vw.localStream.getVideoTracks()) : [];
+  if (!tracks.length) return null;
+  const enabled = !tracks[0].enabled;
+  for (const tr of tracks) tr.enabled = enabled;
+  return enabled;
 }
 
 // ---------------------------------------------------------------- wiring
@@ -440,36 +760,56 @@ function init() {
   applyI18n();
   bindLangSwitch($("lang-switch"));
   onLangChange(() => {
+    renderFilters();
     renderItems();
     if (vw.serviceItem) selectItem(vw.serviceItem);
     setState(vw.state);
+    setHeld(vw.held);
     renderQueued();
     renderEnd();
+    renderSummary();
+    showFieldErrors();
     showLegState(vw.legState);
   });
   loadDetails();
   watchFrames($("remote-video"));
 
   let debounce = null;
-  $("service-search").addEventListener("input", (e) => {
+  $("service-search").addEventListener("input", () => {
     clearTimeout(debounce);
-    debounce = setTimeout(() => searchItems(e.target.value.trim()), 150);
+    debounce = setTimeout(searchItems, 150);
   });
-  for (const id of ["company", "name", "phone"]) {
-    $(id).addEventListener("input", () => { updateCallButton(); });
+  for (const id of ["filter-category", "filter-department", "filter-level"]) $(id).addEventListener("change", renderItems);
+  for (const id of ["company", "credit-code", "name", "phone"]) {
+    $(id).addEventListener("input", () => { showFieldErrors(); renderSummary(); updateCallButton(); });
+    $(id).addEventListener("blur", () => { $(id).dataset.touched = "1"; showFieldErrors(); });
     $(id).addEventListener("change", saveDetails);
   }
+  $("credit-code").addEventListener("change", () => {
+    $("credit-code").value = normaliseCredit($("credit-code").value);
+  });
+  $("remember").addEventListener("change", saveDetails);
   $("call-btn").addEventListener("click", requestCall);
   $("cancel-btn").addEventListener("click", hangup);
   $("hangup-btn").addEventListener("click", hangup);
   $("mute-btn").addEventListener("click", () => {
-    const enabled = toggleTracks(vw.localStream, "audio");
-    $("mute-btn").setAttribute("aria-pressed", String(!enabled));
+    const enabled = toggleLocal("audio");
+    if (enabled !== null) $("mute-btn").setAttribute("aria-pressed", String(!enabled));
   });
+  $("camera-btn").setAttribute("aria-pressed", "true");
   $("camera-btn").addEventListener("click", () => {
-    const enabled = toggleTracks(vw.localStream, "video");
-    $("camera-btn").setAttribute("aria-pressed", String(enabled));
+    const enabled = toggleLocal("video");
+    if (enabled !== null) {
+      $("camera-btn").setAttribute("aria-pressed", String(enabled));
+      $("stage").classList.toggle("camera-off", !enabled);
+    }
   });
+  $("share-btn").addEventListener("click", () => (vw.sharing ? stopShare(true) : startShare()));
+  $("camera-select").addEventListener("change", () => switchDevice("video"));
+  $("mic-select").addEventListener("change", () => switchDevice("audio"));
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener("devicechange", refreshDevices);
+  }
   $("unmute-remote").addEventListener("click", () => {
     const v = $("remote-video");
     v.muted = false;
@@ -490,13 +830,30 @@ function init() {
     $("chat-input").value = "";
     const ack = await emitAck(vw.socket, "chat:message", { call_id: vw.callId, text });
     if (!ack.ok) showError(ack);
-    else addChat(t("chat.you"), text, "caller");
+    else if (ack.message) chat.message(ack.message);
+  });
+  $("attach-btn").addEventListener("click", () => $("file-input").click());
+  $("file-input").addEventListener("change", () => {
+    const file = $("file-input").files[0];
+    $("file-input").value = "";
+    if (file) sendFile(file);
+  });
+  // Drop a file on the chat to send it.
+  const chatBox = $("call-panel");
+  chatBox.addEventListener("dragover", (ev) => { ev.preventDefault(); chatBox.classList.add("dropping"); });
+  chatBox.addEventListener("dragleave", () => chatBox.classList.remove("dropping"));
+  chatBox.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    chatBox.classList.remove("dropping");
+    const file = ev.dataTransfer.files[0];
+    if (file && vw.state === "connected") sendFile(file);
   });
 
   setState("idle");
   showLegState("new");
   connect();
-  searchItems("");
+  loadCatalog();
+  searchItems();
   startMedia();
 }
 

@@ -6,17 +6,23 @@
 // negotiation. The client always offers. Shared by the caller page and the
 // specialist console (imported there as /c/rtc.js).
 
-/** Ask for the microphone and the camera; fall back to whatever is available. */
-export async function getLocalMedia() {
+/**
+ * Ask for the microphone and the camera; fall back to whatever is available.
+ * `audioId` / `videoId` choose devices (from enumerateDevices); `video: false` skips the camera.
+ */
+export async function getLocalMedia({ audioId, videoId, video: wantVideo = true } = {}) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw Object.assign(new Error("getUserMedia unavailable (needs HTTPS or localhost)"), { code: "no_media_devices" });
   }
   const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+  if (videoId) video.deviceId = { exact: videoId };
+  const audio = audioId ? { deviceId: { exact: audioId }, echoCancellation: true, noiseSuppression: true } : true;
+  if (!wantVideo) return navigator.mediaDevices.getUserMedia({ audio });
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video });
+    return await navigator.mediaDevices.getUserMedia({ audio, video });
   } catch (err) {
     // One of the two devices may be missing or refused: try each alone.
-    for (const constraints of [{ audio: true }, { video }]) {
+    for (const constraints of [{ audio }, { video }]) {
       try {
         return await navigator.mediaDevices.getUserMedia(constraints);
       } catch (_) { /* try the next */ }
@@ -54,14 +60,19 @@ export function emitAck(socket, event, payload, timeoutMs = 10000) {
 /**
  * A media leg. Events (callbacks):
  *   onRemoteStream(MediaStream) — the stream the remote tracks are put in
+ *   onRemoteScreen(MediaStream) — the other party's screen share (3rd m-line)
  *   onState(state)              — local pc.connectionState, or the server's rtc:state
  *   onError(error)              — {code, message}
  */
 export class MediaLeg {
-  constructor(socket, { iceServers = [], onRemoteStream, onState, onError } = {}) {
+  constructor(socket, { iceServers = [], onRemoteStream, onRemoteScreen, onState, onError, receiveScreen = false } = {}) {
     this.socket = socket;
     this.iceServers = iceServers;
     this.onRemoteStream = onRemoteStream || (() => {});
+    this.onRemoteScreen = onRemoteScreen || (() => {});
+    this.receiveScreen = receiveScreen; // open with a 3rd (recvonly) video m-line for the other's screen
+    this.screenTransceiver = null;
+    this.screenStream = new MediaStream();
     this.onState = onState || (() => {});
     this.onError = onError || (() => {});
     this.pc = null;
@@ -90,6 +101,8 @@ export class MediaLeg {
     this.pending = [];
     this.answered = false;
     this.remoteStream = new MediaStream();
+    this.screenStream = new MediaStream();
+    this.screenTransceiver = null;
     this.onRemoteStream(this.remoteStream);
 
     // Order of m-lines is fixed by the contract: audio (microphone), then video (camera).
@@ -99,10 +112,19 @@ export class MediaLeg {
     else pc.addTransceiver("audio", { direction: "recvonly" });
     if (video) pc.addTrack(video, stream);
     else pc.addTransceiver("video", { direction: "recvonly" });
+    // Optional 3rd m-line (contract: a second video, the screen share).
+    if (this.receiveScreen) this.screenTransceiver = pc.addTransceiver("video", { direction: "recvonly" });
 
     pc.ontrack = (ev) => {
       if (gen !== this.generation) return;
       const track = ev.track;
+      const index = pc.getTransceivers().indexOf(ev.transceiver);
+      if (index === 2) {
+        for (const old of this.screenStream.getTracks()) this.screenStream.removeTrack(old);
+        this.screenStream.addTrack(track);
+        this.onRemoteScreen(this.screenStream);
+        return;
+      }
       for (const old of this.remoteStream.getTracks()) {
         if (old.kind === track.kind && old !== track) this.remoteStream.removeTrack(old);
       }
@@ -124,19 +146,52 @@ export class MediaLeg {
       this.onState(pc.connectionState, "local");
     };
 
+    await this._negotiate(pc, gen);
+  }
+
+  async _negotiate(pc, gen) {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const ack = await emitAck(this.socket, "rtc:offer", { type: "offer", sdp: pc.localDescription.sdp }, 15000);
-    if (gen !== this.generation) return;
+    if (gen !== this.generation) return false;
     if (!ack.ok) {
       this.onError(ack.error || { code: "rtc_offer_failed", message: "The server refused the media offer" });
-      return;
+      return false;
     }
     await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
     this.answered = true;
     const queued = this.pending;
     this.pending = [];
     for (const c of queued) this._sendCandidate(c);
+    return true;
+  }
+
+  /** Swap the microphone or camera track without renegotiating (device change). */
+  async replaceTrack(kind, track) {
+    if (!this.pc) return false;
+    const index = kind === "audio" ? 0 : 1;
+    const transceiver = this.pc.getTransceivers()[index];
+    if (!transceiver || transceiver.direction === "recvonly") return false; // opened without that device
+    await transceiver.sender.replaceTrack(track);
+    return true;
+  }
+
+  /**
+   * Send a screen-share track on the 3rd m-line. The first time, this adds the
+   * m-line and renegotiates the same leg with a new rtc:offer; later shares
+   * only replace the track. `null` stops sending (the m-line stays).
+   */
+  async shareScreen(track) {
+    const pc = this.pc;
+    if (!pc) throw new Error("no media leg");
+    if (this.screenTransceiver) {
+      await this.screenTransceiver.sender.replaceTrack(track);
+      return true;
+    }
+    if (!track) return true;
+    const stream = new MediaStream([track]);
+    this.screenTransceiver = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    return this._negotiate(pc, this.generation);
   }
 
   _sendCandidate(c) {

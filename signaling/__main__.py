@@ -1,4 +1,4 @@
-"""Command line: `python -m signaling serve | user add | catalog import`."""
+"""Command line: `python -m signaling serve | user add | catalog import | queue import`."""
 
 from __future__ import annotations
 
@@ -31,12 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=("specialist", "admin"), required=True)
     add.add_argument("--password", required=True)
     add.add_argument("--display-name")
-    add.add_argument("--skills", help="comma-separated service item codes or category:NAME")
+    add.add_argument("--skills", help="comma-separated service item codes or category:NAME, each with an "
+                     "optional @PROFICIENCY 1-5 (default 3), e.g. SI-001@4,category:tax@2")
 
     catalog = sub.add_parser("catalog", help="manage the service catalog")
     cat_sub = catalog.add_subparsers(dest="catalog_command", required=True)
     imp = cat_sub.add_parser("import", parents=[common], help="load service items from CSV or JSON")
     imp.add_argument("file", type=Path)
+
+    queue = sub.add_parser("queue", help="manage routing queue settings (docs/routing.md)")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True)
+    qimp = queue_sub.add_parser("import", parents=[common], help="load queue settings from CSV or JSON")
+    qimp.add_argument("file", type=Path)
     return parser
 
 
@@ -81,7 +87,13 @@ def _user_add(args: argparse.Namespace) -> int:
             args.username, args.role, args.password, display_name=args.display_name, skills=skills
         )
 
-    account = asyncio.run(_with_store(_settings(args), action))
+    from .store import StoreError
+
+    try:
+        account = asyncio.run(_with_store(_settings(args), action))
+    except StoreError as exc:
+        print(f"{exc.message} (nothing was saved)", file=sys.stderr)
+        return 1
     print(f"account {account['username']} ({account['role']}) saved, id {account['id']}")
     return 0
 
@@ -100,12 +112,30 @@ def _catalog_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _queue_import(args: argparse.Namespace) -> int:
+    from .routing import QueueSettings
+    from .store.queues import QueueError, load_queue_file, save_queues
+
+    settings = _settings(args)
+    defaults = QueueSettings(offer_timeout_s=settings.offer_timeout_s, wrap_up_s=settings.wrap_up_s)
+    try:
+        entries = load_queue_file(args.file)
+        saved = asyncio.run(_with_store(settings, lambda store: save_queues(store, entries, defaults)))
+    except QueueError as exc:
+        print(f"{args.file}: {exc} (nothing was imported)", file=sys.stderr)
+        return 1
+    print(f"imported settings of {len(saved)} queues from {args.file} (a running server applies them at its next start)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "user":
         return _user_add(args)
+    if args.command == "queue":
+        return _queue_import(args)
     return _catalog_import(args)
 
 

@@ -24,12 +24,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
+import av
 import numpy as np
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
 from av import AudioFrame, VideoFrame
 
+from signaling.media import aiortc_hooks
 from signaling.media.ice import rtc_configuration, use_media_addresses
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -100,6 +102,121 @@ class BarTrack(VideoStreamTrack):
         return frame
 
 
+class EncodedClip:
+    """A few seconds of VP8 video and Opus audio encoded once, replayed as `av.Packet`s.
+
+    Sending pre-encoded media costs a client almost nothing (no encoder), so
+    one process can play many participants (benchmarks). The VP8 clip is a
+    moving bar at `width`x`height`, `fps`, about `bitrate` bit/s, with a
+    keyframe every `gop` frames.
+    """
+
+    def __init__(self, width: int = 640, height: int = 480, fps: int = 30, bitrate: int = 1_000_000,
+                 seconds: float = 4, gop: int = 60) -> None:
+        self.fps = fps
+        enc = av.CodecContext.create("libvpx", "w")
+        enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
+        enc.time_base = fractions.Fraction(1, fps)
+        enc.framerate = fractions.Fraction(fps, 1)
+        enc.bit_rate = bitrate
+        enc.gop_size = gop
+        enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "error-resilient": "1"}
+        bar = BarTrack(width, height)
+        self.video: list[bytes] = []
+        self.keyframes: list[bool] = []
+        rng = np.random.default_rng(7)
+        for i in range(int(seconds * fps)):
+            yuv = bar._base.copy()
+            # Film grain, so the encoder really spends the bitrate a camera would.
+            yuv[:height] += rng.integers(0, 24, size=(height, width), dtype=np.uint8)
+            w = max(width // 16, 2)
+            x = (i * 4) % (width - w)
+            yuv[:height, x:x + w] = 235
+            frame = VideoFrame.from_ndarray(yuv, format="yuv420p")
+            frame.pts = i
+            for packet in enc.encode(frame):
+                self.video.append(bytes(packet))
+                self.keyframes.append(bool(packet.is_keyframe))
+        for packet in enc.encode(None):
+            self.video.append(bytes(packet))
+            self.keyframes.append(bool(packet.is_keyframe))
+        aenc = av.CodecContext.create("libopus", "w")
+        aenc.sample_rate, aenc.layout, aenc.format = 48000, "stereo", "s16"
+        aenc.bit_rate = 32000
+        tone = ToneTrack()
+        self.audio: list[bytes] = []
+        t = np.arange(48000 * 2)
+        samples = (np.sin(t * tone._step) * 8000).astype(np.int16)
+        for i in range(0, len(samples) - 960, 960):
+            chunk = np.repeat(samples[i:i + 960], 2).reshape(1, -1)
+            frame = AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+            frame.sample_rate = 48000
+            frame.pts = i
+            self.audio += [bytes(p) for p in aenc.encode(frame)]
+
+
+    def save(self, path: str) -> None:
+        import pickle
+
+        with open(path, "wb") as f:
+            pickle.dump({"fps": self.fps, "video": self.video, "keyframes": self.keyframes, "audio": self.audio}, f)
+
+    @classmethod
+    def load(cls, path: str) -> EncodedClip:
+        """A clip written by :meth:`save` (a local file this program made; not for untrusted input)."""
+        import pickle
+
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+        clip = cls.__new__(cls)
+        clip.fps, clip.video, clip.keyframes, clip.audio = data["fps"], data["video"], data["keyframes"], data["audio"]
+        return clip
+
+    @property
+    def video_bitrate(self) -> float:
+        return sum(map(len, self.video)) * 8 * self.fps / max(len(self.video), 1)
+
+
+class EncodedTrack(MediaStreamTrack):
+    """Plays an :class:`EncodedClip` in real time, looping; `sent` counts frames; `keyframe()` restarts at one."""
+
+    def __init__(self, clip: EncodedClip, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._clip = clip
+        self._data = clip.video if kind == "video" else clip.audio
+        self._step = 90000 // clip.fps if kind == "video" else 960
+        self._rate = 90000 if kind == "video" else 48000
+        self._time_base = fractions.Fraction(1, self._rate)
+        self._index = 0
+        self._pts = 0
+        self._start: float | None = None
+        self.sent = 0
+
+    def keyframe(self) -> None:
+        """Jump to the start of the clip (its first frame is a keyframe)."""
+        self._index = 0
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._pts += self._step
+            await asyncio.sleep(max(0.0, self._start + self._pts / self._rate - time.time()))
+        if self._index >= len(self._data):
+            self._index = 0  # the clip starts with a keyframe, so looping decodes
+        packet = av.Packet(self._data[self._index])
+        if self.kind == "video":
+            packet.is_keyframe = self._clip.keyframes[self._index]
+        self._index += 1
+        packet.pts = packet.dts = self._pts
+        packet.time_base = self._time_base
+        self.sent += 1
+        return packet
+
+
 # -- participants ----------------------------------------------------------------
 
 
@@ -108,8 +225,11 @@ class Participant:
 
     namespace = "/"
 
-    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None, timeout: float = 10) -> None:
+    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None, timeout: float = 10,
+                 clip: EncodedClip | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # With a clip: send it pre-encoded and count received frames without decoding them.
+        self.clip = clip
         self.media_addresses = media_addresses
         self.timeout = timeout
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -186,10 +306,15 @@ class Participant:
         if self.media_addresses is not None:
             use_media_addresses(self.media_addresses)
         self.pc = pc = RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
-        self._tracks = [ToneTrack(), BarTrack()] + ([BarTrack()] if screen else [])
+        if self.clip is not None:
+            self._tracks = [EncodedTrack(self.clip, "audio"), EncodedTrack(self.clip, "video")]
+        else:
+            self._tracks = [ToneTrack(), BarTrack()] + ([BarTrack()] if screen else [])
         for track in self._tracks:
-            pc.addTransceiver(track, direction="sendrecv")
-        pc.on("track", self._count)
+            transceiver = pc.addTransceiver(track, direction="sendrecv")
+            if self.clip is not None:
+                aiortc_hooks.on_keyframe_request(transceiver.sender, track.keyframe)
+        pc.on("track", self._count if self.clip is None else self._count_encoded)
         pc.on("connectionstatechange", self._on_leg_state)
 
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers fully here
@@ -204,6 +329,35 @@ class Participant:
     def _on_leg_state(self) -> None:
         if self.pc is not None and self.pc.connectionState == "connected" and self.leg_connected_at is None:
             self.leg_connected_at = time.monotonic()
+
+    def _count_encoded(self, track: MediaStreamTrack) -> None:
+        """Count received frames straight from the jitter buffer (no decoder)."""
+        assert self.pc is not None
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+        kind = track.kind
+
+        def counted(mime: str, packet: av.Packet) -> None:
+            self.first_frame_at.setdefault(kind, time.monotonic())
+            self.received[kind] = self.received.get(kind, 0) + 1
+
+        aiortc_hooks.tap_receiver(receiver, counted)
+
+    @property
+    def sent(self) -> dict[str, int]:
+        """Frames sent so far by a clip-playing participant."""
+        return {t.kind: t.sent for t in self._tracks if isinstance(t, EncodedTrack)}
+
+    async def close_leg(self) -> None:
+        """Drop this participant's leg (as a network failure would); `open_leg()` makes a new one."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.pc is not None:
+            pc, self.pc = self.pc, None
+            await pc.close()
+        self.leg_connected_at = None
+        self.received = {"audio": 0, "video": 0}
+        self.first_frame_at = {}
 
     def _count(self, track: MediaStreamTrack) -> None:
         async def consume() -> None:
@@ -248,8 +402,9 @@ class Caller(Participant):
 
     namespace = "/caller"
 
-    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None, timeout: float = 10) -> None:
-        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout)
+    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None, timeout: float = 10,
+                 clip: EncodedClip | None = None) -> None:
+        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout, clip=clip)
         self.call_id: str | None = None
         self.call_token: str | None = None
 
@@ -290,8 +445,9 @@ class Specialist(Participant):
 
     namespace = "/agent"
 
-    def __init__(self, base_url: str, *, username: str, password: str, media_addresses: list[str] | None = None, timeout: float = 10) -> None:
-        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout)
+    def __init__(self, base_url: str, *, username: str, password: str, media_addresses: list[str] | None = None,
+                 timeout: float = 10, clip: EncodedClip | None = None) -> None:
+        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout, clip=clip)
         self.username = username
         self.password = password
         self.token: str | None = None
@@ -340,6 +496,100 @@ class Specialist(Participant):
 
     async def chat(self, call_id: str, text: str) -> dict[str, Any]:
         return await self._call("chat:message", {"call_id": call_id, "text": text})
+
+
+class Administrator(Participant):
+    """An administrator on `/admin`: the wallboard stream and the supervisor monitor.
+
+    The monitor leg offers receive-only m-lines in the contract's order
+    (caller audio, caller video, specialist audio, specialist video, and with
+    `screens` the caller's and the specialist's screen). Received frames are
+    counted per m-line straight from the jitter buffer (no decoder), with the
+    size of the last VP8 keyframe, in :attr:`slots`.
+    """
+
+    namespace = "/admin"
+    SLOT_NAMES = ("caller audio", "caller video", "specialist audio", "specialist video",
+                  "caller screen", "specialist screen")
+
+    def __init__(self, base_url: str, *, username: str, password: str, media_addresses: list[str] | None = None,
+                 timeout: float = 10) -> None:
+        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout)
+        self.username = username
+        self.password = password
+        self.token: str | None = None
+        self.slots: list[dict[str, Any]] = []
+
+    async def login(self) -> dict[str, Any]:
+        status, body = await self._request_json(
+            "POST", "/api/login", json={"username": self.username, "password": self.password}
+        )
+        if status != 200 or not isinstance(body, dict):
+            raise ClientError(f"login answered {status}", body)
+        self.token = body.get("token")
+        return body
+
+    async def connect(self) -> None:
+        if self.token is None:
+            await self.login()
+        await self.sio.connect(
+            self.base_url, auth={"token": self.token}, namespaces=[self.namespace],
+            socketio_path="socket.io", transports=["websocket"], wait_timeout=self.timeout,
+        )
+
+    async def open_monitor_leg(self, *, screens: bool = False, send: EncodedClip | None = None) -> None:
+        """Open the receive-only monitor leg (with `send`, offer sendrecv and play that clip: tests only)."""
+        if self.pc is not None:
+            raise ClientError("the leg is already open")
+        status, config = await self._request_json("GET", "/api/config")
+        if status != 200 or not isinstance(config, dict):
+            raise ClientError(f"GET /api/config answered {status}", config)
+        if self.media_addresses is not None:
+            use_media_addresses(self.media_addresses)
+        self.pc = pc = RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
+        kinds = ["audio", "video", "audio", "video"] + (["video", "video"] if screens else [])
+        self.slots = [{"name": name, "kind": kind, "frames": 0, "keyframes": 0, "size": None}
+                      for name, kind in zip(self.SLOT_NAMES, kinds)]
+        for kind in kinds:
+            if send is not None:
+                pc.addTransceiver(EncodedTrack(send, kind), direction="sendrecv")
+            else:
+                pc.addTransceiver(kind, direction="recvonly")
+        pc.on("track", self._count_slot)
+        pc.on("connectionstatechange", self._on_leg_state)
+        await pc.setLocalDescription(await pc.createOffer())
+        ack = await self._call("rtc:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            raise ClientError("rtc:offer refused", ack)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["sdp"], type="answer"))
+        mid = pc.getTransceivers()[0].mid
+        await self._call("rtc:candidate", {"candidate": "", "sdpMid": mid, "sdpMLineIndex": 0})
+
+    def _count_slot(self, track: MediaStreamTrack) -> None:
+        assert self.pc is not None
+        transceivers = self.pc.getTransceivers()
+        index = next(i for i, t in enumerate(transceivers) if t.receiver.track is track)
+        slot = self.slots[index]
+
+        def counted(mime: str, packet: av.Packet) -> None:
+            slot["frames"] += 1
+            self.received[slot["kind"]] = self.received.get(slot["kind"], 0) + 1
+            size = aiortc_hooks.vp8_dimensions(bytes(packet)) if mime == "video/vp8" else None
+            if size is not None:
+                slot["keyframes"] += 1
+                slot["size"] = size
+
+        aiortc_hooks.tap_receiver(transceivers[index].receiver, counted)
+
+    def frames(self) -> dict[str, int]:
+        """Frames received so far, by m-line name."""
+        return {slot["name"]: slot["frames"] for slot in self.slots}
+
+    async def monitor_start(self, call_id: str) -> dict[str, Any]:
+        return await self._call("monitor:start", {"call_id": call_id})
+
+    async def monitor_stop(self, call_id: str | None = None) -> dict[str, Any]:
+        return await self._call("monitor:stop", {"call_id": call_id} if call_id else {})
 
 
 # -- smoke test -------------------------------------------------------------------

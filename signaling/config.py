@@ -74,6 +74,14 @@ class Settings:
     media_timeout_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_TIMEOUT_S", 20))
     # A caller who drops out of a connected call may come back (resume) within this.
     reconnect_grace_s: float = field(default_factory=lambda: _float_env("VW_RECONNECT_GRACE_S", 15))
+    # A leg that fails during a call may be replaced (new offer) within this; then `media_failed`.
+    media_grace_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_GRACE_S", 10))
+    # How bridges relay media: "passthrough" (encoded frames, where codecs match) or "transcode".
+    relay: str = field(default_factory=lambda: os.environ.get("VW_RELAY", "passthrough").strip() or "passthrough")
+    # Record bridged calls at all (each service item can also turn recording off).
+    recording: bool = field(default_factory=lambda: os.environ.get("VW_RECORDING", "1").strip().lower() not in ("0", "false", "no", "off"))
+    # Recordings older than this many days are deleted by a clean-up job; 0 keeps them forever.
+    recording_retention_days: float = field(default_factory=lambda: _float_env("VW_RECORDING_RETENTION_DAYS", 0))
     # The "One Call, Two Seconds" target, reported by /api/config and used by metrics.
     answer_target_s: float = 2.0
     demo: bool = False

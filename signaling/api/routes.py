@@ -12,6 +12,7 @@ from .. import keys
 from ..auth import Identity
 from ..errors import ApiError, bad_input
 from ..telemetry import CONTENT_TYPE
+from .admin import admin_filters as _admin_filters, setup_admin_routes
 
 TOKEN_COOKIE = "vw_token"
 OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
@@ -63,6 +64,7 @@ def _filters(request: web.Request) -> dict:
         "outcome": outcome,
         "since": _datetime(request, "since"),
         "until": _datetime(request, "until"),
+        **_admin_filters(request),  # category, company, sort (api/admin.py)
     }
 
 
@@ -145,7 +147,8 @@ async def metrics(request: web.Request) -> web.Response:
         if not 0 < threshold <= 3600:
             raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
     result = await request.app[keys.STORE].metrics(
-        since=_datetime(request, "since"), until=_datetime(request, "until"), threshold_s=threshold
+        since=_datetime(request, "since"), until=_datetime(request, "until"), threshold_s=threshold,
+        tz_offset_min=_int(request, "tz_offset_min", 0, -840, 840),  # hour of day in by_hour
     )
     return web.json_response(result)
 
@@ -186,8 +189,15 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     r.add_get("/api/sessions", sessions)
     r.add_get("/api/sessions.csv", sessions_csv)
     r.add_get("/api/sessions/{id}", session)
+    from .documents import setup_document_routes  # documents import this module
+
+    setup_document_routes(app)
     r.add_get("/api/metrics", metrics)
     r.add_get("/api/recordings/{session_id}/{party}", recording)
+    setup_admin_routes(app)  # api/admin.py: scores, management, OpenAPI at /api/docs
+    from .queues import setup_queue_routes
+
+    setup_queue_routes(app)  # api/queues.py: routing queue settings
     r.add_get("/", _page(static_root / "client_web" / "index.html"))
     r.add_get("/console", _page(static_root / "agent_console" / "console.html"))
     r.add_get("/admin", _page(static_root / "agent_console" / "admin.html"))

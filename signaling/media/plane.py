@@ -1,30 +1,64 @@
-"""The media plane: every leg and bridge of this server process."""
+"""The media plane: every leg, bridge and recording of this server process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from .bridge import Bridge
+from . import aiortc_hooks
+from .bridge import PASSTHROUGH, RELAY_MODES, Bridge
 from .errors import MediaError
 from .ice import rtc_configuration, use_media_addresses
 from .leg import Leg
+from .monitor import Monitor
+from .recorder import Recorder, RecordingResult
+
+logger = logging.getLogger(__name__)
+
+# (session_id, party, path, duration_s, bytes) -> indexed somewhere (the store)
+OnRecorded = Callable[[str, str, str, float, int], Awaitable[None]]
+PARTIES = ("caller", "specialist")
 
 
 class MediaPlane:
-    """Opens legs, bridges them, and closes everything on shutdown.
+    """Opens legs, bridges them, records bridged sessions, and closes everything on shutdown.
 
     `ice_servers` is the configured list (possibly empty: aiortc's default
     public STUN server is never used); `media_addresses` restricts the host
-    addresses gathered on (process-wide, see `use_media_addresses`).
+    addresses gathered on (process-wide, see `use_media_addresses`); `relay`
+    is ``"passthrough"`` (forward encoded frames where the codecs match) or
+    ``"transcode"`` (always decode and re-encode); recordings are written
+    under `recordings_dir` and reported to `on_recorded` once finalized.
     """
 
-    def __init__(self, ice_servers: list[dict[str, Any]], media_addresses: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        ice_servers: list[dict[str, Any]],
+        media_addresses: list[str] | None = None,
+        *,
+        relay: str = PASSTHROUGH,
+        recordings_dir: Path | None = None,
+        on_recorded: OnRecorded | None = None,
+    ) -> None:
+        aiortc_hooks.check_aiortc()  # refuse to start on an aiortc these hooks do not know
+        if relay not in RELAY_MODES:
+            raise ValueError(f"relay must be one of {RELAY_MODES}, not {relay!r}")
         self._ice_servers = list(ice_servers)
         rtc_configuration(self._ice_servers)  # fail at start-up, not at the first call
         use_media_addresses(media_addresses)
+        self.relay = relay
+        self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
+        self._on_recorded = on_recorded
         self._legs: dict[str, Leg] = {}
         self._bridges: list[Bridge] = []
+        self._recorders: dict[str, dict[str, Recorder]] = {}  # session id -> party -> recorder
+        self._closing: set[Recorder] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._session_legs: dict[str, tuple[Leg, Leg]] = {}  # session id -> (caller, specialist) last bridged
+        self._monitors: list[Monitor] = []
 
     async def open_leg(self, owner: str) -> Leg:
         leg = Leg(owner, rtc_configuration(self._ice_servers), on_closed=self._leg_closed)
@@ -37,15 +71,118 @@ class MediaPlane:
         except KeyError:
             raise MediaError("no_leg", "no such leg") from None
 
-    def bridge(self, a: Leg, b: Leg, on_media: Callable[[], None] | None = None) -> Bridge:
-        """Bridge two open legs; any bridge either was in is undone first (a switch)."""
+    def bridge(
+        self,
+        a: Leg,
+        b: Leg,
+        on_media: Callable[[], None] | None = None,
+        *,
+        session_id: str | None = None,
+        record: bool = False,
+    ) -> Bridge:
+        """Bridge two open legs; any bridge either was in is undone first (a switch).
+
+        With `record`, what `a` (the caller) and `b` (the specialist) send is
+        written to one file each for `session_id`; bridging the session again
+        (after a reconnection) continues the same files.
+        """
         for leg in (a, b):
             if leg.closed or self._legs.get(leg.id) is not leg:
                 raise MediaError("no_leg", "the leg is closed or unknown")
         self._unbridge(lambda br: br.involves(a) or br.involves(b))
-        bridge = Bridge(a, b, on_media)
+        recorders: dict[Leg, Recorder] = {}
+        if record and session_id is not None and self.recordings_dir is not None:
+            mine = self._recorders.setdefault(session_id, {})
+            for leg, party in zip((a, b), PARTIES):
+                if party not in mine:
+                    path = self.recordings_dir / f"{session_id}-{party}.webm"
+                    mine[party] = Recorder(path, self._recorded_callback(session_id, party))
+                recorders[leg] = mine[party]
+        bridge = Bridge(a, b, on_media, relay=self.relay, recorders=recorders)
         self._bridges.append(bridge)
+        if session_id is not None:
+            self._session_legs[session_id] = (a, b)
+            for monitor in self._monitors:
+                if monitor.session_id == session_id:
+                    monitor.follow(a, b)
         return bridge
+
+    # -- supervisor monitor ---------------------------------------------------------
+
+    def monitor(self, session_id: str, leg: Leg) -> Monitor:
+        """Feed `leg` (an administrator's, receive-only) with both parties of `session_id`.
+
+        A leg monitors one session at a time: any monitor it had is detached
+        first. The parties' legs are those the session was last bridged with;
+        a session not bridged yet is followed from its first bridge on.
+        """
+        if leg.closed or self._legs.get(leg.id) is not leg:
+            raise MediaError("no_leg", "the leg is closed or unknown")
+        self.unmonitor(leg)
+        monitor = Monitor(session_id, leg)
+        self._monitors.append(monitor)
+        legs = self._session_legs.get(session_id)
+        if legs is not None:
+            monitor.follow(*(None if party.closed else party for party in legs))
+        return monitor
+
+    def monitor_of(self, leg: Leg) -> Monitor | None:
+        return next((m for m in self._monitors if m.leg is leg and not m.closed), None)
+
+    def unmonitor(self, leg: Leg) -> bool:
+        """Detach the monitor fed to `leg`, if any; True when there was one."""
+        found = [m for m in self._monitors if m.leg is leg]
+        for monitor in found:
+            monitor.detach()
+            self._monitors.remove(monitor)
+        return bool(found)
+
+    def recorders(self, session_id: str) -> dict[str, Recorder]:
+        return dict(self._recorders.get(session_id, {}))
+
+    def end_session(self, session_id: str) -> None:
+        """The session is over: finalize its recordings (on their threads)."""
+        for recorder in self._recorders.pop(session_id, {}).values():
+            self._closing.add(recorder)
+            recorder.close()
+        self._session_legs.pop(session_id, None)
+        for monitor in [m for m in self._monitors if m.session_id == session_id]:
+            monitor.detach()
+            self._monitors.remove(monitor)
+
+    def _recorded_callback(self, session_id: str, party: str) -> Callable[[RecordingResult | None], None]:
+        loop = asyncio.get_running_loop()
+
+        def done(result: RecordingResult | None) -> None:  # on the recorder's thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._index, session_id, party, result)
+
+        return done
+
+    def _index(self, session_id: str, party: str, result: RecordingResult | None) -> None:
+        self._closing = {r for r in self._closing if not r.done.is_set()}
+        if result is None or self._on_recorded is None:
+            return
+        future = asyncio.ensure_future(
+            self._on_recorded(session_id, party, result.path, result.duration_s, result.size)
+        )
+        self._tasks.add(future)
+        future.add_done_callback(self._index_done)
+
+    def _index_done(self, future: asyncio.Future[Any]) -> None:
+        self._tasks.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            logger.error("indexing a recording failed", exc_info=future.exception())
+
+    async def flush_recordings(self, timeout: float = 10) -> None:
+        """Wait until every closed recording is finalized and indexed."""
+        loop = asyncio.get_running_loop()
+        for recorder in list(self._closing):
+            await loop.run_in_executor(None, recorder.join, timeout)
+        await asyncio.sleep(0)  # let the indexing callbacks run
+        self._closing = {r for r in self._closing if not r.done.is_set()}
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def bridge_of(self, leg: Leg) -> Bridge | None:
         return next((br for br in self._bridges if not br.closed and br.involves(leg)), None)
@@ -57,15 +194,28 @@ class MediaPlane:
 
     def _leg_closed(self, leg: Leg) -> None:
         self._unbridge(lambda br: br.involves(leg))
+        self.unmonitor(leg)
+        for monitor in self._monitors:
+            monitor.forget(leg)
         self._legs.pop(leg.id, None)
 
     async def close(self) -> None:
-        """Unbridge and close every leg."""
+        """Unbridge and close every leg; finalize every recording."""
         self._unbridge(lambda br: True)
+        for monitor in self._monitors:
+            monitor.detach()
+        self._monitors.clear()
+        for session_id in list(self._recorders):
+            self.end_session(session_id)
         for leg in list(self._legs.values()):
             await leg.close()
         self._legs.clear()
+        await self.flush_recordings()
 
     def stats(self) -> dict[str, int]:
         self._unbridge(lambda br: False)  # forget bridges closed directly
         return {"legs": len(self._legs), "bridges": len(self._bridges)}
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return [m for m in self._monitors if not m.closed]

@@ -39,7 +39,7 @@ CLOCKS = {"video": 90000, "audio": 48000}
 MIMES = {"video": "video/vp8", "audio": "audio/opus"}
 OPUS_FRAME = 960  # 20 ms at 48 kHz
 # Without a video keyframe after this long, the file is written audio-only.
-VIDEO_WAIT_S = 3.0
+VIDEO_WAIT_S = 10.0
 _BUFFER_MAX = 2000  # packets held while waiting for the first video keyframe
 
 
@@ -189,7 +189,7 @@ class Recorder:
                         continue
                     packet = av.Packet(data)
                     packet.pts = packet.dts = pts
-                    packet.time_base = stream.time_base
+                    packet.time_base = fractions.Fraction(1, CLOCKS[kind])  # muxing rescales to the file's
                     packet.is_keyframe = keyframe
                     if kind == "audio":
                         packet.duration = OPUS_FRAME

@@ -10,6 +10,8 @@ import socketio
 from aiohttp import web
 
 from .. import validate as v
+from ..uscc import is_valid as valid_credit_code
+from ..uscc import normalise as normalise_credit_code
 from ..center import ADMIN_NS, AGENT_NS, CALLER_NS, Center
 from ..errors import ApiError
 from .acks import acked
@@ -64,6 +66,13 @@ class _Namespace(socketio.AsyncNamespace):
         return {"type": "answer", "sdp": await self.center.rtc_offer(sid, sdp)}
 
     @acked
+    async def screen(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        sharing = v.boolean(p, "sharing", required=True)
+        await self.center.screen(sid, v.text(p, "call_id", max_len=64), sharing)
+        return {"sharing": sharing}
+
+    @acked
     async def rtc_candidate(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         candidate = v.text(p, "candidate", required=True, max_len=2000, allow_empty=True)
@@ -78,6 +87,7 @@ class CallerNamespace(_Namespace):
         "call:request": "request",
         "call:hangup": "hangup",
         "call:rate": "rate",
+        "call:screen": "screen",
         "chat:message": "chat",
         "rtc:offer": "rtc_offer",
         "rtc:candidate": "rtc_candidate",
@@ -105,6 +115,12 @@ class CallerNamespace(_Namespace):
             "company": v.text(p, "company", required=False, max_len=200),
             "phone": v.text(p, "phone", required=False, max_len=40),
         }
+        credit_code = v.text(p, "credit_code", required=False, max_len=40)
+        if credit_code is not None:
+            credit_code = normalise_credit_code(credit_code)
+            if not valid_credit_code(credit_code):
+                raise ApiError("invalid_credit_code", "credit_code is not a valid unified social credit code", 400)
+            caller["credit_code"] = credit_code
         return await self.center.request(sid, service_item, caller)
 
     @acked
@@ -124,6 +140,11 @@ class AgentNamespace(_Namespace):
         "call:decline": "decline",
         "call:hangup": "hangup",
         "call:wrapup": "wrapup",
+        "call:hold": "hold",
+        "call:screen": "screen",
+        "call:transfer": "transfer",
+        "call:transfer_targets": "transfer_targets",
+        "agent:day": "day",
         "chat:message": "chat",
         "rtc:offer": "rtc_offer",
         "rtc:candidate": "rtc_candidate",
@@ -172,14 +193,64 @@ class AgentNamespace(_Namespace):
         return {}
 
 
+    @acked
+    async def hold(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        held = v.boolean(p, "hold", required=True)
+        return {"held": await self.center.hold(sid, v.text(p, "call_id", max_len=64), held)}
+
+    @acked
+    async def transfer(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        call_id = v.text(p, "call_id", max_len=64)
+        service_item = v.text(p, "service_item", required=False, max_len=64)
+        specialist = v.text(p, "specialist", required=False, max_len=64)
+        if (service_item is None) == (specialist is None):
+            raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
+        return await self.center.transfer(sid, call_id, service_item, specialist)
+
+    @acked
+    async def transfer_targets(self, sid: str, data: Any) -> dict:
+        if data is not None:
+            v.obj(data)
+        return {"specialists": self.center.transfer_targets(sid)}
+
+    @acked
+    async def day(self, sid: str, data: Any) -> dict:
+        if data is not None:
+            v.obj(data)
+        return {"day": await self.center.my_day(sid)}
+
+
 class AdminNamespace(_Namespace):
-    events: dict[str, str] = {}
+    # The supervisor monitor: a receive-only leg (rtc:offer / rtc:candidate, as on the
+    # other namespaces) fed with both parties of a live call (docs/contract.md).
+    events: dict[str, str] = {
+        "rtc:offer": "rtc_offer",
+        "rtc:candidate": "rtc_candidate",
+        "monitor:start": "monitor_start",
+        "monitor:stop": "monitor_stop",
+    }
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        if self.center.tokens.verify(token, role="admin") is None:
+        identity = self.center.tokens.verify(token, role="admin")
+        if identity is None:
             raise _refuse("unauthorized", "a valid administrator token is required")
+        await self.center.admin_connected(sid, identity)
         await self.enter_room(sid, "wallboard")
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await self.center.admin_disconnected(sid)
+
+    @acked
+    async def monitor_start(self, sid: str, data: Any) -> dict:
+        return await self.center.monitor_start(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
+    async def monitor_stop(self, sid: str, data: Any) -> dict:
+        call_id = v.text(v.obj(data), "call_id", required=False, max_len=64) if data is not None else None
+        return await self.center.monitor_stop(sid, call_id)
 
 
 async def _stats_loop(sio: socketio.AsyncServer, center: Center) -> None:
@@ -193,8 +264,11 @@ async def _stats_loop(sio: socketio.AsyncServer, center: Center) -> None:
                 continue
             now = utcnow()
             midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            m = await center.store.metrics(since=midnight, until=None, threshold_s=center.settings.answer_target_s)
-            today = {k: m[k] for k in ("offered", "answered", "abandoned", "service_level")}
+            m = await center.store.metrics(
+                since=midnight, until=None, threshold_s=center.settings.answer_target_s, detail=False
+            )
+            today = {k: m[k] for k in ("offered", "answered", "abandoned", "service_level",
+                                       "missed", "service_level_abandons", "asa_ms", "threshold_s")}
             await sio.emit("stats", {**center.live_stats(), "today": today}, room="wallboard", namespace=ADMIN_NS)
         except asyncio.CancelledError:
             raise

@@ -1,19 +1,54 @@
-"""The router: queues of sessions per service item, specialists and their states.
+"""The router: an automatic call distributor as a pure state machine.
 
-Events go in (a method call with `now`), decisions come out (a list). The
-router keeps only what it needs to decide; the store keeps the record.
+Events go in (a method call with `now`, a monotonic clock in seconds),
+decisions come out (a list). The router keeps only what it needs to decide;
+the store keeps the record. No I/O, no asyncio, no wall clock.
+
+Queues are per service item. Each has settings (`QueueSettings`): a strategy,
+a priority, ring and wrap-up times, maximum waits, an overflow queue and
+escalation steps. Specialists have skills with a proficiency 1–5 on a service
+item or on `category:NAME`.
+
+Speed comes from indexes kept up to date on every state change, so that an
+event touches only the queues and specialists it concerns:
+
+- ready specialists by skill target (`_ready`), staffed ones by target (`_staffed`);
+- waiting sessions per queue and per category, each a list sorted by
+  (−priority, arrival) (`_by_queue`, `_by_category`);
+- one heap of timers (ring timeouts, retry pauses, escalation steps, maximum
+  waits, wrap-up ends), checked at the start of every event;
+- queues whose positions may have changed (`_dirty`), re-announced at the end.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from dataclasses import dataclass, field
-from typing import Iterable
+import math
+from bisect import bisect_left, insort
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
 
-from .decisions import Answered, Decision, Offer, OfferEnded, Position, StateChanged
+from .decisions import (
+    Answered,
+    Decision,
+    Escalated,
+    Missed,
+    Offer,
+    OfferEnded,
+    Overflowed,
+    Position,
+    Rona,
+    StateChanged,
+    WrapUpEnded,
+)
+from .settings import QueueSettings, parse_skills
 
 # States a specialist chooses; the router sets ringing, busy and wrap_up itself.
 CHOSEN_STATES = ("ready", "away", "offline")
+STAFFED_STATES = frozenset(("ready", "ringing", "busy", "wrap_up"))
+ALL_STATES = ("ready", "ringing", "busy", "wrap_up", "away", "offline")
+CATEGORY = "category:"
 
 
 class RoutingError(Exception):
@@ -28,32 +63,49 @@ class RoutingError(Exception):
 @dataclass
 class _Specialist:
     id: int
-    skills: frozenset[str]
+    skills: dict[str, int]  # target -> proficiency 1..5
     state: str = "away"
     auto_answer: bool = False
     idle_since: float = 0.0
-    call_id: str | None = None
+    call_id: str | None = None  # ringing for, busy with, or wrapping up
+    missed_in_row: int = 0
+    busy_queue: str | None = None
+    busy_since: float = 0.0
+
+
+@dataclass
+class _Stats:
+    """Per specialist, kept across logins until `new_day()`."""
+
+    calls: int = 0
+    talk_s: float = 0.0
 
 
 @dataclass
 class _Session:
     call_id: str
-    service_item: str
+    service_item: str  # what the caller asked for
+    queue: str  # the queue it waits in (differs after an overflow)
     category: str
     priority: int
     seq: int
     enqueued_at: float
-    specialist_id: int | None = None  # offered to or answered by
+    queue_entered_at: float
+    min_proficiency: int
+    scope: str
+    offers: dict[int, float] = field(default_factory=dict)  # specialist id -> ring deadline
+    specialist_id: int | None = None  # answered by
     answered: bool = False
     answered_at: float = 0.0
-    offer_deadline: float | None = None
-    # specialist id -> when they declined or let the offer time out
-    passed: dict[int, float] = field(default_factory=dict)
+    passed: dict[int, float] = field(default_factory=dict)  # specialist -> declined/timed out at
+    visited: set[str] = field(default_factory=set)
+    version: int = 0  # bumped when the session changes queue (stale timers are ignored)
+    only_specialist: int | None = None  # a transfer to a named specialist: nobody else is offered it
     last_position: tuple[int, int] | None = None
 
     @property
-    def sort_key(self) -> tuple[int, int]:
-        return (-self.priority, self.seq)
+    def key(self) -> tuple[int, int, str]:
+        return (-self.priority, self.seq, self.call_id)
 
 
 class Router:
@@ -63,17 +115,72 @@ class Router:
         offer_timeout_s: float = 15.0,
         retry_s: float = 5.0,
         default_handle_s: float = 180.0,
+        wrap_up_s: float = 120.0,
+        rona_offers: int = 3,
+        queues: Iterable[QueueSettings] = (),
     ):
-        self.offer_timeout_s = offer_timeout_s
         # A specialist who declined a session or let it time out is not offered
         # the same session again this soon; others qualified get it first.
         self.retry_s = retry_s
+        self.defaults = QueueSettings(offer_timeout_s=offer_timeout_s, wrap_up_s=wrap_up_s, rona_offers=rona_offers)
+        self._settings: dict[str, QueueSettings] = {}
+        self._category_of: dict[str, str] = {}
+        self._default_handle_s = default_handle_s
         self._avg_handle_s = default_handle_s
+        self._aht: dict[str, float] = {}
         self._specialists: dict[int, _Specialist] = {}
+        self._stats: dict[int, _Stats] = {}
         self._sessions: dict[str, _Session] = {}
         self._seq = itertools.count()
+        # indexes
+        self._ready: dict[str, set[int]] = {}
+        self._staffed: dict[str, set[int]] = {}
+        self._by_queue: dict[str, list[tuple]] = {}
+        self._by_category: dict[str, list[tuple]] = {}
+        self._active_by_category: dict[str, set[str]] = {}
+        self._unstaffed_since: dict[str, float] = {}
+        self._state_counts = {s: 0 for s in ALL_STATES}
+        self._rr_last: dict[str, int] = {}
+        self._timers: list[tuple] = []
+        self._timer_seq = itertools.count()
+        self._dirty: set[str] = set()
+        self._pending: list[Decision] = []
+        self.configure(queues)
 
-    # -- queries ---------------------------------------------------------
+    @property
+    def offer_timeout_s(self) -> float:
+        return self.defaults.offer_timeout_s
+
+    # -- configuration -----------------------------------------------------
+
+    def configure(
+        self,
+        queues: Iterable[QueueSettings],
+        categories: Mapping[str, str] | None = None,
+        now: float | None = None,
+    ) -> list[Decision]:
+        """Replace the configured queues (others use `defaults`) and learn item categories.
+
+        Waiting sessions keep their escalation stage; new limits apply from now on."""
+        self._settings = {q.service_item: q for q in queues}  # the rest default, cached on first use
+        if categories:
+            self._category_of.update(categories)
+        if now is None:
+            return []
+        decisions: list[Decision] = []
+        for sess in list(self._sessions.values()):
+            if not sess.answered:
+                self._schedule_queue_timers(sess, now, fresh=False)
+                decisions += self._match_session(sess, now)
+        return self._finish(decisions, now)
+
+    def settings_for(self, service_item: str) -> QueueSettings:
+        q = self._settings.get(service_item)
+        if q is None:
+            q = self._settings[service_item] = replace(self.defaults, service_item=service_item)
+        return q
+
+    # -- queries -------------------------------------------------------------
 
     def specialist_state(self, specialist_id: int) -> str:
         spec = self._specialists.get(specialist_id)
@@ -84,49 +191,73 @@ class Router:
         return spec.call_id if spec else None
 
     def session_specialist(self, call_id: str) -> int | None:
+        """Who answered the session, or (single offer) who it is offered to."""
         sess = self._sessions.get(call_id)
-        return sess.specialist_id if sess else None
+        if sess is None:
+            return None
+        if sess.specialist_id is not None:
+            return sess.specialist_id
+        return next(iter(sess.offers), None) if len(sess.offers) == 1 else None
+
+    def session_queue(self, call_id: str) -> str | None:
+        sess = self._sessions.get(call_id)
+        return sess.queue if sess else None
 
     def has_session(self, call_id: str) -> bool:
         return call_id in self._sessions
 
     def counts_by_state(self) -> dict[str, int]:
-        counts = {s: 0 for s in ("ready", "ringing", "busy", "wrap_up", "away")}
-        for spec in self._specialists.values():
-            if spec.state in counts:
-                counts[spec.state] += 1
-        return counts
+        return {s: self._state_counts[s] for s in ("ready", "ringing", "busy", "wrap_up", "away")}
+
+    def waiting_count(self) -> int:
+        return sum(len(v) for v in self._by_queue.values())
 
     def queues(self, now: float) -> list[dict]:
-        """Waiting sessions per service item with the longest wait."""
-        by_item: dict[str, list[_Session]] = {}
-        for sess in self._sessions.values():
-            if not sess.answered:
-                by_item.setdefault(sess.service_item, []).append(sess)
-        return [
-            {
-                "service_item": item,
-                "waiting": len(sessions),
-                "longest_wait_s": round(max(now - s.enqueued_at for s in sessions), 1),
-            }
-            for item, sessions in sorted(by_item.items())
-        ]
+        """Waiting sessions per queue with the longest wait."""
+        out = []
+        for item, keys in sorted(self._by_queue.items()):
+            if keys:
+                oldest = min(self._sessions[k[2]].enqueued_at for k in keys)
+                out.append({"service_item": item, "waiting": len(keys), "longest_wait_s": round(now - oldest, 1)})
+        return out
+
+    def queue_live(self, service_item: str, now: float) -> dict:
+        keys = self._by_queue.get(service_item, [])
+        oldest = min((self._sessions[k[2]].enqueued_at for k in keys), default=None)
+        return {
+            "waiting": len(keys),
+            "longest_wait_s": 0.0 if oldest is None else round(now - oldest, 1),
+            "staffed": self._staffed_count(service_item),
+            "ready": len(self._ready.get(service_item, ())) + len(self._ready.get(CATEGORY + self._category_of.get(service_item, ""), ())),
+            "average_handle_s": round(self._aht.get(service_item, self._avg_handle_s), 1),
+        }
 
     def next_deadline(self) -> float | None:
-        deadlines = [s.offer_deadline for s in self._sessions.values() if s.offer_deadline is not None]
-        return min(deadlines) if deadlines else None
+        return self._timers[0][0] if self._timers else None
 
-    # -- specialists -----------------------------------------------------
+    # -- specialists -----------------------------------------------------------
 
-    def login(self, specialist_id: int, skills: Iterable[str], now: float) -> list[Decision]:
-        """A specialist connected; they start `away` until they choose ready."""
+    def login(self, specialist_id: int, skills: Iterable[str] | Mapping[str, int], now: float) -> list[Decision]:
+        """A specialist connected; they start `away` until they choose ready.
+
+        `skills` are `CODE`, `CODE@N`, `category:NAME[@N]` strings or a mapping target → proficiency."""
+        decisions = self._begin(now)
+        levels = parse_skills(skills)
         spec = self._specialists.get(specialist_id)
         if spec is None:
-            spec = _Specialist(id=specialist_id, skills=frozenset(skills), idle_since=now)
+            spec = _Specialist(id=specialist_id, skills=levels, idle_since=now)
             self._specialists[specialist_id] = spec
-            return [StateChanged(specialist_id, spec.state)]
-        spec.skills = frozenset(skills)
-        return [StateChanged(specialist_id, spec.state, spec.call_id)]
+            self._stats.setdefault(specialist_id, _Stats())
+            self._state_counts[spec.state] += 1
+            decisions.append(StateChanged(specialist_id, spec.state))
+            return self._finish(decisions, now)
+        self._unindex(spec, now)
+        spec.skills = levels
+        self._index(spec, now)
+        decisions.append(StateChanged(specialist_id, spec.state, spec.call_id))
+        if spec.state == "ready":
+            decisions += self._match_specialist(spec, now)
+        return self._finish(decisions, now)
 
     def set_state(
         self, specialist_id: int, state: str, now: float, auto_answer: bool | None = None
@@ -134,113 +265,576 @@ class Router:
         spec = self._require_specialist(specialist_id)
         if state not in CHOSEN_STATES:
             raise RoutingError("invalid_state", f"state must be one of {', '.join(CHOSEN_STATES)}")
-        if auto_answer is not None:
-            spec.auto_answer = auto_answer
         if spec.state == "busy":
             raise RoutingError("busy", "finish the call before changing state")
-        decisions: list[Decision] = []
+        decisions = self._begin(now)
+        if auto_answer is not None:
+            spec.auto_answer = auto_answer
+        passed_on: _Session | None = None
         if spec.state == "ringing":
             if state == "ready":
-                return [StateChanged(spec.id, spec.state, spec.call_id)]
+                decisions.append(StateChanged(spec.id, spec.state, spec.call_id))
+                return self._finish(decisions, now)
+            passed_on = self._sessions[spec.call_id]
             decisions += self._end_offer(spec, now, "declined")
         if spec.state != state:
             if state == "ready":
                 spec.idle_since = now
-            spec.state = state
-            spec.call_id = None
+                spec.missed_in_row = 0
+            spec.call_id, spec.busy_queue = None, None
+            self._set_state(spec, state, now)
         decisions.append(StateChanged(spec.id, spec.state))
-        return decisions + self._match(now)
+        if passed_on is not None:
+            decisions += self._match_session(passed_on, now)
+        if spec.state == "ready":
+            decisions += self._match_specialist(spec, now)
+        return self._finish(decisions, now)
 
     def logout(self, specialist_id: int, now: float) -> list[Decision]:
         """The specialist disconnected. A call they were on must be ended first."""
         spec = self._specialists.get(specialist_id)
         if spec is None:
-            return []
+            return self._finish(self._begin(now), now)
         if spec.state == "busy":
             raise RoutingError("busy", "end the call before logging out")
-        decisions: list[Decision] = []
+        decisions = self._begin(now)
+        passed_on: _Session | None = None
         if spec.state == "ringing":
+            passed_on = self._sessions[spec.call_id]
             decisions += self._end_offer(spec, now, "withdrawn")
+        spec.call_id = None
+        self._set_state(spec, "offline", now)
+        self._unindex(spec, now)
+        self._state_counts["offline"] -= 1
         del self._specialists[specialist_id]
         decisions.append(StateChanged(specialist_id, "offline"))
-        return decisions + self._match(now)
+        if passed_on is not None:
+            decisions += self._match_session(passed_on, now)
+        return self._finish(decisions, now)
 
     def accept(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
+        self._pending = self._begin(now)  # kept for the next event if this one is refused
         spec = self._require_specialist(specialist_id)
         sess = self._sessions.get(call_id)
         if sess is None or spec.state != "ringing" or spec.call_id != call_id:
             raise RoutingError("not_offered", "this call is not offered to you")
-        return self._answer(spec, sess, now)
+        decisions, self._pending = self._pending, []
+        return self._finish(decisions + self._answer(spec, sess, now), now)
 
     def decline(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
+        self._pending = self._begin(now)
         spec = self._require_specialist(specialist_id)
         if spec.state != "ringing" or spec.call_id != call_id:
             raise RoutingError("not_offered", "this call is not offered to you")
-        return self._end_offer(spec, now, "declined") + [StateChanged(spec.id, spec.state)] + self._match(now)
+        spec.missed_in_row = 0
+        decisions, self._pending = self._pending, []
+        decisions += self._end_offer(spec, now, "declined")
+        decisions.append(StateChanged(spec.id, spec.state))
+        sess = self._sessions[call_id]
+        decisions += self._match_session(sess, now)
+        decisions += self._match_specialist(spec, now)
+        return self._finish(decisions, now)
 
     def wrap_up_done(self, specialist_id: int, now: float) -> list[Decision]:
+        self._pending = self._begin(now)
         spec = self._require_specialist(specialist_id)
         if spec.state != "wrap_up":
             raise RoutingError("not_in_wrap_up", "there is no wrap-up to finish")
-        spec.state, spec.call_id, spec.idle_since = "ready", None, now
-        return [StateChanged(spec.id, "ready")] + self._match(now)
+        decisions, self._pending = self._pending, []
+        return self._finish(decisions + self._end_wrap_up(spec, now), now)
 
-    # -- sessions --------------------------------------------------------
+    def new_day(self) -> None:
+        """Reset the per-day counters used by fewest_calls and least_talk_time."""
+        for stats in self._stats.values():
+            stats.calls, stats.talk_s = 0, 0.0
+
+    # -- sessions ----------------------------------------------------------------
 
     def request(
-        self, call_id: str, service_item: str, category: str, now: float, priority: int = 0
+        self, call_id: str, service_item: str, category: str, now: float, priority: int | None = None,
+        only_specialist: int | None = None,
     ) -> list[Decision]:
         if call_id in self._sessions:
             raise RoutingError("duplicate_call", "this call is already queued")
-        self._sessions[call_id] = _Session(
+        decisions = self._begin(now)
+        self._category_of.setdefault(service_item, category)
+        q = self.settings_for(service_item)
+        sess = _Session(
             call_id=call_id,
             service_item=service_item,
+            queue=service_item,
             category=category,
-            priority=priority,
+            priority=q.priority if priority is None else priority,
             seq=next(self._seq),
             enqueued_at=now,
+            queue_entered_at=now,
+            min_proficiency=q.min_proficiency,
+            scope=q.scope,
+            visited={service_item},
+            only_specialist=only_specialist,
         )
-        return self._match(now)
+        self._sessions[call_id] = sess
+        self._enqueue(sess, now)
+        self._schedule_queue_timers(sess, now, fresh=True)
+        decisions += self._match_session(sess, now)
+        return self._finish(decisions, now)
 
     def hangup(self, call_id: str, now: float) -> list[Decision]:
         """The session ends (caller left, either side hung up, or the server ended it).
 
-        Before answer this is an abandon; after answer the specialist goes to wrap-up.
-        """
+        Before answer this is an abandon; after answer the specialist goes to wrap-up."""
+        decisions = self._begin(now)
         sess = self._sessions.pop(call_id, None)
         if sess is None:
-            return []
-        decisions: list[Decision] = []
-        spec = self._specialists.get(sess.specialist_id) if sess.specialist_id is not None else None
-        if spec is not None and spec.call_id == call_id:
-            if sess.answered:
-                self._avg_handle_s = 0.8 * self._avg_handle_s + 0.2 * max(0.0, now - sess.answered_at)
-                spec.state = "wrap_up"
+            return self._finish(decisions, now)
+        if sess.answered:
+            spec = self._specialists.get(sess.specialist_id)
+            if spec is not None and spec.call_id == call_id and spec.state == "busy":
+                self._stats[spec.id].talk_s += max(0.0, now - sess.answered_at)
+                self._set_state(spec, "wrap_up", now)
                 decisions.append(StateChanged(spec.id, "wrap_up", call_id))
-            else:
-                spec.state, spec.call_id = "ready", None
-                decisions.append(OfferEnded(call_id, spec.id, "withdrawn"))
-                decisions.append(StateChanged(spec.id, "ready"))
-        return decisions + self._match(now)
+                wrap = self.settings_for(sess.queue).wrap_up_s
+                self._push(now + wrap, "wrap_up", spec.id, call_id)
+            return self._finish(decisions, now)
+        self._dequeue(sess)
+        freed = self._withdraw_offers(sess, decisions, now)
+        for spec in freed:
+            decisions += self._match_specialist(spec, now)
+        return self._finish(decisions, now)
 
     def refresh_position(self, call_id: str) -> list[Decision]:
         """Tell a waiting caller its position again (it reconnected)."""
         sess = self._sessions.get(call_id)
-        if sess is not None:
+        if sess is not None and not sess.answered:
             sess.last_position = None
-        return self._positions()
+            self._dirty.add(sess.queue)
+        return self._flush_positions()
 
     def tick(self, now: float) -> list[Decision]:
-        """Expire offers whose ring time ran out; retry sessions whose pass expired."""
-        decisions: list[Decision] = []
-        for sess in list(self._sessions.values()):
-            if sess.offer_deadline is not None and now >= sess.offer_deadline:
-                spec = self._specialists[sess.specialist_id]
-                decisions += self._end_offer(spec, now, "timeout")
-                decisions.append(StateChanged(spec.id, spec.state))
-        return decisions + self._match(now)
+        """Run what is due: ring timeouts, retries, escalation steps, maximum waits, wrap-up ends."""
+        return self._finish(self._begin(now), now)
 
-    # -- internals -------------------------------------------------------
+    # -- internals: timers -----------------------------------------------------------
+
+    def _push(self, at: float, kind: str, a, b=None, c=None) -> None:
+        heapq.heappush(self._timers, (at, next(self._timer_seq), kind, a, b, c))
+
+    def _begin(self, now: float) -> list[Decision]:
+        """Decisions left over from a refused event, then every timer that is due."""
+        decisions, self._pending = self._pending, []
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            at, _, kind, a, b, c = heapq.heappop(timers)
+            decisions += getattr(self, "_fire_" + kind)(now, a, b, c)
+        return decisions
+
+    def _finish(self, decisions: list[Decision], now: float) -> list[Decision]:
+        if self._dirty:
+            decisions += self._flush_positions()
+        return decisions
+
+    def _fire_offer(self, now: float, call_id: str, spec_id: int, deadline: float) -> list[Decision]:
+        sess = self._sessions.get(call_id)
+        spec = self._specialists.get(spec_id)
+        if sess is None or spec is None or sess.offers.get(spec_id) != deadline or spec.call_id != call_id:
+            return []
+        decisions = self._end_offer(spec, now, "timeout")
+        spec.missed_in_row += 1
+        limit = self.settings_for(sess.queue).rona_offers
+        if limit and spec.missed_in_row >= limit:
+            missed, spec.missed_in_row = spec.missed_in_row, 0
+            self._set_state(spec, "away", now)
+            decisions.append(StateChanged(spec.id, "away", None, "rona"))
+            decisions.append(Rona(spec.id, call_id, missed))
+        else:
+            decisions.append(StateChanged(spec.id, spec.state))
+        decisions += self._match_session(sess, now)
+        if spec.state == "ready":
+            decisions += self._match_specialist(spec, now)
+        return decisions
+
+    def _fire_retry(self, now: float, call_id: str, _b, _c) -> list[Decision]:
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered:
+            return []
+        return self._match_session(sess, now)
+
+    def _fire_escalate(self, now: float, call_id: str, version: int, index: int) -> list[Decision]:
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered or sess.version != version:
+            return []
+        q = self.settings_for(sess.queue)
+        if index >= len(q.escalation):
+            return []
+        step = q.escalation[index]
+        decisions: list[Decision] = []
+        if step.min_proficiency is not None:
+            sess.min_proficiency = min(sess.min_proficiency, step.min_proficiency)
+        if step.scope == "category":
+            sess.scope = "category"
+        if step.priority is not None and step.priority > sess.priority:
+            self._dequeue(sess)
+            sess.priority = step.priority
+            self._enqueue(sess, now)
+        decisions.append(Escalated(call_id, sess.queue, index + 1, sess.min_proficiency, sess.scope, sess.priority))
+        if step.overflow_to:
+            return decisions + self._overflow(sess, step.overflow_to, now, "escalation")
+        return decisions + self._match_session(sess, now)
+
+    def _fire_max_wait(self, now: float, call_id: str, version: int, _c) -> list[Decision]:
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered or sess.version != version:
+            return []
+        q = self.settings_for(sess.queue)
+        if q.max_wait_s is None:
+            return []
+        due = sess.queue_entered_at + q.max_wait_s
+        if due > now:  # the limit was raised meanwhile
+            self._push(due, "max_wait", call_id, version)
+            return []
+        return self._give_up(sess, q, now, "max_wait")
+
+    def _fire_no_agent(self, now: float, call_id: str, version: int, _c) -> list[Decision]:
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered or sess.version != version:
+            return []
+        q = self.settings_for(sess.queue)
+        if q.max_wait_no_agent_s is None or self._staffed_count(sess.queue):
+            return []
+        since = max(sess.queue_entered_at, self._unstaffed_since.get(sess.queue, now))
+        due = since + q.max_wait_no_agent_s
+        if due > now:
+            self._push(due, "no_agent", call_id, version)
+            return []
+        return self._give_up(sess, q, now, "no_specialist")
+
+    def _fire_wrap_up(self, now: float, spec_id: int, call_id: str, _c) -> list[Decision]:
+        spec = self._specialists.get(spec_id)
+        if spec is None or spec.state != "wrap_up" or spec.call_id != call_id:
+            return []
+        return [WrapUpEnded(spec_id, call_id)] + self._end_wrap_up(spec, now, reason="wrap_up_expired")
+
+    def _schedule_queue_timers(self, sess: _Session, now: float, *, fresh: bool) -> None:
+        q = self.settings_for(sess.queue)
+        if fresh:
+            for i, step in enumerate(q.escalation):
+                self._push(sess.queue_entered_at + step.after_s, "escalate", sess.call_id, sess.version, i)
+        if q.max_wait_s is not None:
+            self._push(max(now, sess.queue_entered_at + q.max_wait_s), "max_wait", sess.call_id, sess.version)
+        if q.max_wait_no_agent_s is not None and not self._staffed_count(sess.queue):
+            self._unstaffed_since.setdefault(sess.queue, now)
+            since = max(sess.queue_entered_at, self._unstaffed_since[sess.queue])
+            self._push(max(now, since + q.max_wait_no_agent_s), "no_agent", sess.call_id, sess.version)
+
+    # -- internals: matching ---------------------------------------------------------
+
+    def _proficiency(self, spec: _Specialist, sess: _Session) -> int:
+        if sess.only_specialist is not None and spec.id != sess.only_specialist:
+            return -1  # below any min_proficiency: a named transfer waits for its specialist
+        level = spec.skills.get(sess.queue, 0)
+        if sess.scope == "category":
+            level = max(level, spec.skills.get(CATEGORY + sess.category, 0))
+        return level
+
+    def _eligible(self, spec: _Specialist, sess: _Session, now: float) -> bool:
+        """May `spec` be offered `sess` now (skills, proficiency, retry pause)?"""
+        if self._proficiency(spec, sess) < sess.min_proficiency:
+            return False
+        passed = sess.passed.get(spec.id)
+        return passed is None or now >= passed + self.retry_s
+
+    def _qualified(self, spec: _Specialist, sess: _Session) -> bool:
+        return self._proficiency(spec, sess) >= sess.min_proficiency
+
+    def _candidates(self, sess: _Session, now: float) -> list[_Specialist]:
+        ids = self._ready.get(sess.queue, set())
+        if sess.scope == "category":
+            more = self._ready.get(CATEGORY + sess.category)
+            if more:
+                ids = ids | more
+        out = []
+        for spec_id in ids:
+            if spec_id in sess.offers:
+                continue
+            spec = self._specialists[spec_id]
+            if self._eligible(spec, sess, now):
+                out.append(spec)
+        return out
+
+    def _match_session(self, sess: _Session, now: float) -> list[Decision]:
+        """Offer a waiting session to the ready specialist its queue's strategy picks."""
+        if sess.answered or sess.call_id not in self._sessions:
+            return []
+        q = self.settings_for(sess.queue)
+        if sess.offers and q.strategy != "ring_all":
+            return []
+        candidates = self._candidates(sess, now)
+        self._schedule_retry(sess, now)
+        if not candidates:
+            return []
+        if q.strategy == "ring_all":
+            candidates.sort(key=lambda p: (not p.auto_answer, p.idle_since, p.id))
+            decisions: list[Decision] = []
+            for spec in candidates:
+                decisions += self._offer(sess, spec, now, q)
+                if sess.answered:
+                    break
+            return decisions
+        return self._offer(sess, min(candidates, key=self._strategy_key(q)), now, q)
+
+    def _schedule_retry(self, sess: _Session, now: float) -> None:
+        """Look at the session again when the retry pause of a ready specialist who passed on it ends."""
+        for spec_id, at in sess.passed.items():
+            if now < at + self.retry_s:
+                spec = self._specialists.get(spec_id)
+                if spec is not None and spec.state == "ready":
+                    self._push(at + self.retry_s, "retry", sess.call_id)
+
+    def _strategy_key(self, q: QueueSettings):
+        stats = self._stats
+        if q.strategy == "fewest_calls":
+            return lambda p: (stats[p.id].calls, p.idle_since, p.id)
+        if q.strategy == "least_talk_time":
+            return lambda p: (stats[p.id].talk_s, p.idle_since, p.id)
+        if q.strategy == "round_robin":
+            last = self._rr_last.get(q.service_item, -math.inf)
+            return lambda p: (p.id <= last, p.id)
+        return lambda p: (p.idle_since, p.id)  # longest_idle
+
+    def _match_specialist(self, spec: _Specialist, now: float) -> list[Decision]:
+        """Give a ready specialist the best waiting session it may take (priority, then arrival)."""
+        if spec.state != "ready":
+            return []
+        best: _Session | None = None
+        sessions = self._sessions
+        for target in spec.skills:
+            keys = self._by_category.get(target[len(CATEGORY):]) if target.startswith(CATEGORY) else self._by_queue.get(target)
+            if not keys:
+                continue
+            for key in keys:
+                if best is not None and key >= best.key:
+                    break
+                sess = sessions[key[2]]
+                if sess.offers and (spec.id in sess.offers or self.settings_for(sess.queue).strategy != "ring_all"):
+                    continue
+                if self._proficiency(spec, sess) < sess.min_proficiency:
+                    continue
+                passed = sess.passed.get(spec.id)
+                if passed is not None and now < passed + self.retry_s:
+                    self._push(passed + self.retry_s, "retry", sess.call_id)
+                    continue
+                best = sess
+                break
+        if best is None:
+            return []
+        return self._offer(best, spec, now, self.settings_for(best.queue))
+
+    def _offer(self, sess: _Session, spec: _Specialist, now: float, q: QueueSettings) -> list[Decision]:
+        deadline = now + q.offer_timeout_s
+        sess.offers[spec.id] = deadline
+        spec.call_id = sess.call_id
+        self._set_state(spec, "ringing", now)
+        self._rr_last[q.service_item] = spec.id
+        self._dirty.add(sess.queue)
+        decisions: list[Decision] = [Offer(sess.call_id, spec.id, q.offer_timeout_s)]
+        if spec.auto_answer:
+            return decisions + self._answer(spec, sess, now)
+        self._push(deadline, "offer", sess.call_id, spec.id, deadline)
+        decisions.append(StateChanged(spec.id, "ringing", sess.call_id))
+        return decisions
+
+    def _answer(self, spec: _Specialist, sess: _Session, now: float) -> list[Decision]:
+        del sess.offers[spec.id]
+        decisions: list[Decision] = []
+        freed = self._withdraw_offers(sess, decisions, now)
+        self._dequeue(sess)
+        sess.answered, sess.answered_at, sess.specialist_id = True, now, spec.id
+        spec.missed_in_row = 0
+        spec.busy_queue, spec.busy_since = sess.queue, now
+        self._stats[spec.id].calls += 1
+        self._set_state(spec, "busy", now)
+        decisions += [Answered(sess.call_id, spec.id), StateChanged(spec.id, "busy", sess.call_id)]
+        for other in freed:
+            decisions += self._match_specialist(other, now)
+        return decisions
+
+    def _withdraw_offers(self, sess: _Session, decisions: list[Decision], now: float) -> list[_Specialist]:
+        """End every open offer of `sess` at once; the specialists are ready again."""
+        freed = []
+        for spec_id in list(sess.offers):
+            del sess.offers[spec_id]
+            spec = self._specialists.get(spec_id)
+            if spec is None or spec.call_id != sess.call_id:
+                continue
+            spec.call_id = None
+            self._set_state(spec, "ready", now)
+            decisions.append(OfferEnded(sess.call_id, spec_id, "withdrawn"))
+            decisions.append(StateChanged(spec_id, "ready"))
+            freed.append(spec)
+        return freed
+
+    def _end_offer(self, spec: _Specialist, now: float, reason: str) -> list[Decision]:
+        sess = self._sessions[spec.call_id]
+        sess.offers.pop(spec.id, None)
+        sess.passed[spec.id] = now
+        spec.call_id = None
+        self._set_state(spec, "ready", now)
+        self._dirty.add(sess.queue)
+        return [OfferEnded(sess.call_id, spec.id, reason)]
+
+    def _end_wrap_up(self, spec: _Specialist, now: float, reason: str | None = None) -> list[Decision]:
+        if spec.busy_queue is not None:
+            handle = max(0.0, now - spec.busy_since)
+            queue = spec.busy_queue
+            self._aht[queue] = 0.7 * self._aht.get(queue, self._avg_handle_s) + 0.3 * handle
+            self._avg_handle_s = 0.9 * self._avg_handle_s + 0.1 * handle
+            if self._by_queue.get(queue):
+                self._dirty.add(queue)
+            spec.busy_queue = None
+        spec.call_id, spec.idle_since = None, now
+        self._set_state(spec, "ready", now)
+        return [StateChanged(spec.id, "ready", None, reason)] + self._match_specialist(spec, now)
+
+    def _give_up(self, sess: _Session, q: QueueSettings, now: float, reason: str) -> list[Decision]:
+        if q.overflow_to:
+            return self._overflow(sess, q.overflow_to, now, reason)
+        return self._miss(sess, now, reason)
+
+    def _miss(self, sess: _Session, now: float, reason: str) -> list[Decision]:
+        decisions: list[Decision] = []
+        self._dequeue(sess)
+        del self._sessions[sess.call_id]
+        freed = self._withdraw_offers(sess, decisions, now)
+        decisions.append(Missed(sess.call_id, reason))
+        for spec in freed:
+            decisions += self._match_specialist(spec, now)
+        return decisions
+
+    def _overflow(self, sess: _Session, target: str, now: float, reason: str) -> list[Decision]:
+        category = self._category_of.get(target)
+        if target in sess.visited or category is None:
+            return self._miss(sess, now, reason)  # no loops, and nowhere unknown
+        decisions: list[Decision] = []
+        self._dequeue(sess)
+        freed = self._withdraw_offers(sess, decisions, now)
+        q = self.settings_for(target)
+        source = sess.queue
+        sess.queue, sess.category = target, category
+        sess.priority = max(sess.priority, q.priority)
+        sess.min_proficiency, sess.scope = q.min_proficiency, q.scope
+        sess.queue_entered_at = now
+        sess.version += 1
+        sess.visited.add(target)
+        sess.passed.clear()
+        sess.last_position = None
+        self._enqueue(sess, now)
+        self._schedule_queue_timers(sess, now, fresh=True)
+        decisions.append(Overflowed(sess.call_id, source, target, reason))
+        decisions += self._match_session(sess, now)
+        for spec in freed:
+            decisions += self._match_specialist(spec, now)
+        return decisions
+
+    # -- internals: indexes -------------------------------------------------------------
+
+    def _enqueue(self, sess: _Session, now: float) -> None:
+        key = sess.key
+        keys = self._by_queue.get(sess.queue)
+        if not keys:
+            keys = self._by_queue[sess.queue] = []
+            # Staffing is tracked for queues with waiting sessions only: start afresh.
+            self._unstaffed_since.pop(sess.queue, None)
+            self._category_of.setdefault(sess.queue, sess.category)
+            if not self._staffed_count(sess.queue):
+                self._unstaffed_since[sess.queue] = now
+        insort(keys, key)
+        insort(self._by_category.setdefault(sess.category, []), key)
+        self._active_by_category.setdefault(sess.category, set()).add(sess.queue)
+        self._dirty.add(sess.queue)
+
+    def _dequeue(self, sess: _Session) -> None:
+        key = sess.key
+        keys = self._by_queue.get(sess.queue)
+        if not keys:
+            return
+        i = bisect_left(keys, key)
+        if i == len(keys) or keys[i] != key:
+            return
+        del keys[i]
+        cat = self._by_category[sess.category]
+        del cat[bisect_left(cat, key)]
+        if not keys:
+            del self._by_queue[sess.queue]
+            self._unstaffed_since.pop(sess.queue, None)
+            active = self._active_by_category.get(sess.category)
+            if active is not None:
+                active.discard(sess.queue)
+        else:
+            self._dirty.add(sess.queue)
+        if not cat:
+            del self._by_category[sess.category]
+
+    def _set_state(self, spec: _Specialist, state: str, now: float) -> None:
+        old = spec.state
+        if old == state:
+            return
+        self._state_counts[old] -= 1
+        self._state_counts[state] += 1
+        spec.state = state
+        if (old == "ready") != (state == "ready"):
+            for target in spec.skills:
+                if state == "ready":
+                    self._ready.setdefault(target, set()).add(spec.id)
+                else:
+                    self._ready[target].discard(spec.id)
+        was, now_staffed = old in STAFFED_STATES, state in STAFFED_STATES
+        if was != now_staffed:
+            for target in spec.skills:
+                self._staffing(spec.id, target, now_staffed, now)
+
+    def _index(self, spec: _Specialist, now: float) -> None:
+        for target in spec.skills:
+            if spec.state == "ready":
+                self._ready.setdefault(target, set()).add(spec.id)
+            if spec.state in STAFFED_STATES:
+                self._staffing(spec.id, target, True, now)
+
+    def _unindex(self, spec: _Specialist, now: float) -> None:
+        for target in spec.skills:
+            self._ready.get(target, set()).discard(spec.id)
+            if spec.state in STAFFED_STATES:
+                self._staffing(spec.id, target, False, now)
+
+    def _staffing(self, spec_id: int, target: str, on: bool, now: float) -> None:
+        members = self._staffed.setdefault(target, set())
+        if on:
+            members.add(spec_id)
+        else:
+            members.discard(spec_id)
+        if target.startswith(CATEGORY):
+            items = self._active_by_category.get(target[len(CATEGORY):], ())
+        else:
+            items = (target,) if self._by_queue.get(target) else ()
+        for item in items:
+            self._dirty.add(item)
+            if on:
+                self._unstaffed_since.pop(item, None)
+            elif not self._staffed_count(item) and item not in self._unstaffed_since:
+                self._unstaffed_since[item] = now
+                if self.settings_for(item).max_wait_no_agent_s is not None:
+                    limit = self.settings_for(item).max_wait_no_agent_s
+                    for key in self._by_queue.get(item, ()):
+                        sess = self._sessions[key[2]]
+                        self._push(max(now, sess.queue_entered_at) + limit, "no_agent", sess.call_id, sess.version)
+
+    def _staffed_count(self, item: str) -> int:
+        a = self._staffed.get(item)
+        b = self._staffed.get(CATEGORY + self._category_of.get(item, ""))
+        if not b:
+            return len(a) if a else 0
+        if not a:
+            return len(b)
+        return len(a | b)
 
     def _require_specialist(self, specialist_id: int) -> _Specialist:
         spec = self._specialists.get(specialist_id)
@@ -248,66 +842,22 @@ class Router:
             raise RoutingError("not_logged_in", "specialist is not connected")
         return spec
 
-    def _answer(self, spec: _Specialist, sess: _Session, now: float) -> list[Decision]:
-        sess.answered, sess.answered_at, sess.offer_deadline = True, now, None
-        spec.state = "busy"
-        return [Answered(sess.call_id, spec.id), StateChanged(spec.id, "busy", sess.call_id)]
+    # -- internals: positions -------------------------------------------------------------
 
-    def _end_offer(self, spec: _Specialist, now: float, reason: str) -> list[Decision]:
-        sess = self._sessions[spec.call_id]
-        sess.specialist_id, sess.offer_deadline = None, None
-        sess.passed[spec.id] = now
-        spec.state, spec.call_id = "ready", None
-        return [OfferEnded(sess.call_id, spec.id, reason)]
-
-    @staticmethod
-    def _qualified(spec: _Specialist, sess: _Session) -> bool:
-        return sess.service_item in spec.skills or f"category:{sess.category}" in spec.skills
-
-    def _match(self, now: float) -> list[Decision]:
+    def _flush_positions(self) -> list[Decision]:
+        """Position and estimated wait of every waiting session in a queue that changed."""
         decisions: list[Decision] = []
-        waiting = sorted(
-            (s for s in self._sessions.values() if s.specialist_id is None), key=lambda s: s.sort_key
-        )
-        ready = [p for p in self._specialists.values() if p.state == "ready"]
-        for sess in waiting:
-            if not ready:
-                break
-            qualified = [p for p in ready if self._qualified(p, sess)]
-            candidates = [p for p in qualified if now - sess.passed.get(p.id, -1e18) >= self.retry_s]
-            if not candidates:
+        dirty, self._dirty = self._dirty, set()
+        for item in dirty:
+            keys = self._by_queue.get(item)
+            if not keys:
                 continue
-            spec = min(candidates, key=lambda p: (p.idle_since, p.id))  # longest idle first
-            ready.remove(spec)
-            sess.specialist_id = spec.id
-            spec.state, spec.call_id = "ringing", sess.call_id
-            decisions.append(Offer(sess.call_id, spec.id, self.offer_timeout_s))
-            if spec.auto_answer:
-                decisions += self._answer(spec, sess, now)
-            else:
-                sess.offer_deadline = now + self.offer_timeout_s
-                decisions.append(StateChanged(spec.id, "ringing", sess.call_id))
-        return decisions + self._positions()
-
-    def _positions(self) -> list[Decision]:
-        """Position and estimated wait of every unanswered session, when it changed."""
-        decisions: list[Decision] = []
-        by_item: dict[str, list[_Session]] = {}
-        for sess in self._sessions.values():
-            if not sess.answered:
-                by_item.setdefault(sess.service_item, []).append(sess)
-        for item, sessions in by_item.items():
-            sessions.sort(key=lambda s: s.sort_key)
-            staffed = sum(
-                1
-                for p in self._specialists.values()
-                if p.state != "away" and self._qualified(p, sessions[0])
-            )
-            for index, sess in enumerate(sessions):
+            per_call = self._aht.get(item, self._avg_handle_s) / max(1, self._staffed_count(item))
+            sessions = self._sessions
+            for index, key in enumerate(keys):
+                sess = sessions[key[2]]
                 position = index + 1
-                wait = 0 if sess.specialist_id is not None else round(
-                    position * self._avg_handle_s / max(1, staffed)
-                )
+                wait = 0 if sess.offers else round(position * per_call)
                 if sess.last_position != (position, wait):
                     sess.last_position = (position, wait)
                     decisions.append(Position(sess.call_id, position, wait))

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Deterministic constraint names, so later migrations can address them by name.
@@ -58,6 +60,8 @@ class ServiceItem(Base):
     department: Mapped[str] = mapped_column(String(200), default="")
     level: Mapped[str] = mapped_column(String(16))
     difficulty: Mapped[int] = mapped_column(Integer)
+    # Record bridged sessions of this item (migration 0003).
+    recording: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Account(Base):
@@ -81,6 +85,38 @@ class Skill(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     target: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # 1 (novice) .. 5 (expert); routing may ask for a minimum (migration 0002).
+    proficiency: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+
+
+class RoutingQueue(Base):
+    """Routing settings of one service item's queue (migration 0002); no row = defaults."""
+
+    __tablename__ = "queues"
+    __table_args__ = (
+        CheckConstraint(
+            "strategy IN ('longest_idle', 'fewest_calls', 'least_talk_time', 'round_robin', 'ring_all')",
+            name="strategy",
+        ),
+        CheckConstraint("scope IN ('item', 'category')", name="scope"),
+        CheckConstraint("min_proficiency BETWEEN 1 AND 5", name="min_proficiency"),
+    )
+
+    service_item_code: Mapped[str] = mapped_column(
+        ForeignKey("service_items.code", ondelete="CASCADE"), primary_key=True
+    )
+    strategy: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer)
+    offer_timeout_s: Mapped[float] = mapped_column(Float)
+    wrap_up_s: Mapped[float] = mapped_column(Float)
+    max_wait_s: Mapped[float | None] = mapped_column(Float)
+    max_wait_no_agent_s: Mapped[float | None] = mapped_column(Float)
+    overflow_to: Mapped[str | None] = mapped_column(String(32))
+    min_proficiency: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(String(16))
+    rona_offers: Mapped[int] = mapped_column(Integer)
+    escalation: Mapped[list | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
 
 
 class CallSession(Base):
@@ -93,6 +129,16 @@ class CallSession(Base):
         Index(None, "specialist_id"),
         Index(None, "outcome"),
         Index(None, "ended_at"),  # start-up recovery looks for ended_at IS NULL
+        # Administration (migration 0005): a covering index for metrics and scores,
+        # and (filter, created_at) pairs for the newest-first session log.
+        Index("ix_sessions_report", "created_at", "outcome", "service_item_code", "specialist_id",
+              "wait_ms", "connect_ms", "talk_s", "difficulty", "ended_at", "caller_company", "id"),
+        Index("ix_sessions_item_created", "service_item_code", "created_at"),
+        Index("ix_sessions_specialist_created", "specialist_id", "created_at"),
+        Index("ix_sessions_outcome_created", "outcome", "created_at"),
+        # migration 0006: (specialist, item) first, so the reports group without sorting
+        Index("ix_sessions_group", "specialist_id", "service_item_code", "created_at", "outcome",
+              "wait_ms", "connect_ms", "talk_s", "difficulty", "ended_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -137,7 +183,10 @@ class SessionEvent(Base):
 
 class Rating(Base):
     __tablename__ = "ratings"
-    __table_args__ = (CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),)
+    __table_args__ = (
+        CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+        Index("ix_ratings_session_satisfaction", "session_id", "satisfaction"),  # migration 0006
+    )
 
     # The primary key makes "rated once" a database rule, not only a check.
     session_id: Mapped[str] = mapped_column(

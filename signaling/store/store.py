@@ -19,9 +19,10 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ..routing.settings import SettingsError, parse_skills
 from .catalog import validate_item
 from .db import make_engine, migrate
-from .metrics import compute_metrics
+from .metrics import compute_metrics, compute_scores_report
 from .models import (
     Account,
     CallSession,
@@ -180,6 +181,10 @@ class Store:
         _check_enum("role", role, ROLES)
         if password is not None and not password:
             raise StoreError("invalid_password", "password must not be empty")
+        try:  # `CODE@N`: a skill with proficiency N (1-5, default 3)
+            levels = parse_skills(skills) if skills is not None else None
+        except SettingsError as exc:
+            raise StoreError("invalid_skill", exc.message) from None
         password_hash = await asyncio.to_thread(_hasher.hash, password) if password else None
         async with self._db() as db, db.begin():
             account = await db.scalar(select(Account).where(Account.username == username))
@@ -200,8 +205,7 @@ class Store:
                     account.password_hash = password_hash
             if skills is not None:
                 await db.execute(delete(Skill).where(Skill.account_id == account.id))
-                targets = sorted({s.strip() for s in skills if s and s.strip()})
-                db.add_all(Skill(account_id=account.id, target=t) for t in targets)
+                db.add_all(Skill(account_id=account.id, target=t, proficiency=p) for t, p in sorted(levels.items()))
             account_id = account.id
         return await self.get_account(account_id)
 
@@ -249,7 +253,8 @@ class Store:
     # ---- sessions ------------------------------------------------------
 
     async def create_session(
-        self, *, id: str, service_item_code: str, caller: dict, created_at: datetime
+        self, *, id: str, service_item_code: str, caller: dict, created_at: datetime,
+        transferred_from: str | None = None,
     ) -> dict:
         created_at = utc_naive(created_at)
         try:
@@ -261,10 +266,13 @@ class Store:
                     caller_name=caller.get("name") or "",
                     caller_company=caller.get("company") or None,
                     caller_phone=caller.get("phone") or None,
+                    caller_credit_code=caller.get("credit_code") or None,
+                    transferred_from=transferred_from,
                     created_at=created_at,
                 ))
                 await db.flush()  # the event's foreign key needs the session row first
-                db.add(SessionEvent(session_id=id, at=created_at, type="queued", data=None))
+                db.add(SessionEvent(session_id=id, at=created_at, type="queued",
+                                    data={"transferred_from": transferred_from} if transferred_from else None))
         except IntegrityError:
             raise StoreError("duplicate_session", f"session {id} already exists") from None
         return await self.get_session(id, with_events=False)
@@ -311,6 +319,29 @@ class Store:
             return await db.scalar(
                 select(Recording.path).where(Recording.session_id == session_id, Recording.party == party)
             )
+
+    async def recording_enabled(self, code: str) -> bool:
+        """Whether sessions of this service item are recorded (unknown items: yes)."""
+        async with self._db() as db:
+            value = await db.scalar(select(ServiceItem.recording).where(ServiceItem.code == code))
+            return True if value is None else bool(value)
+
+    async def set_service_item_recording(self, code: str, enabled: bool) -> None:
+        async with self._db() as db, db.begin():
+            item = await db.get(ServiceItem, code)
+            if item is None:
+                raise StoreError("unknown_service_item", f"no service item {code}")
+            item.recording = bool(enabled)
+
+    async def delete_recordings_before(self, cutoff: datetime) -> list[str]:
+        """Forget recordings made before `cutoff`; returns their paths (to delete the files)."""
+        async with self._db() as db, db.begin():
+            rows = (await db.execute(
+                select(Recording.id, Recording.path).where(Recording.created_at < utc_naive(cutoff))
+            )).all()
+            if rows:
+                await db.execute(delete(Recording).where(Recording.id.in_([r.id for r in rows])))
+            return [r.path for r in rows]
 
     async def rate_session(self, id: str, satisfaction: int, comment: str | None, at: datetime) -> None:
         if isinstance(satisfaction, bool) or satisfaction not in range(1, 6):
@@ -369,16 +400,17 @@ class Store:
         until: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        category: str | None = None,
+        company: str | None = None,
+        sort: str | None = None,
     ) -> tuple[list[dict], int]:
-        where = _session_filters(service_item, specialist, outcome, since, until)
+        where = _session_filters(service_item, specialist, outcome, since, until, category, company)
         async with self._db() as db:
-            total = await db.scalar(
-                select(func.count()).select_from(CallSession)
-                .outerjoin(Account, Account.id == CallSession.specialist_id).where(*where)
-            )
-            stmt = _session_query().where(*where).order_by(
-                CallSession.created_at.desc(), CallSession.id.desc()
-            ).limit(max(0, limit)).offset(max(0, offset))
+            total = await db.scalar(select(func.count()).select_from(CallSession).where(*where))
+            order = _session_order(sort, self._engine.dialect.name)
+            # Pick the page's ids first (from an index alone), then load those rows only.
+            page = select(CallSession.id).where(*where).order_by(*order).limit(max(0, limit)).offset(max(0, offset))
+            stmt = _session_query().where(CallSession.id.in_(page.scalar_subquery())).order_by(*order)
             return await self._session_rows(db, stmt), total
 
     async def iter_sessions_csv(
@@ -391,11 +423,14 @@ class Store:
         until: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
+        category: str | None = None,
+        company: str | None = None,
+        sort: str | None = None,
     ) -> str:
-        """All matching sessions (newest first) as CSV text with a header row."""
-        where = _session_filters(service_item, specialist, outcome, since, until)
+        """All matching sessions (newest first, or by `sort`) as CSV text with a header row."""
+        where = _session_filters(service_item, specialist, outcome, since, until, category, company)
         stmt = _session_query().where(*where).order_by(
-            CallSession.created_at.desc(), CallSession.id.desc()
+            *_session_order(sort, self._engine.dialect.name)
         ).offset(max(0, offset))
         if limit is not None:
             stmt = stmt.limit(max(0, limit))
@@ -420,10 +455,17 @@ class Store:
         return out.getvalue()
 
     async def metrics(
-        self, *, since: datetime | None, until: datetime | None, threshold_s: float = 2.0
+        self, *, since: datetime | None, until: datetime | None, threshold_s: float = 2.0, **options: Any
     ) -> dict:
+        """`options`: tz_offset_min (hour of day), detail (see store/metrics.py)."""
         async with self._db() as db:
-            return await compute_metrics(db, utc_naive(since), utc_naive(until), threshold_s)
+            return await compute_metrics(db, utc_naive(since), utc_naive(until), threshold_s,
+                                         sessions=self._db, **options)
+
+    async def scores(self, *, since: datetime | None, until: datetime | None, threshold_s: float = 2.0) -> list[dict]:
+        """The specialist leaderboard with each one's breakdown (store/scores.py)."""
+        async with self._db() as db:
+            return await compute_scores_report(db, utc_naive(since), utc_naive(until), threshold_s, self._db)
 
     async def _session_rows(self, db: AsyncSession, stmt: Any) -> list[dict]:
         rows = (await db.execute(stmt)).all()
@@ -486,15 +528,43 @@ def _session_query() -> Any:
     )
 
 
-def _session_filters(service_item, specialist, outcome, since, until) -> list:
+SESSION_SORTS = ("created_at", "wait_ms", "connect_ms", "talk_s", "service_item", "outcome")
+
+
+def _session_order(sort: str | None, dialect: str) -> list:
+    """`sort` is a SESSION_SORTS name, `-` first for descending; ties (and the default) newest first."""
+    newest = [CallSession.created_at.desc(), CallSession.id.desc()]
+    name = (sort or "-created_at").lstrip("-")
+    if name not in SESSION_SORTS:
+        raise StoreError("invalid_sort", f"sort must be one of {', '.join(SESSION_SORTS)} (prefix - for descending)")
+    column = getattr(CallSession, "service_item_code" if name == "service_item" else name)
+    descending = (sort or "-").startswith("-")
+    if name == "created_at":
+        return newest if descending else [CallSession.created_at.asc(), CallSession.id.asc()]
+    order = column.desc() if descending else column.asc()
+    if not (dialect == "sqlite" and descending):  # empty values last (SQLite's own order for DESC)
+        order = order.nulls_last()
+    return [order, *newest]
+
+
+def _session_filters(service_item, specialist, outcome, since, until, category=None, company=None) -> list:
     """Shared by the list, its count and the CSV; the time range is [since, until)."""
     where = []
     if service_item:
         where.append(CallSession.service_item_code == service_item)
+    if category:
+        where.append(CallSession.service_item_code.in_(
+            select(ServiceItem.code).where(ServiceItem.category == category)
+        ))
+    if company and company.strip():
+        pattern = "%" + _escape_like(company.strip().lower()) + "%"
+        where.append(func.lower(CallSession.caller_company).like(pattern, escape="\\"))
     if specialist is not None and specialist != "":
         text = str(specialist).strip()
-        by_name = Account.username == text
-        where.append(or_(CallSession.specialist_id == int(text), by_name) if text.isdecimal() and len(text) < 10 else by_name)
+        by_name = Account.username == text  # a subquery: the count needs no join
+        if text.isdecimal() and len(text) < 10:
+            by_name = or_(Account.id == int(text), by_name)
+        where.append(CallSession.specialist_id.in_(select(Account.id).where(by_name)))
     if outcome:
         where.append(CallSession.outcome == outcome)
     if since is not None:
@@ -510,7 +580,9 @@ def _session_dict(s: CallSession, item_name, username, display_name, satisfactio
         "status": s.status,
         "outcome": s.outcome,
         "service_item": {"code": s.service_item_code, "name": item_name},
-        "caller": {"name": s.caller_name, "company": s.caller_company, "phone": s.caller_phone},
+        "caller": {"name": s.caller_name, "company": s.caller_company, "phone": s.caller_phone,
+                   **({"credit_code": s.caller_credit_code} if s.caller_credit_code else {})},
+        "transferred_from": s.transferred_from,
         "specialist": (
             {"id": s.specialist_id, "username": username, "display_name": display_name}
             if s.specialist_id is not None else None

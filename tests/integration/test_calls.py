@@ -172,7 +172,10 @@ async def test_caller_abandons_before_answer(server):
         await spec.close()
 
 
+@pytest.mark.parametrize("server", [{"reconnect_grace_s": 0.5}], indirect=True)
 async def test_caller_disconnect_while_queued_is_abandoned(server):
+    # A queued caller who drops out keeps its place for the reconnect grace
+    # (a reload resumes it); after that the session ends as abandoned.
     c = await caller(server, leg=False)
     ack = await c.request(SI, "吴敏")
     await c.wait_for("call:queued")

@@ -1,7 +1,6 @@
 """The routing core: a pure state machine, driven with an explicit clock."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from signaling.routing import Answered, Offer, OfferEnded, Position, Router, RoutingError, StateChanged
 
@@ -139,83 +138,4 @@ def test_logout_while_ringing_requeues(router):
     assert offers(d) == [Offer("c1", 3, 10)]
 
 
-# -- invariants over random event sequences ---------------------------------
-
-SPECS = [1, 2, 3]
-CALLS = ["a", "b", "c", "d"]
-events = st.lists(
-    st.one_of(
-        st.tuples(st.just("request"), st.sampled_from(CALLS), st.sampled_from(["SI-001", "TAX-001"])),
-        st.tuples(st.just("state"), st.sampled_from(SPECS), st.sampled_from(["ready", "away"])),
-        st.tuples(st.just("accept"), st.sampled_from(SPECS), st.sampled_from(CALLS)),
-        st.tuples(st.just("decline"), st.sampled_from(SPECS), st.sampled_from(CALLS)),
-        st.tuples(st.just("hangup"), st.sampled_from(CALLS), st.none()),
-        st.tuples(st.just("wrapup"), st.sampled_from(SPECS), st.none()),
-        st.tuples(st.just("logout"), st.sampled_from(SPECS), st.none()),
-        st.tuples(st.just("login"), st.sampled_from(SPECS), st.none()),
-        st.tuples(st.just("tick"), st.floats(0.1, 20), st.none()),
-    ),
-    max_size=60,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(events)
-def test_invariants_hold(seq):
-    r = Router(offer_timeout_s=10, retry_s=3)
-    skills = {1: ["SI-001"], 2: ["category:tax"], 3: ["SI-001", "TAX-001"]}
-    now = 0.0
-    requested: set[str] = set()
-    answered_by: dict[str, int] = {}
-    for kind, x, y in seq:
-        now += 0.5
-        try:
-            if kind == "request":
-                if x in requested:
-                    continue
-                requested.add(x)
-                r.request(x, y, "tax" if y.startswith("TAX") else "si", now)
-            elif kind == "state":
-                r.set_state(x, y, now)
-            elif kind == "accept":
-                for d in r.accept(x, y, now):
-                    if isinstance(d, Answered):
-                        assert d.call_id not in answered_by, "a session bridged to two specialists"
-                        answered_by[d.call_id] = d.specialist_id
-            elif kind == "decline":
-                r.decline(x, y, now)
-            elif kind == "hangup":
-                r.hangup(x, now)
-            elif kind == "wrapup":
-                r.wrap_up_done(x, now)
-            elif kind == "logout":
-                if r.specialist_state(x) == "busy":
-                    r.hangup(r.specialist_call(x), now)
-                r.logout(x, now)
-            elif kind == "login":
-                r.login(x, skills[x], now)
-            elif kind == "tick":
-                now += x
-                for d in r.tick(now):
-                    if isinstance(d, Answered):
-                        answered_by[d.call_id] = d.specialist_id
-        except RoutingError:
-            pass
-        # A specialist holds at most one offer or session, and the session agrees.
-        holders: dict[str, int] = {}
-        for spec_id, spec in r._specialists.items():
-            if spec.state in ("ringing", "busy"):
-                assert spec.call_id is not None
-                assert spec.call_id not in holders, "two specialists hold one session"
-                holders[spec.call_id] = spec_id
-                assert r._sessions[spec.call_id].specialist_id == spec_id
-        for sess in r._sessions.values():
-            if sess.specialist_id is not None:
-                assert holders.get(sess.call_id) == sess.specialist_id
-        # No qualified ready specialist stays idle while a session it may take waits
-        # (except during the retry pause after it passed on that session).
-        for sess in r._sessions.values():
-            if sess.specialist_id is None:
-                for spec in r._specialists.values():
-                    if spec.state == "ready" and r._qualified(spec, sess):
-                        assert now - sess.passed.get(spec.id, -1e9) < r.retry_s
+# The invariants over random event sequences are in test_routing_invariants.py.

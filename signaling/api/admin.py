@@ -1,0 +1,181 @@
+"""HTTP endpoints of the administration pages (all need an administrator's token).
+
+| method and path | answer |
+|---|---|
+| `GET /api/admin/scores?since=&until=&threshold_s=` | `{items: [leaderboard row]}` best first |
+| `GET /api/admin/accounts?role=` | `{items: [{id, username, display_name, role, skills}]}` |
+| `PUT /api/admin/accounts/{username}` `{role, display_name?, password?, skills?}` | the account |
+| `PUT /api/admin/service-items/{code}` `ServiceItem` | the item (created or updated) |
+| `POST /api/admin/service-items/import` CSV or JSON body | `{imported: N}`; a bad row imports nothing (400, names the line) |
+| `GET /api/docs` , `GET /api/openapi.json` | the OpenAPI 3 description (HTML viewer, raw JSON) |
+
+The contract's `/api/sessions` filters gain `category`, `company` and `sort`
+here (`admin_filters`), and `/api/metrics` gains `tz_offset_min`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import ApiError, bad_input
+from ..store import StoreError
+from ..store.catalog import CatalogError, _load_csv, _load_json, validate_item
+from ..store.store import SESSION_SORTS
+from .openapi import docs_page, openapi_document
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+ROLES = ("specialist", "admin")
+
+
+def _admin(request: web.Request):
+    from .routes import identity  # routes imports this module
+
+    return identity(request, "admin")
+
+
+def admin_filters(request: web.Request) -> dict:
+    """The session log's extra filters (category, company) and its sort."""
+    category = (request.query.get("category") or "").strip() or None
+    company = (request.query.get("company") or "").strip() or None
+    sort = (request.query.get("sort") or "").strip() or None
+    for name, value in (("category", category), ("company", company)):
+        if value is not None and len(value) > 200:
+            raise bad_input(f"{name} is longer than 200 characters", "too_long")
+    if sort is not None and sort.lstrip("-") not in SESSION_SORTS:
+        raise bad_input(f"sort must be one of {', '.join(SESSION_SORTS)} (prefix - for descending)", "invalid_value")
+    return {"category": category, "company": company, "sort": sort}
+
+
+def _threshold(request: web.Request) -> float:
+    raw = request.query.get("threshold_s")
+    threshold = request.app[keys.SETTINGS].answer_target_s
+    if raw:
+        try:
+            threshold = float(raw)
+        except ValueError:
+            raise bad_input("threshold_s must be a number", "invalid_value") from None
+        if not 0 < threshold <= 3600:
+            raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
+    return threshold
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_input("the body must be JSON") from None
+
+
+async def scores(request: web.Request) -> web.Response:
+    _admin(request)
+    from .routes import _datetime
+
+    since, until = _datetime(request, "since"), _datetime(request, "until")
+    threshold = _threshold(request)
+    items = await request.app[keys.STORE].scores(since=since, until=until, threshold_s=threshold)
+    return web.json_response({"items": items, "threshold_s": threshold})
+
+
+async def accounts(request: web.Request) -> web.Response:
+    _admin(request)
+    role = request.query.get("role") or None
+    if role is not None and role not in ROLES:
+        raise bad_input("role must be specialist or admin", "invalid_value")
+    return web.json_response({"items": await request.app[keys.STORE].list_accounts(role)})
+
+
+async def put_account(request: web.Request) -> web.Response:
+    me = _admin(request)
+    username = request.match_info["username"].strip()
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise bad_input("the body must be a JSON object")
+    role = body.get("role", "specialist")
+    if role not in ROLES:
+        raise bad_input("role must be specialist or admin", "invalid_value")
+    display_name = body.get("display_name")
+    password = body.get("password")
+    skills = body.get("skills")
+    if display_name is not None and (not isinstance(display_name, str) or len(display_name) > 100):
+        raise bad_input("display_name must be a string of at most 100 characters", "invalid_value")
+    if password is not None and (not isinstance(password, str) or len(password) > 200):
+        raise bad_input("password must be a string of at most 200 characters", "invalid_value")
+    if skills is not None:
+        if isinstance(skills, str):
+            skills = [s.strip() for s in skills.split(",")]
+        if not isinstance(skills, list) or not all(isinstance(s, str) and len(s) <= 100 for s in skills):
+            raise bad_input("skills must be a list of service item codes or category:NAME", "invalid_value")
+        if len(skills) > 500:
+            raise bad_input("at most 500 skills", "too_long")
+    if me.username == username and role != "admin":
+        raise ApiError("conflict", "you cannot remove your own administrator role", 409)
+    try:
+        account = await request.app[keys.STORE].upsert_account(
+            username, role, password or None, display_name=display_name or None, skills=skills
+        )
+    except StoreError as exc:
+        raise bad_input(exc.message, exc.code) from None
+    return web.json_response(account)
+
+
+async def put_service_item(request: web.Request) -> web.Response:
+    _admin(request)
+    code = request.match_info["code"]
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise bad_input("the body must be a JSON object")
+    body = {**body, "code": body.get("code", code)}
+    if body["code"] != code:
+        raise bad_input("the code in the body differs from the one in the path", "invalid_value")
+    try:
+        item = validate_item(body, None)
+        await request.app[keys.STORE].import_service_items([item])
+    except CatalogError as exc:
+        raise bad_input(str(exc), "invalid_service_item") from None
+    return web.json_response(await request.app[keys.STORE].get_service_item(code))
+
+
+async def import_service_items(request: web.Request) -> web.Response:
+    _admin(request)
+    if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
+        raise ApiError("too_large", "the catalog file is larger than 2 MB", 413)
+    raw = await request.read()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ApiError("too_large", "the catalog file is larger than 2 MB", 413)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise bad_input(f"line {line}: not valid UTF-8", "invalid_catalog") from None
+    try:
+        json_body = "json" in (request.content_type or "") or text.lstrip().startswith("[")
+        items = _load_json(text) if json_body else _load_csv(text)
+        count = await request.app[keys.STORE].import_service_items(items)
+    except CatalogError as exc:
+        raise bad_input(str(exc), "invalid_catalog") from None
+    return web.json_response({"imported": count})
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(request.app))
+
+
+async def openapi_docs(request: web.Request) -> web.Response:
+    if "application/json" in request.headers.get("Accept", "") or request.query.get("format") == "json":
+        return await openapi_json(request)
+    return web.Response(text=docs_page(), content_type="text/html", charset="utf-8")
+
+
+def setup_admin_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/admin/scores", scores)
+    r.add_get("/api/admin/accounts", accounts)
+    r.add_put("/api/admin/accounts/{username}", put_account)
+    r.add_put("/api/admin/service-items/{code}", put_service_item)
+    r.add_post("/api/admin/service-items/import", import_service_items)
+    r.add_get("/api/docs", openapi_docs)
+    r.add_get("/api/openapi.json", openapi_json)

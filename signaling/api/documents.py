@@ -1,0 +1,120 @@
+"""Documents sent during a session: upload, list, download (HTTP).
+
+- `POST /api/sessions/{id}/documents` (multipart, one part named `file`) by the
+  caller (Bearer call token of that session) or the session's specialist;
+  the session must be live. Answers 201 with the Document and tells both
+  participants with S→C `document:shared`.
+- `GET /api/sessions/{id}/documents`: `{"items": [Document]}` for the caller,
+  the session's specialist or an administrator.
+- `GET /api/documents/{id}`: the file (attachment; `?inline=1` for images), for
+  the same people.
+
+Rules (types, sizes, counts) live in `store/documents.py` and the center.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import ApiError
+from ..store.documents import MAX_DOCUMENT_BYTES
+from .routes import TOKEN_COOKIE
+
+_CHUNK = 64 * 1024
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(TOKEN_COOKIE)
+
+
+async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
+    """`caller`, `specialist` or `admin` for this session; 401/403/404 otherwise."""
+    token = _bearer(request)
+    if token is None:
+        raise ApiError("unauthorized", "a call token or a staff token is required", 401)
+    center = request.app[keys.CENTER]
+    owner = await center.documents.session_owner(session_id)
+    call_id = request.app[keys.TOKENS].verify_call_token(token)
+    if call_id is not None:
+        if call_id != session_id or owner is None:
+            raise ApiError("forbidden", "this call token is for another session", 403)
+        return "caller"
+    ident = request.app[keys.TOKENS].verify(token)
+    if ident is None:
+        raise ApiError("unauthorized", "the token is invalid or has expired", 401)
+    if owner is None:
+        raise ApiError("not_found", "no session with this id", 404)
+    if ident.role == "admin" and admin_ok:
+        return "admin"
+    if ident.role == "specialist" and owner["specialist_id"] == ident.account_id:
+        return "specialist"
+    raise ApiError("forbidden", "only the session's participants may do this", 403)
+
+
+async def upload(request: web.Request) -> web.Response:
+    session_id = request.match_info["id"]
+    sender = await _who(request, session_id, admin_ok=False)
+    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES + 64 * 1024:
+        raise ApiError("too_large", f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", 413)
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError("bad_request", "send the file as multipart/form-data in a part named 'file'", 400)
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+        while part is not None and getattr(part, "name", None) != "file":
+            part = await reader.next()
+    except (ValueError, AssertionError) as exc:
+        raise ApiError("bad_request", f"unreadable multipart body: {exc}", 400) from None
+    if part is None or not getattr(part, "filename", None):
+        raise ApiError("missing_field", "a part named 'file' with a file name is required", 400)
+    data = bytearray()
+    while True:
+        chunk = await part.read_chunk(_CHUNK)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise ApiError("too_large", f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", 413)
+    doc = await request.app[keys.CENTER].share_document(session_id, sender, part.filename, bytes(data))
+    return web.json_response(doc, status=201)
+
+
+async def list_documents(request: web.Request) -> web.Response:
+    session_id = request.match_info["id"]
+    await _who(request, session_id, admin_ok=True)
+    return web.json_response({"items": await request.app[keys.CENTER].documents.list(session_id)})
+
+
+async def download(request: web.Request) -> web.Response:
+    documents = request.app[keys.CENTER].documents
+    found = await documents.get(request.match_info["doc_id"])
+    if found is None:
+        # Same answer whether or not the caller may know it exists.
+        raise ApiError("not_found", "no document with this id", 404)
+    doc, content = found
+    await _who(request, doc["session_id"], admin_ok=True)
+    inline = request.query.get("inline") == "1" and doc["content_type"].startswith("image/")
+    disposition = "inline" if inline else "attachment"
+    ascii_name = doc["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return web.Response(
+        body=content,
+        headers={
+            "Content-Type": doc["content_type"],
+            "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(doc['name'])}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def setup_document_routes(app: web.Application) -> None:
+    app.router.add_post("/api/sessions/{id}/documents", upload)
+    app.router.add_get("/api/sessions/{id}/documents", list_documents)
+    app.router.add_get("/api/documents/{doc_id}", download)

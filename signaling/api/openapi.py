@@ -1,0 +1,308 @@
+"""The OpenAPI 3 description of the HTTP API, served at /api/docs and /api/openapi.json.
+
+Hand-written for the endpoints of the contract and of the administration
+pages. Any route registered on the app that is not described here (another
+feature's newer endpoint) is still listed, marked `x-undocumented`, so the
+document always names every endpoint the server answers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+VERSION = "1"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERR = {"$ref": "#/components/responses/Error"}
+
+
+def _q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _p(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+
+
+RANGE = [
+    _q("since", "start of the range, ISO 8601 (inclusive; a time without zone is UTC)", {"type": "string", "format": "date-time"}),
+    _q("until", "end of the range, ISO 8601 (exclusive)", {"type": "string", "format": "date-time"}),
+]
+THRESHOLD = _q("threshold_s", "service-level threshold in seconds (default 2)", {"type": "number", "minimum": 0, "maximum": 3600})
+SESSION_FILTERS = [
+    _q("service_item", "service item code"),
+    _q("category", "service item category"),
+    _q("specialist", "specialist id or username"),
+    _q("outcome", "outcome", {"type": "string", "enum": ["answered", "abandoned", "missed", "failed", "transferred"]}),
+    _q("company", "caller's company contains this text (case-insensitive)"),
+    *RANGE,
+    _q("sort", "created_at, wait_ms, connect_ms, talk_s, service_item or outcome; prefix - for descending (default -created_at)"),
+]
+
+
+def _op(summary: str, responses: dict, *, admin: bool = False, params: list | None = None,
+        body: dict | None = None, tags: list[str] | None = None, description: str | None = None) -> dict:
+    op: dict[str, Any] = {"summary": summary, "tags": tags or ["public"], "responses": dict(responses)}
+    if description:
+        op["description"] = description
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    if admin:
+        op["security"] = [{"bearer": []}, {"cookie": []}]
+        op["responses"].update({"401": ERR, "403": ERR})
+        op["tags"] = tags or ["administration"]
+    op["responses"].setdefault("400", ERR)
+    return op
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "example": "invalid_value"}, "message": {"type": "string"}}}}},
+    "ServiceItem": {"type": "object", "required": ["code", "name", "category", "level", "difficulty"], "properties": {
+        "code": {"type": "string", "maxLength": 32}, "name": {"type": "string"}, "name_en": {"type": "string"},
+        "category": {"type": "string"}, "department": {"type": "string"},
+        "level": {"type": "string", "enum": ["district", "municipal"]},
+        "difficulty": {"type": "integer", "minimum": 1, "maximum": 5}}},
+    "Session": {"type": "object", "properties": {
+        "id": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "offered", "connected", "ended"]},
+        "outcome": {"type": "string", "nullable": True, "enum": ["answered", "abandoned", "missed", "failed", "transferred", None]},
+        "service_item": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+        "caller": {"type": "object", "properties": {"name": {"type": "string"}, "company": {"type": "string", "nullable": True},
+                                                     "phone": {"type": "string", "nullable": True}}},
+        "specialist": {"type": "object", "nullable": True, "properties": {
+            "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}}},
+        **{k: {"type": "string", "format": "date-time", "nullable": True}
+           for k in ("created_at", "offered_at", "answered_at", "media_at", "ended_at")},
+        "wait_ms": {"type": "integer", "nullable": True, "description": "answered_at − created_at"},
+        "connect_ms": {"type": "integer", "nullable": True, "description": "media_at − created_at"},
+        "talk_s": {"type": "number", "nullable": True},
+        "end_reason": {"type": "string", "nullable": True},
+        "ended_by": {"type": "string", "nullable": True, "enum": ["caller", "specialist", "system", None]},
+        "satisfaction": {"type": "integer", "nullable": True, "minimum": 1, "maximum": 5},
+        "difficulty": {"type": "integer", "nullable": True, "minimum": 1, "maximum": 5},
+        "disposition": {"type": "string", "nullable": True}, "notes": {"type": "string", "nullable": True},
+        "recordings": {"type": "array", "items": {"type": "object", "properties": {
+            "party": {"type": "string", "enum": ["caller", "specialist"]}, "url": {"type": "string"},
+            "duration_s": {"type": "number", "nullable": True}, "bytes": {"type": "integer", "nullable": True}}}},
+    }},
+    "SessionWithEvents": {"allOf": [_ref("Session"), {"type": "object", "properties": {"events": {
+        "type": "array", "items": {"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"}, "type": {"type": "string"},
+            "data": {"type": "object", "nullable": True}}}}}}]},
+    "Percentiles": {"type": "object", "properties": {k: {"type": "integer", "nullable": True} for k in ("p50", "p90", "p99")}},
+    "Metrics": {"type": "object", "description": "Definitions: docs/administration.md", "properties": {
+        "offered": {"type": "integer"}, "answered": {"type": "integer"}, "abandoned": {"type": "integer"},
+        "missed": {"type": "integer"},
+        "service_level": {"type": "number", "nullable": True, "description": "answered with connect_ms <= threshold / answered"},
+        "service_level_abandons": {"type": "number", "nullable": True,
+                                   "description": "(answered within + abandoned within threshold) / (answered + abandoned)"},
+        "asa_ms": {"type": "number", "nullable": True}, "aht_s": {"type": "number", "nullable": True},
+        "abandonment_rate": {"type": "number", "nullable": True},
+        "connect_ms": _ref("Percentiles"),
+        "by_service_item": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"}, "offered": {"type": "integer"},
+            "answered": {"type": "integer"}, "service_level": {"type": "number", "nullable": True},
+            "asa_ms": {"type": "number", "nullable": True}}}},
+        "by_specialist": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "display_name": {"type": "string"}, "answered": {"type": "integer"},
+            "aht_s": {"type": "number", "nullable": True}, "satisfaction": {"type": "number", "nullable": True},
+            "score": {"type": "number", "nullable": True, "description": "0-100, see docs/administration.md"}}}},
+        "by_hour": {"type": "array", "description": "24 entries, hour of day shifted by tz_offset_min",
+                    "items": {"type": "object"}},
+        "connect_histogram": {"type": "object", "properties": {
+            "bin_ms": {"type": "integer"}, "counts": {"type": "array", "items": {"type": "integer"}},
+            "over": {"type": "integer"}, "threshold_ms": {"type": "number"}}},
+        "threshold_s": {"type": "number"},
+    }},
+    "Account": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
+        "role": {"type": "string", "enum": ["specialist", "admin"]},
+        "skills": {"type": "array", "items": {"type": "string"}, "description": "service item codes or category:NAME"}}},
+    "ScoreRow": {"type": "object", "properties": {
+        "rank": {"type": "integer", "nullable": True}, "id": {"type": "integer"}, "username": {"type": "string"},
+        "display_name": {"type": "string"}, "answered": {"type": "integer"},
+        "score": {"type": "number", "nullable": True}, "aht_s": {"type": "number", "nullable": True},
+        "satisfaction": {"type": "number", "nullable": True}, "ratings": {"type": "integer"},
+        "breakdown": {"type": "object", "description": "timeliness, difficulty, satisfaction (0-1) and per-item rows"}}},
+}
+
+
+def _paths() -> dict:
+    sessions_params = [*SESSION_FILTERS,
+                       _q("limit", "page size 1-1000 (default 50)", {"type": "integer"}),
+                       _q("offset", "rows to skip", {"type": "integer"})]
+    return {
+        "/healthz": {"get": _op("Liveness", {"200": _json({"type": "object", "properties": {"status": {"type": "string"}}})},
+                                tags=["operations"])},
+        "/metrics": {"get": _op("Prometheus metrics (text format)", {"200": {
+            "description": "vw_sessions_total{outcome}, vw_connect_seconds histogram, vw_specialists{state}, vw_legs_active, vw_sessions_waiting",
+            "content": {"text/plain": {"schema": {"type": "string"}}}}}, tags=["operations"])},
+        "/api/config": {"get": _op("Client configuration", {"200": _json({"type": "object", "properties": {
+            "ice_servers": {"type": "array", "items": {"type": "object"}}, "answer_target_s": {"type": "number"}}})})},
+        "/api/login": {"post": _op("Staff login", {
+            "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "role": {"type": "string"},
+                                                           "user": {"type": "object"}}}),
+            "401": ERR}, body={"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["username", "password"],
+                "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+            description="Also sets the HttpOnly cookie vw_token holding the same token.")},
+        "/api/service-items": {"get": _op("Search the service catalog", {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("ServiceItem")}}})},
+            params=[_q("q", "matches code, name and name_en")])},
+        "/api/sessions": {"get": _op("The session log (newest first)", {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("Session")}, "total": {"type": "integer"}}})},
+            admin=True, params=sessions_params)},
+        "/api/sessions.csv": {"get": _op("The filtered session log as CSV", {"200": {
+            "description": "CSV, one row per session", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+            admin=True, params=SESSION_FILTERS)},
+        "/api/sessions/{id}": {"get": _op("One session with its events", {"200": _json(_ref("SessionWithEvents")), "404": ERR},
+                                          admin=True, params=[_p("id", "session id")])},
+        "/api/metrics": {"get": _op("Response times, service level and scores for a range", {"200": _json(_ref("Metrics"))},
+                                    admin=True, params=[*RANGE, THRESHOLD, _q(
+                                        "tz_offset_min", "minutes east of UTC for by_hour (480 = Beijing)",
+                                        {"type": "integer", "minimum": -840, "maximum": 840})])},
+        "/api/recordings/{session_id}/{party}": {"get": _op("A party's recording (WebM; Range requests answered with 206)", {
+            "200": {"description": "video/webm", "content": {"video/webm": {"schema": {"type": "string", "format": "binary"}}}},
+            "206": {"description": "partial content"}, "404": ERR},
+            admin=True, params=[_p("session_id", "session id"), _p("party", "caller or specialist")])},
+        "/api/admin/scores": {"get": _op("Specialist leaderboard with breakdowns", {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("ScoreRow")}, "threshold_s": {"type": "number"}}})},
+            admin=True, params=[*RANGE, THRESHOLD])},
+        "/api/admin/accounts": {"get": _op("Staff accounts with their skills", {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("Account")}}})}, admin=True,
+            params=[_q("role", "specialist or admin")])},
+        "/api/admin/accounts/{username}": {"put": _op("Create or update an account", {"200": _json(_ref("Account")), "409": ERR},
+            admin=True, params=[_p("username", "login name")], body={"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "role": {"type": "string", "enum": ["specialist", "admin"]}, "display_name": {"type": "string"},
+                    "password": {"type": "string", "description": "required for a new account; omit to keep"},
+                    "skills": {"type": "array", "items": {"type": "string"}}}}}}})},
+        "/api/admin/service-items/{code}": {"put": _op("Create or update a service item", {"200": _json(_ref("ServiceItem"))},
+            admin=True, params=[_p("code", "service item code")],
+            body={"required": True, "content": {"application/json": {"schema": _ref("ServiceItem")}}})},
+        "/api/admin/service-items/import": {"post": _op("Import service items (CSV or JSON; all or nothing)", {
+            "200": _json({"type": "object", "properties": {"imported": {"type": "integer"}}}), "413": ERR},
+            admin=True, body={"required": True, "content": {
+                "text/csv": {"schema": {"type": "string", "description": "header code,name,name_en,category,department,level,difficulty"}},
+                "application/json": {"schema": {"type": "array", "items": _ref("ServiceItem")}}}})},
+        "/api/queues": {
+            "get": _op("Every service item's queue with its effective routing settings", {"200": _json({"type": "object", "properties": {
+                "items": {"type": "array", "items": {"type": "object"}}}})}, admin=True, tags=["routing"]),
+            "put": _op("Save several queues (all or nothing)", {"200": _json({"type": "object"})}, admin=True, tags=["routing"],
+                       body={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                       description="See docs/routing.md for each setting."),
+        },
+        "/api/queues/{service_item}": {
+            "get": _op("One queue with its live figures", {"200": _json({"type": "object"}), "404": ERR}, admin=True,
+                       tags=["routing"], params=[_p("service_item", "service item code")]),
+            "put": _op("Change a queue's settings (keys left out keep their value)", {"200": _json({"type": "object"}), "404": ERR},
+                       admin=True, tags=["routing"], params=[_p("service_item", "service item code")],
+                       body={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}),
+            "delete": _op("Reset a queue to the defaults", {"200": _json({"type": "object"}), "404": ERR}, admin=True,
+                          tags=["routing"], params=[_p("service_item", "service item code")]),
+        },
+        "/api/sessions/{id}/documents": {
+            "get": _op("Documents sent during a session (its participants or an administrator)", {"200": _json({
+                "type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}), "404": ERR},
+                tags=["documents"], params=[_p("id", "session id")]),
+            "post": _op("Send a document during the session (multipart; caller with its call token, or the specialist)",
+                        {"201": _json({"type": "object"}), "413": ERR}, tags=["documents"], params=[_p("id", "session id")]),
+        },
+        "/api/documents/{doc_id}": {"get": _op("Download a document (`?inline=1` shows images inline)", {
+            "200": {"description": "the file"}, "404": ERR}, tags=["documents"], params=[_p("doc_id", "document id")])},
+        "/api/docs": {"get": _op("This description (HTML viewer; JSON with Accept: application/json)", {
+            "200": {"description": "HTML"}}, tags=["operations"])},
+        "/api/openapi.json": {"get": _op("This description as JSON", {"200": {"description": "OpenAPI 3 document"}},
+                                         tags=["operations"])},
+    }
+
+
+_PAGES = {"/", "/console", "/admin"}
+
+
+def openapi_document(app: web.Application | None = None) -> dict:
+    paths = _paths()
+    if app is not None:
+        for route in app.router.routes():
+            info = route.resource.get_info() if route.resource is not None else {}
+            path = info.get("path") or info.get("formatter")
+            method = route.method.lower()
+            if not path or method in ("head", "*") or path in _PAGES or "prefix" in info or path.startswith("/socket.io"):
+                continue
+            entry = paths.setdefault(path, {})
+            if method not in entry:
+                params = [_p(name, name) for name in re.findall(r"{(\w+)[^}]*}", path)]
+                entry[method] = {"summary": f"{method.upper()} {path}", "x-undocumented": True,
+                                 "tags": ["other"], "responses": {"200": {"description": "OK"}, "default": ERR}}
+                if params:
+                    entry[method]["parameters"] = params
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Virtual Window", "version": VERSION,
+                 "description": "HTTP API of the Virtual Window server. Errors are "
+                                "{\"error\": {\"code\", \"message\"}}. Real-time events (Socket.IO "
+                                "namespaces /caller, /agent, /admin) are described in the wire contract."},
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": _json(_ref("Error"), "An error in the contract's shape")},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "token from POST /api/login"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "vw_token"},
+            },
+        },
+    }
+
+
+def docs_page() -> str:
+    """A small dependency-free viewer: fetches /api/openapi.json and lists every operation."""
+    return _DOCS_HTML
+
+
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Virtual Window API</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1b2733;background:#f5f8fc}
+header{background:#14508f;color:#fff;padding:1rem 1.5rem}main{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}
+a{color:#14508f}.op{background:#fff;border:1px solid #d5dfeb;border-radius:6px;margin:.6rem 0}
+.op summary{cursor:pointer;padding:.5rem .8rem;display:flex;gap:.8rem;align-items:baseline}
+.m{font:700 .8rem monospace;padding:.1rem .45rem;border-radius:4px;color:#fff;background:#14508f;min-width:3.5rem;text-align:center}
+.m.post{background:#2e7d46}.m.put{background:#a66a00}.m.delete{background:#b3261e}
+code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{background:#f0f4f9;padding:.6rem;overflow:auto;border-radius:4px}
+.body{padding:0 .8rem .8rem}.lock{color:#a66a00;font-size:.8rem}
+</style></head><body>
+<header><h1 style="margin:0;font-size:1.3rem">Virtual Window — HTTP API</h1>
+<div>OpenAPI 3 document: <a style="color:#fff" href="/api/openapi.json">/api/openapi.json</a></div></header>
+<main><p id="desc"></p><div id="ops">Loading…</div></main>
+<script type="module">
+const r = await fetch("/api/openapi.json"); const doc = await r.json();
+document.getElementById("desc").textContent = doc.info.description;
+const box = document.getElementById("ops"); box.textContent = "";
+const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;","\\"":"&quot;"}[c]));
+for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
+  const d = document.createElement("details"); d.className = "op";
+  const params = (op.parameters || []).map((p) => `<li><code>${esc(p.name)}</code> (${esc(p.in)}${p.required ? ", required" : ""}) — ${esc(p.description)}</li>`).join("");
+  d.innerHTML = `<summary><span class="m ${method}">${method.toUpperCase()}</span><code>${esc(path)}</code><span>${esc(op.summary)}</span>${op.security ? '<span class="lock">administrator</span>' : ""}</summary>
+  <div class="body">${op.description ? `<p>${esc(op.description)}</p>` : ""}${params ? `<h4>Parameters</h4><ul>${params}</ul>` : ""}
+  <h4>Responses</h4><pre>${esc(JSON.stringify(op.responses, null, 2))}</pre>${op.requestBody ? `<h4>Body</h4><pre>${esc(JSON.stringify(op.requestBody, null, 2))}</pre>` : ""}</div>`;
+  box.append(d);
+}
+</script></body></html>
+"""

@@ -1,0 +1,309 @@
+"""Encoded passthrough, keyframe forwarding, transcoding fallback, recording, and the aiortc hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import inspect
+from datetime import datetime, timedelta, timezone
+
+import av
+import pytest
+from aiortc import RTCRtpSender
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+from signaling.media import MediaPlane, aiortc_hooks, use_media_addresses
+from signaling.media.recorder import Recorder
+from signaling.media.retention import purge_recordings
+from test_media import Peer, wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
+
+
+@pytest.fixture
+async def peers():
+    made: list[Peer] = []
+
+    def make(screen: bool = False) -> Peer:
+        made.append(Peer(screen))
+        return made[-1]
+
+    yield make
+    for peer in made:
+        await peer.close()
+
+
+async def make_plane(tmp_path, **kwargs) -> MediaPlane:
+    return MediaPlane(ice_servers=[], media_addresses=["127.0.0.1"], recordings_dir=tmp_path, **kwargs)
+
+
+@pytest.fixture
+async def plane(tmp_path):
+    plane = await make_plane(tmp_path)
+    yield plane
+    await plane.close()
+    use_media_addresses(None)
+
+
+async def bridged(plane, peers, *, screen=False, caller_peer=None, **kwargs):
+    caller = caller_peer or peers(screen)
+    specialist = peers(screen)
+    leg_c, leg_s = await plane.open_leg("caller"), await plane.open_leg("specialist")
+    await caller.offer_to(leg_c)
+    await specialist.offer_to(leg_s)
+    await wait_state(leg_c, "connected")
+    await wait_state(leg_s, "connected")
+    bridge = plane.bridge(leg_c, leg_s, **kwargs)
+    return caller, specialist, leg_c, leg_s, bridge
+
+
+# -- the hooks --------------------------------------------------------------------------
+
+
+def test_aiortc_is_the_version_the_hooks_were_written_for():
+    aiortc_hooks.check_aiortc()  # raises AiortcChanged, naming what moved, on another aiortc
+
+
+def test_hook_check_fails_loudly_when_aiortc_changes(monkeypatch):
+    monkeypatch.setattr(aiortc_hooks.aiortc, "__version__", "9.9.9")
+    with pytest.raises(aiortc_hooks.AiortcChanged, match="9.9.9"):
+        aiortc_hooks.check_aiortc()
+    monkeypatch.undo()
+
+    real = inspect.getsource
+
+    def changed(obj):
+        text = real(obj)
+        return text.replace("self._send_keyframe()", "self._request_keyframe()") if obj is RTCRtpSender._handle_rtcp_packet else text
+
+    monkeypatch.setattr(aiortc_hooks.inspect, "getsource", changed)
+    with pytest.raises(aiortc_hooks.AiortcChanged, match="_send_keyframe"):
+        aiortc_hooks.check_aiortc()
+
+
+def test_hook_targets_exist():
+    assert hasattr(RTCRtpReceiver, "_send_rtcp_pli") and hasattr(RTCRtpSender, "_send_keyframe")
+    with pytest.raises(ValueError):
+        MediaPlane(ice_servers=[], relay="bogus")
+
+
+def test_vp8_keyframe_header():
+    key = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0xE0, 0x01])  # 640x480
+    assert aiortc_hooks.vp8_is_keyframe(key) and aiortc_hooks.vp8_dimensions(key) == (640, 480)
+    assert not aiortc_hooks.vp8_is_keyframe(bytes([0x11]) + key[1:])
+
+
+# -- passthrough -------------------------------------------------------------------------
+
+
+async def test_passthrough_decodes_nothing_on_the_server(plane, peers):
+    caller, specialist, leg_c, leg_s, bridge = await bridged(plane, peers, screen=True)
+    for peer in (caller, specialist):
+        await peer.wait_frames("video", n=30, tracks=2)  # the clients decode what they get
+        await peer.wait_frames("audio", n=30)
+    assert set(bridge.modes().values()) == {"passthrough"}
+    assert len(bridge.modes()) == 6  # mic, camera and screen, both ways
+    for leg in (leg_c, leg_s):
+        for tap in leg.inputs().values():
+            assert tap.frames > 0
+            assert tap.splitter.decoded == 0 and tap.decoded == 0  # nothing went to a decoder
+            assert tap.track._queue.empty()  # and the decoder thread produced nothing
+
+
+async def test_idle_leg_decodes_nothing(plane, peers):
+    peer = peers()
+    leg = await plane.open_leg("specialist")
+    await peer.offer_to(leg)
+    await wait_state(leg, "connected")
+    await asyncio.sleep(0.5)
+    taps = leg.inputs().values()
+    assert sum(t.frames for t in taps) > 0
+    assert sum(t.splitter.decoded for t in taps) == 0
+
+
+async def test_keyframe_requested_on_bridge_and_forwarded_upstream_rate_limited(plane, peers):
+    caller, specialist = peers(), peers()
+    keyframes: list[int] = []
+    camera_sender = caller.pc.getTransceivers()[1].sender
+    aiortc_hooks.on_keyframe_request(camera_sender, lambda: keyframes.append(1))
+    leg_c, leg_s = await plane.open_leg("caller"), await plane.open_leg("specialist")
+    await caller.offer_to(leg_c)
+    await specialist.offer_to(leg_s)
+    await wait_state(leg_c, "connected")
+    await wait_state(leg_s, "connected")
+    await asyncio.sleep(0.3)
+    assert keyframes == []  # unbridged: nobody asks the caller for anything
+
+    plane.bridge(leg_c, leg_s)
+    await specialist.wait_frames("video", n=5)
+    assert len(keyframes) >= 1  # the switch asked for a keyframe at once
+
+    # The specialist's browser reports picture loss to the server's sender...
+    await asyncio.sleep(KEYFRAME_GAP)
+    before = len(keyframes)
+    receiver = specialist.pc.getTransceivers()[1].receiver
+    ssrc = aiortc_hooks.media_ssrcs(receiver)[0]
+    for _ in range(5):  # a burst of PLIs...
+        await receiver._send_rtcp_pli(ssrc)
+    await asyncio.sleep(0.3)
+    # ...reaches the caller's camera sender, rate-limited to one.
+    assert len(keyframes) - before == 1
+    output = leg_s.outputs()[("video", 0)]
+    assert output.keyframe_requests >= 5
+
+
+KEYFRAME_GAP = 0.6
+
+
+async def test_screen_share_relayed_by_passthrough_both_ways(plane, peers):
+    caller, specialist, *_, bridge = await bridged(plane, peers, screen=True)
+    for peer in (caller, specialist):
+        await peer.wait_frames("video", n=10, tracks=2)
+    assert bridge.modes()["a->b video1"] == bridge.modes()["b->a video1"] == "passthrough"
+
+
+# -- transcoding ---------------------------------------------------------------------------
+
+
+def prefer_h264(peer: Peer) -> None:
+    video = peer.pc.getTransceivers()[1]
+    caps = RTCRtpSender.getCapabilities("video").codecs
+    video.setCodecPreferences([c for c in caps if c.mimeType.lower() == "video/h264"]
+                              + [c for c in caps if c.mimeType.lower() == "video/vp8"])
+
+
+async def test_different_codecs_fall_back_to_transcoding(plane, peers):
+    h264 = peers()
+    prefer_h264(h264)
+    caller, specialist, leg_c, leg_s, bridge = await bridged(plane, peers, caller_peer=h264)
+    assert leg_c.inputs()[("video", 0)].mime_negotiated == "video/h264"
+    for peer in (caller, specialist):
+        await peer.wait_frames("video", n=10, timeout=20)
+        await peer.wait_frames("audio", n=10)
+    modes = bridge.modes()
+    assert modes["a->b video0"] == modes["b->a video0"] == "transcode"
+    assert modes["a->b audio0"] == "passthrough"  # Opus on both sides still passes through
+    assert leg_c.inputs()[("video", 0)].splitter.decoded > 0
+
+
+async def test_relay_transcode_forces_decoding(tmp_path, peers):
+    plane = await make_plane(tmp_path, relay="transcode")
+    try:
+        caller, specialist, leg_c, *_, bridge = await bridged(plane, peers)
+        for peer in (caller, specialist):
+            await peer.wait_frames("video", n=10)
+            await peer.wait_frames("audio", n=10)
+        assert set(bridge.modes().values()) == {"transcode"}
+        assert leg_c.inputs()[("video", 0)].decoded > 0
+    finally:
+        await plane.close()
+        use_media_addresses(None)
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+def decode_all(path) -> dict:
+    """Decode every packet of a recording; returns counts and durations."""
+    out = {"video": 0, "audio": 0, "errors": 0}
+    with av.open(str(path)) as container:
+        duration = container.duration / 1e6 if container.duration else None
+        kinds = {s.index: s.type for s in container.streams}
+        for packet in container.demux():
+            if packet.size == 0:
+                continue
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                out["errors"] += 1
+                continue
+            out[kinds[packet.stream.index]] += len(frames)
+    out["duration"] = duration
+    return out
+
+
+async def test_recording_muxes_both_parties_and_decodes_completely(plane, peers, tmp_path):
+    caller, specialist, leg_c, leg_s, bridge = await bridged(plane, peers, session_id="s1", record=True)
+    await specialist.wait_frames("video", n=5)
+    await asyncio.sleep(3)
+    plane.end_session("s1")
+    await plane.flush_recordings()
+    for party in ("caller", "specialist"):
+        path = tmp_path / f"s1-{party}.webm"
+        got = decode_all(path)
+        assert got["errors"] == 0, got
+        assert got["video"] >= 60 and got["audio"] >= 100, got
+        assert abs(got["duration"] - 3) < 1, got
+    assert all(t.splitter.decoded == 0 for leg in (leg_c, leg_s) for t in leg.inputs().values())
+
+
+async def test_recording_is_finalized_when_a_leg_drops(plane, peers, tmp_path):
+    results = []
+
+    async def on_recorded(*args):
+        results.append(args)
+
+    plane._on_recorded = on_recorded
+    caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers, session_id="s2", record=True)
+    await specialist.wait_frames("video", n=20)
+    await caller.close()  # the caller vanishes abruptly
+    await leg_c.close()
+    plane.end_session("s2")
+    await plane.flush_recordings()
+    assert sorted(r[1] for r in results) == ["caller", "specialist"]
+    for session_id, party, path, duration_s, size in results:
+        got = decode_all(path)
+        assert got["errors"] == 0 and got["video"] > 0 and got["audio"] > 0, got
+        assert size > 0 and duration_s > 0
+
+
+def test_recorder_alone_and_off_the_loop(tmp_path):
+    """Synthetic VP8 + Opus packets in, a WebM out; muxing cost measured."""
+    encoded = []
+    enc = av.CodecContext.create("libvpx", "w")
+    enc.width, enc.height, enc.pix_fmt = 320, 240, "yuv420p"
+    enc.time_base = fractions.Fraction(1, 30)
+    enc.bit_rate = 500_000
+    enc.open()
+    for i in range(60):
+        frame = av.VideoFrame(320, 240, "yuv420p")
+        frame.pts = i
+        encoded += [("video", p) for p in enc.encode(frame)]
+    encoded += [("video", p) for p in enc.encode(None)]
+    recorder = Recorder(tmp_path / "r.webm")
+    source = object()
+    opus = bytes([0xF8, 0xFF, 0xFE])  # a 20 ms Opus silence frame
+    for i, (_, p) in enumerate(encoded):
+        p.pts, p.time_base = i * 3000, fractions.Fraction(1, 90000)
+        recorder.write("video", source, "video/vp8", p)
+        for j in range(2):
+            a = av.Packet(opus)
+            a.pts, a.time_base = (i * 2 + j) * 960 // 1 * 1, fractions.Fraction(1, 48000)
+            a.is_keyframe = True
+            recorder.write("audio", source, "audio/opus", a)
+    recorder.close()
+    assert recorder.join(10)
+    got = decode_all(tmp_path / "r.webm")
+    assert got["errors"] == 0 and got["video"] == 60 and got["audio"] >= 110, got
+    assert recorder.muxed >= 180
+    assert recorder.mux_seconds / recorder.muxed < 0.002  # well under a frame interval
+
+
+async def test_retention_deletes_old_recordings(tmp_path):
+    class FakeStore:
+        def __init__(self):
+            self.cutoff = None
+
+        async def delete_recordings_before(self, cutoff):
+            self.cutoff = cutoff
+            return [str(tmp_path / "old.webm")]
+
+    (tmp_path / "old.webm").write_bytes(b"x")
+    (tmp_path / "new.webm").write_bytes(b"x")
+    orphan = tmp_path / "orphan.webm"
+    orphan.write_bytes(b"x")
+    import os
+    ancient = (datetime.now(timezone.utc) - timedelta(days=40)).timestamp()
+    os.utime(orphan, (ancient, ancient))
+    store = FakeStore()
+    assert await purge_recordings(store, tmp_path, 0) == 0 and store.cutoff is None  # 0 keeps forever
+    assert await purge_recordings(store, tmp_path, 30) == 2
+    assert not (tmp_path / "old.webm").exists() and not orphan.exists() and (tmp_path / "new.webm").exists()

@@ -262,12 +262,13 @@ class Router:
     def set_state(
         self, specialist_id: int, state: str, now: float, auto_answer: bool | None = None
     ) -> list[Decision]:
+        self._pending = self._begin(now)  # kept for the next event if this one is refused
         spec = self._require_specialist(specialist_id)
         if state not in CHOSEN_STATES:
             raise RoutingError("invalid_state", f"state must be one of {', '.join(CHOSEN_STATES)}")
         if spec.state == "busy":
             raise RoutingError("busy", "finish the call before changing state")
-        decisions = self._begin(now)
+        decisions, self._pending = self._pending, []
         if auto_answer is not None:
             spec.auto_answer = auto_answer
         passed_on: _Session | None = None
@@ -292,12 +293,13 @@ class Router:
 
     def logout(self, specialist_id: int, now: float) -> list[Decision]:
         """The specialist disconnected. A call they were on must be ended first."""
+        self._pending = self._begin(now)  # kept for the next event if this one is refused
         spec = self._specialists.get(specialist_id)
-        if spec is None:
-            return self._finish(self._begin(now), now)
-        if spec.state == "busy":
+        if spec is not None and spec.state == "busy":
             raise RoutingError("busy", "end the call before logging out")
-        decisions = self._begin(now)
+        decisions, self._pending = self._pending, []
+        if spec is None:
+            return self._finish(decisions, now)
         passed_on: _Session | None = None
         if spec.state == "ringing":
             passed_on = self._sessions[spec.call_id]
@@ -354,9 +356,10 @@ class Router:
         self, call_id: str, service_item: str, category: str, now: float, priority: int | None = None,
         only_specialist: int | None = None,
     ) -> list[Decision]:
+        self._pending = self._begin(now)  # kept for the next event if this one is refused
         if call_id in self._sessions:
             raise RoutingError("duplicate_call", "this call is already queued")
-        decisions = self._begin(now)
+        decisions, self._pending = self._pending, []
         self._category_of.setdefault(service_item, category)
         q = self.settings_for(service_item)
         sess = _Session(

@@ -3,6 +3,8 @@
 Starts the real server (a subprocess on 127.0.0.1 with a fresh SQLite database),
 K auto-answer specialists with pre-opened legs, then N callers — first one after
 another, then all at once — each with its leg opened during the "device check".
+As a baseline in the same run, N more callers negotiate their leg only once
+answered (what a design without persistent legs would do).
 Reports, per run, connect_ms as the server logged it (request → media flowing
 both ways) and as the caller saw it (request → first decoded video frame), as
 p50/p90/p99 and the share within the two-second target.
@@ -106,16 +108,19 @@ async def run_specialist(spec: Specialist) -> None:
         await spec.wrapup(ended["call_id"])
 
 
-async def one_call(url: str, talk_s: float) -> tuple[str | None, float | None]:
+async def one_call(url: str, talk_s: float, preopen: bool = True) -> tuple[str | None, float | None]:
     caller = Caller(url, media_addresses=ADDRESSES)
     try:
         await caller.connect()
-        await caller.open_leg()  # the device check: the leg is up before the request
+        if preopen:
+            await caller.open_leg()  # the device check: the leg is up before the request
         started = time.monotonic()
         ack = await caller.request(SERVICE_ITEM, "Bench Caller", company="Bench Co.")
         if not ack.get("ok"):
             return None, None
         await caller.wait_for("call:connected", timeout=30)
+        if not preopen:
+            await caller.open_leg()  # the baseline: negotiate only once answered
         await caller.wait_media(min_video_frames=1, min_audio_frames=1, timeout=30)
         seen_ms = (caller.first_frame_at["video"] - started) * 1000
         await asyncio.sleep(talk_s)
@@ -168,6 +173,16 @@ async def bench(args: argparse.Namespace) -> dict:
             await asyncio.sleep(0.3)  # let wrap-up finish
         results["sequential"] = (await admin_connect_ms(url, seq_ids), seq_seen)
 
+        # Baseline: the same, but the caller's leg is negotiated after the answer.
+        base_ids, base_seen = [], []
+        for _ in range(args.calls):
+            call_id, seen = await one_call(url, args.talk_s, preopen=False)
+            if call_id:
+                base_ids.append(call_id)
+                base_seen.append(seen)
+            await asyncio.sleep(0.3)
+        results["sequential, leg opened at answer (baseline)"] = (await admin_connect_ms(url, base_ids), base_seen)
+
         # Concurrent: waves of K callers at once (each specialist takes one).
         con_ids, con_seen = [], []
         for _ in range(max(1, args.calls // args.specialists)):
@@ -215,6 +230,11 @@ def render(args: argparse.Namespace, results: dict) -> str:
             lines.append(
                 f"| {mode} | {label} | {s['n']} | {s['p50']:.0f} | {s['p90']:.0f} | {s['p99']:.0f} | {s['within_2s']:.0%} |"
             )
+    ours, base = results["sequential"], results["sequential, leg opened at answer (baseline)"]
+    lines.append("")
+    for index, label in ((0, "connect_ms"), (1, "first remote frame")):
+        a, b = summary(ours[index])["p50"], summary(base[index])["p50"]
+        lines.append(f"- Pre-opened legs vs. negotiating at answer, {label} p50: {a:.0f} ms vs. {b:.0f} ms ({b / a:.1f}×).")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .routing import (
     Answered, Decision, Escalated, Missed, Offer, OfferEnded, Overflowed, Position, Rona, Router, RoutingError,
     StateChanged, WrapUpEnded,
 )
+from .store.models import iso
 from .store.queues import configured_queues, routing_catalog, skill_levels
 from .store import Store, StoreError
 from .store.documents import Documents, DocumentRefused, specialist_day
@@ -98,7 +98,7 @@ class Center:
         self._participants: dict[str, Participant] = {}
         self._specialist_sids: dict[int, str] = {}
         self._accounts: dict[int, dict] = {}
-        self._wrap_up_deadlines: dict[int, tuple[str, float]] = {}
+        self._wrapping_up: dict[int, str] = {}  # specialist id -> the call in wrap-up
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.documents = Documents(store)
@@ -163,7 +163,7 @@ class Center:
                     await self._end_call(
                         self._calls[call_id], reason="specialist_disconnected", ended_by="specialist"
                     )
-                self._wrap_up_deadlines.pop(spec_id, None)
+                self._wrapping_up.pop(spec_id, None)
                 del self._specialist_sids[spec_id]
                 await self._apply(self.router.logout(spec_id, self._mono()))
         await self._close_leg(part)
@@ -172,7 +172,7 @@ class Center:
         async with self._lock:
             spec_id = self._specialist(sid)
             if self.router.specialist_state(spec_id) == "wrap_up":
-                self._wrap_up_deadlines.pop(spec_id, None)
+                self._wrapping_up.pop(spec_id, None)
                 await self._apply(self.router.wrap_up_done(spec_id, self._mono()))
             await self._apply(self.router.set_state(spec_id, state, self._mono(), auto_answer))
             return self.router.specialist_state(spec_id)
@@ -190,13 +190,12 @@ class Center:
     ) -> None:
         async with self._lock:
             spec_id = self._specialist(sid)
-            deadline = self._wrap_up_deadlines.get(spec_id)
-            if deadline is None or deadline[0] != call_id:
+            if self._wrapping_up.get(spec_id) != call_id:
                 raise ApiError("not_in_wrap_up", "there is no wrap-up for this call", 409)
             fields = {"notes": notes, "disposition": disposition, "difficulty": difficulty}
             fields = {k: v for k, v in fields.items() if v is not None}
             await self.store.update_session(call_id, event="wrap_up", at=utcnow(), data=fields, **fields)
-            del self._wrap_up_deadlines[spec_id]
+            del self._wrapping_up[spec_id]
             await self._apply(self.router.wrap_up_done(spec_id, self._mono()))
 
     # -- callers -----------------------------------------------------------------
@@ -431,10 +430,8 @@ class Center:
                 caller_sid=call.caller_sid,
                 created_mono=self._mono(),
                 caller_gone_since=call.caller_gone_since,
+                record=call.record,
             )
-            for attr in ("record",):  # settings other engineers add to Call travel with it
-                if hasattr(call, attr):
-                    setattr(new_call, attr, getattr(call, attr))
             await self.store.create_session(
                 id=new_id, service_item_code=item["code"], caller=call.caller, created_at=utcnow(),
                 transferred_from=call.id,
@@ -674,7 +671,7 @@ class Center:
             data = {"specialist_id": d.specialist_id, "username": username, "offers": d.offers}
             await self.store.add_event(d.call_id, "rona", utcnow(), data)
         elif isinstance(d, WrapUpEnded):
-            self._wrap_up_deadlines.pop(d.specialist_id, None)
+            self._wrapping_up.pop(d.specialist_id, None)
             await self.store.add_event(d.call_id, "wrap_up_expired", utcnow())
 
     async def _offered(self, d: Offer) -> None:
@@ -707,6 +704,9 @@ class Center:
         call.answered_mono = self._mono()
         call.media_deadline = self._mono() + self.settings.media_timeout_s
         now = utcnow()
+        # Switch the media first: the pre-opened legs start flowing while the
+        # answer is committed (media_at is recorded after it, under the lock).
+        await self._bridge_if_ready(call)
         await self.store.update_session(
             d.call_id,
             event="answered",
@@ -722,7 +722,6 @@ class Center:
             {"call_id": call.id, "service_item": call.service_item, "caller": call.caller},
         )
         await self._emit_caller(call, "call:connected", self._connected_for_caller(call))
-        await self._bridge_if_ready(call)
 
     def _connected_for_caller(self, call: Call) -> dict:
         account = self._accounts.get(call.specialist_id or -1, {})
@@ -749,7 +748,7 @@ class Center:
             payload["reason"] = d.reason  # e.g. "rona": set away after offers in a row timed out
         if d.state == "wrap_up" and d.call_id:
             # The router ends wrap-up when the queue's wrap_up_s runs out (WrapUpEnded).
-            self._wrap_up_deadlines[d.specialist_id] = (d.call_id, math.inf)
+            self._wrapping_up[d.specialist_id] = d.call_id
         for state, count in self.router.counts_by_state().items():
             self.telemetry.specialists.labels(state).set(count)
         await self._emit_specialist(d.specialist_id, "agent:state", payload)
@@ -895,7 +894,3 @@ class Center:
                 self._day = datetime.now().date()
                 self.router.new_day()
             self.telemetry.waiting.set(sum(q["waiting"] for q in self.router.queues(now)))
-
-
-def iso(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"

@@ -31,6 +31,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets the admin pages read while calls are being written.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL never corrupts the database; it only syncs at checkpoints,
+    # so a commit costs microseconds instead of an fsync on the answer path.
+    # (A power cut may lose the last moments; production runs PostgreSQL.)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 

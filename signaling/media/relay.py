@@ -205,6 +205,9 @@ class OutputTrack(MediaStreamTrack):
         if self._awaiting_keyframe:
             if not item.is_keyframe:
                 self.dropped += 1
+                # Keep asking (rate-limited): a request can be lost or come too early.
+                if self.upstream is not None:
+                    self.upstream.request_keyframe()
                 return
             self._awaiting_keyframe = False
         self._restamp(item)

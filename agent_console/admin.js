@@ -731,6 +731,7 @@ async function loadCatalog() {
     { label: t("adm.cat.department"), value: (i) => i.department },
     { label: t("adm.cat.level"), value: (i) => tv("adm.level", i.level) },
     { label: t("adm.col.difficulty"), cls: "num", value: (i) => i.difficulty },
+    { label: t("adm.cat.recording"), value: (i) => (i.recording === false ? t("adm.no") : t("adm.yes")) },
     { label: "", cell: (i) => el("button", { type: "button", class: "btn btn-small", text: t("adm.edit"), "aria-label": t("adm.cat.edit_one", { code: i.code }), onclick: () => editItem(i) }) },
   ], data.items || []);
 }
@@ -739,6 +740,7 @@ function editItem(item) {
   const f = $("item-form");
   f.hidden = false;
   for (const k of ["code", "name", "name_en", "category", "department", "level", "difficulty"]) $(`it-${k}`).value = item ? String(item[k] ?? "") : k === "level" ? "district" : k === "difficulty" ? "3" : "";
+  $("it-recording").checked = item ? item.recording !== false : true;
   $("it-code").readOnly = Boolean(item);
   $("it-code").focus();
 }
@@ -748,6 +750,7 @@ async function saveItem(ev) {
   const body = {};
   for (const k of ["code", "name", "name_en", "category", "department", "level"]) body[k] = $(`it-${k}`).value.trim();
   body.difficulty = Number($("it-difficulty").value);
+  body.recording = $("it-recording").checked;
   const saved = await call(`/api/admin/service-items/${encodeURIComponent(body.code)}`, {
     method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });

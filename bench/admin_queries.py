@@ -26,7 +26,6 @@ import platform
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone

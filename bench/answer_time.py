@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from report import machine, write_section  # noqa: E402  (bench/report.py)
 from signaling.client import Caller, Specialist  # noqa: E402
 from signaling.store import Store  # noqa: E402
 from signaling.store.demo import load_demo  # noqa: E402
@@ -204,17 +203,8 @@ async def bench(args: argparse.Namespace) -> dict:
 
 
 def render(args: argparse.Namespace, results: dict) -> str:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     lines = [
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node() or 'host'}: "
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; "
         f"{args.specialists} auto-answer specialists, {args.calls} calls per mode, talk {args.talk_s} s.",
         "",
         f"Command: `python bench/answer_time.py --specialists {args.specialists} --calls {args.calls}`",
@@ -236,20 +226,6 @@ def render(args: argparse.Namespace, results: dict) -> str:
         a, b = summary(ours[index])["p50"], summary(base[index])["p50"]
         lines.append(f"- Pre-opened legs vs. negotiating at answer, {label} p50: {a:.0f} ms vs. {b:.0f} ms ({b / a:.1f}×).")
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, title: str, body: str) -> None:
-    """Replace (or append) the `## title` section of the benchmarks document."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured on this project's machines; each section says how.\n"
-    header = f"## {title}\n"
-    start = text.find(header)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + header + "\n" + body
-    else:
-        end = text.find("\n## ", start + len(header))
-        end = len(text) if end == -1 else end + 1
-        text = text[:start] + header + "\n" + body + ("\n" if end < len(text) else "") + text[end:]
-    path.write_text(text)
 
 
 def main() -> int:

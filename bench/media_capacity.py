@@ -24,9 +24,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from report import machine, write_section  # noqa: E402  (bench/report.py)
 
 SI = "SI-001"
 PASSWORD = "bench-pass-1"
@@ -181,7 +181,7 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
                 if line.startswith("{"):
                     lag_lines.append(json.loads(line))
 
-        reader = loop.run_in_executor(None, read_lags)
+        loop.run_in_executor(None, read_lags)  # drains the server's stdout in a thread
         workers = max(1, min(args.workers, calls))
         per = [calls // workers + (1 if i < calls % workers else 0) for i in range(workers)]
         setup_s = 3 + 1.0 * calls
@@ -241,14 +241,8 @@ async def session_connect_ms(port: int) -> list[float]:
 
 
 def render(args: argparse.Namespace, results: list[dict], command: str) -> str:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
     lines = [
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node() or 'host'}: "
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, aiortc 1.16.0; "
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, aiortc 1.16.0; "
         f"clients in {args.workers} other processes on the same machine; window {args.seconds} s; every call recorded.",
         "",
         f"Command: `{command}`",
@@ -269,20 +263,6 @@ def render(args: argparse.Namespace, results: list[dict], command: str) -> str:
         lines += ["", f"Calls carried at equal CPU, passthrough : transcode = **{ratio:.1f} : 1** "
                       f"(server CPU per call {by['transcode']['cpu_per_call_pct']}% / {by['passthrough']['cpu_per_call_pct']}%)."]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, title: str, body: str) -> None:
-    """Replace (or append) the `## title` section of the benchmarks document."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured on this project's machines; each section says how.\n"
-    header = f"## {title}\n"
-    start = text.find(header)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + header + "\n" + body
-    else:
-        end = text.find("\n## ", start + len(header))
-        end = len(text) if end == -1 else end + 1
-        text = text[:start] + header + "\n" + body + ("\n" if end < len(text) else "") + text[end:]
-    path.write_text(text)
 
 
 async def orchestrate(args: argparse.Namespace) -> int:

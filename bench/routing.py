@@ -21,7 +21,6 @@ import os
 import platform
 import random
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signaling.routing import EscalationStep, QueueSettings, Router  # noqa: E402
 from signaling.routing.settings import STRATEGIES  # noqa: E402
+
+from report import cpu_model  # noqa: E402  (bench/report.py)
 
 SPECIALISTS, ITEMS, CATEGORIES, WAITING = 1000, 1000, 50, 10_000
 
@@ -117,19 +118,7 @@ def run(events: int, seed: int) -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        nproc = str(os.cpu_count())
-    return f"{nproc} CPUs (nproc), {cpu}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} CPUs, {cpu_model()}, Python {platform.python_version()}"
 
 
 def record(result: dict, command: str) -> None:

@@ -22,8 +22,7 @@ from .config import Settings
 from .errors import ApiError
 from .media import MediaError, MediaPlane
 from .routing import (
-    Answered, Decision, Escalated, Missed, Offer, OfferEnded, Overflowed, Position, Rona, Router, RoutingError,
-    StateChanged, WrapUpEnded,
+    Answered, Decision, Escalated, Missed, Offer, OfferEnded, Overflowed, Position, Rona, Router, StateChanged, WrapUpEnded,
 )
 from .store.models import iso
 from .store.queues import configured_queues, routing_catalog, skill_levels
@@ -194,7 +193,7 @@ class Center:
                 raise ApiError("not_in_wrap_up", "there is no wrap-up for this call", 409)
             fields = {"notes": notes, "disposition": disposition, "difficulty": difficulty}
             fields = {k: v for k, v in fields.items() if v is not None}
-            await self.store.update_session(call_id, event="wrap_up", at=utcnow(), data=fields, **fields)
+            await self.store.update_session(call_id, event="wrap_up", at=utcnow(), data=fields, brief=True, **fields)
             del self._wrapping_up[spec_id]
             await self._apply(self.router.wrap_up_done(spec_id, self._mono()))
 
@@ -679,6 +678,7 @@ class Center:
         account = self._accounts[d.specialist_id]
         await self.store.update_session(
             d.call_id,
+            brief=True,
             event="offered",
             at=utcnow(),
             data={"specialist_id": d.specialist_id, "username": account["username"]},
@@ -709,6 +709,7 @@ class Center:
         await self._bridge_if_ready(call)
         await self.store.update_session(
             d.call_id,
+            brief=True,
             event="answered",
             at=now,
             data={"specialist_id": d.specialist_id},
@@ -732,6 +733,7 @@ class Center:
         if d.call_id in self._calls and d.reason != "withdrawn":
             await self.store.update_session(
                 d.call_id,
+                brief=True,
                 event=event,
                 at=utcnow(),
                 data={"specialist_id": d.specialist_id},
@@ -781,7 +783,7 @@ class Center:
                 return
             call.media_flowing, call.media_deadline = True, None
             now = utcnow()
-            session = await self.store.update_session(call_id, event="media", at=now, media_at=now)
+            session = await self.store.update_session(call_id, event="media", at=now, media_at=now, brief=True)
             if session.get("connect_ms") is not None:
                 self.telemetry.connect_seconds.observe(session["connect_ms"] / 1000)
 
@@ -830,6 +832,7 @@ class Center:
         now = utcnow()
         await self.store.update_session(
             call.id,
+            brief=True,
             event="ended",
             at=now,
             data={"reason": reason, "ended_by": ended_by},

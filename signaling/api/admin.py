@@ -50,19 +50,6 @@ def admin_filters(request: web.Request) -> dict:
     return {"category": category, "company": company, "sort": sort}
 
 
-def _threshold(request: web.Request) -> float:
-    raw = request.query.get("threshold_s")
-    threshold = request.app[keys.SETTINGS].answer_target_s
-    if raw:
-        try:
-            threshold = float(raw)
-        except ValueError:
-            raise bad_input("threshold_s must be a number", "invalid_value") from None
-        if not 0 < threshold <= 3600:
-            raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
-    return threshold
-
-
 async def _json_body(request: web.Request) -> Any:
     try:
         return await request.json()
@@ -72,10 +59,10 @@ async def _json_body(request: web.Request) -> Any:
 
 async def scores(request: web.Request) -> web.Response:
     _admin(request)
-    from .routes import _datetime
+    from .routes import _datetime, threshold_s
 
     since, until = _datetime(request, "since"), _datetime(request, "until")
-    threshold = _threshold(request)
+    threshold = threshold_s(request)
     items = await request.app[keys.STORE].scores(since=since, until=until, threshold_s=threshold)
     return web.json_response({"items": items, "threshold_s": threshold})
 
@@ -131,11 +118,16 @@ async def put_service_item(request: web.Request) -> web.Response:
     body = {**body, "code": body.get("code", code)}
     if body["code"] != code:
         raise bad_input("the code in the body differs from the one in the path", "invalid_value")
+    recording = body.pop("recording", None)
+    if recording is not None and not isinstance(recording, bool):
+        raise bad_input("recording must be true or false", "wrong_type")
     try:
         item = validate_item(body, None)
         await request.app[keys.STORE].import_service_items([item])
     except CatalogError as exc:
         raise bad_input(str(exc), "invalid_service_item") from None
+    if recording is not None:
+        await request.app[keys.STORE].set_service_item_recording(code, recording)
     return web.json_response(await request.app[keys.STORE].get_service_item(code))
 
 

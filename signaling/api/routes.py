@@ -54,6 +54,20 @@ def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int
     return value
 
 
+def threshold_s(request: web.Request) -> float:
+    """The service-level threshold of a metrics query (default: the answer target)."""
+    raw = request.query.get("threshold_s")
+    if not raw:
+        return request.app[keys.SETTINGS].answer_target_s
+    try:
+        threshold = float(raw)
+    except ValueError:
+        raise bad_input("threshold_s must be a number", "invalid_value") from None
+    if not 0 < threshold <= 3600:
+        raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
+    return threshold
+
+
 def _filters(request: web.Request) -> dict:
     outcome = request.query.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
@@ -137,15 +151,7 @@ async def session(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     identity(request, "admin")
-    raw = request.query.get("threshold_s")
-    threshold = request.app[keys.SETTINGS].answer_target_s
-    if raw:
-        try:
-            threshold = float(raw)
-        except ValueError:
-            raise bad_input("threshold_s must be a number", "invalid_value") from None
-        if not 0 < threshold <= 3600:
-            raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
+    threshold = threshold_s(request)
     result = await request.app[keys.STORE].metrics(
         since=_datetime(request, "since"), until=_datetime(request, "until"), threshold_s=threshold,
         tz_offset_min=_int(request, "tz_offset_min", 0, -840, 840),  # hour of day in by_hour

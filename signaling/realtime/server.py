@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -255,15 +256,13 @@ class AdminNamespace(_Namespace):
 
 async def _stats_loop(sio: socketio.AsyncServer, center: Center) -> None:
     """Push the live wallboard to connected administrators about once a second."""
-    from ..center import utcnow
-
     while True:
         await asyncio.sleep(1.0)
         try:
             if not sio.manager.rooms.get(ADMIN_NS, {}).get("wallboard"):
                 continue
-            now = utcnow()
-            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            # "Today" is the center's day: midnight in the server's local time zone.
+            midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
             m = await center.store.metrics(
                 since=midnight, until=None, threshold_s=center.settings.answer_target_s, detail=False
             )

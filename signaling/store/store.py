@@ -278,8 +278,13 @@ class Store:
         return await self.get_session(id, with_events=False)
 
     async def update_session(
-        self, id: str, *, event: str, at: datetime, data: dict | None = None, **fields: Any
+        self, id: str, *, event: str, at: datetime, data: dict | None = None, brief: bool = False, **fields: Any
     ) -> dict:
+        """Apply a transition and its event in one transaction; return the Session.
+
+        `brief=True` (the answer path) skips reading the whole Session back and
+        returns only `id`, `status` and the derived durations.
+        """
         unknown = set(fields) - UPDATABLE
         if unknown:
             raise TypeError(f"update_session() got unknown fields: {', '.join(sorted(unknown))}")
@@ -296,7 +301,9 @@ class Store:
                 setattr(row, key, utc_naive(value) if key in TIME_FIELDS else value)
             _recompute(row)
             db.add(SessionEvent(session_id=id, at=utc_naive(at), type=event, data=data))
-        return await self.get_session(id, with_events=False)
+            summary = {"id": row.id, "status": row.status, "wait_ms": row.wait_ms,
+                       "connect_ms": row.connect_ms, "talk_s": row.talk_s}
+        return summary if brief else await self.get_session(id, with_events=False)
 
     async def add_event(self, id: str, type: str, at: datetime, data: dict | None = None) -> None:
         async with self._db() as db, db.begin():
@@ -515,6 +522,7 @@ def _item_dict(item: ServiceItem) -> dict:
         "code": item.code, "name": item.name, "name_en": item.name_en,
         "category": item.category, "department": item.department,
         "level": item.level, "difficulty": item.difficulty,
+        "recording": item.recording,  # extension: calls of this item are recorded
     }
 
 

@@ -114,11 +114,15 @@ async def test_admin_pages_with_a_live_call(server, new_page):
     facts = await admin.locator("#detail-facts").text_content()
     assert "Checked by the admin test" in facts and "4 / 5" in facts
     recordings = server.get_json(f"/api/sessions/{call_id}", server.login("admin", "admin123"))["recordings"]
-    if recordings:  # the media plane records both parties: two players with one control
-        assert await admin.locator(".recordings video").count() == len(recordings)
-        await admin.get_by_role("button", name="Play both", exact=True).click()
-        await wait_js(admin, "() => window.vw.recordings.every((v) => !v.paused || v.ended)", timeout=10_000)
-        await admin.get_by_role("button", name="Pause both", exact=True).click()
+    # The media plane records both parties: two players with one control, and
+    # Chromium decodes the WebM files the server muxed (picture size, duration, playback).
+    assert sorted(r["party"] for r in recordings) == ["caller", "specialist"]
+    assert await admin.locator(".recordings video").count() == 2
+    await wait_js(admin, "() => window.vw.recordings.every((v) => v.readyState >= 1 && v.videoWidth > 0 && v.duration > 0.5)",
+                  timeout=10_000)
+    await admin.get_by_role("button", name="Play both", exact=True).click()
+    await wait_js(admin, "() => window.vw.recordings.every((v) => v.currentTime > 0.3 || v.ended)", timeout=10_000)
+    await admin.get_by_role("button", name="Pause both", exact=True).click()
 
     # --- response times for this week, with the charts, at 2 s
     await admin.get_by_role("link", name="Response times", exact=True).click()

@@ -125,7 +125,13 @@ async def test_catalog_and_accounts_management(server):
         item = {"code": "TX-900", "name": "税务登记", "name_en": "Tax registration", "category": "tax",
                 "department": "税务局", "level": "municipal", "difficulty": 4}
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, item)
-        assert status == 200 and body == item
+        assert status == 200 and body == {**item, "recording": True}
+        # Recording is switched per service item (the media plane asks the store at request time).
+        status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "recording": False})
+        assert status == 200 and body["recording"] is False
+        assert await server.store.recording_enabled("TX-900") is False
+        status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "recording": "no"})
+        assert status == 400 and body["error"]["code"] == "wrong_type"
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "difficulty": 9})
         assert status == 400 and body["error"]["code"] == "invalid_service_item"
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "code": "OTHER"})

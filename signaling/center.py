@@ -252,6 +252,7 @@ class Center:
         await self._close_leg(part)
 
     async def request(self, sid: str, service_item: str, caller: dict) -> dict:
+        received_at = utcnow()  # the session's clock starts when the caller asked, not when it got the lock
         item = await self.store.get_service_item(service_item)
         if item is None:
             raise ApiError("unknown_service_item", f"no service item with code {service_item!r}", 404)
@@ -273,7 +274,7 @@ class Center:
                 record=record,
             )
             await self.store.create_session(
-                id=call_id, service_item_code=item["code"], caller=caller, created_at=utcnow()
+                id=call_id, service_item_code=item["code"], caller=caller, created_at=received_at
             )
             self._calls[call_id] = call
             part.call_id = call_id
@@ -768,12 +769,13 @@ class Center:
         call.bridge = self.media.bridge(
             caller.leg,
             spec.leg,
-            on_media=lambda call_id=call.id: self._spawn(self._media_flowing(call_id)),
+            # Stamp media_at when the media flows, not when the lock is free to record it.
+            on_media=lambda call_id=call.id: self._spawn(self._media_flowing(call_id, utcnow())),
             session_id=call.id,
             record=call.record,
         )
 
-    async def _media_flowing(self, call_id: str) -> None:
+    async def _media_flowing(self, call_id: str, at: datetime) -> None:
         async with self._lock:
             call = self._calls.get(call_id)
             if call is not None and call.media_lost_since is not None:
@@ -782,8 +784,7 @@ class Center:
             if call is None or call.media_flowing:
                 return
             call.media_flowing, call.media_deadline = True, None
-            now = utcnow()
-            session = await self.store.update_session(call_id, event="media", at=now, media_at=now, brief=True)
+            session = await self.store.update_session(call_id, event="media", at=at, media_at=at, brief=True)
             if session.get("connect_ms") is not None:
                 self.telemetry.connect_seconds.observe(session["connect_ms"] / 1000)
 

@@ -98,6 +98,8 @@ class Center:
         self._specialist_sids: dict[int, str] = {}
         self._accounts: dict[int, dict] = {}
         self._wrapping_up: dict[int, str] = {}  # specialist id -> the call in wrap-up
+        # Specialists whose console dropped during a call: id -> when (they may come back).
+        self._specialist_gone: dict[int, float] = {}
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.documents = Documents(store)
@@ -149,6 +151,26 @@ class Center:
             self._participants[sid] = Participant(sid=sid, role="specialist", identity=identity)
             self._specialist_sids[identity.account_id] = sid
             await self._apply(self.router.login(identity.account_id, skills, self._mono()))
+            if self._specialist_gone.pop(identity.account_id, None) is not None:
+                self._spawn(self._specialist_back(identity.account_id))
+
+    async def _specialist_back(self, spec_id: int) -> None:
+        """A console that dropped during a call reconnected: tell it the call it is in.
+
+        Its new leg (`rtc:offer`) is bridged as soon as it is up. Sent after the
+        connection is established (the connect handler runs before it is).
+        """
+        await asyncio.sleep(0.05)
+        async with self._lock:
+            call = self._calls.get(self.router.specialist_call(spec_id) or "")
+            if call is None or not call.answered or call.specialist_id != spec_id:
+                return
+            await self.store.add_event(call.id, "specialist_reconnected", utcnow())
+            await self._emit_specialist(
+                spec_id, "call:connected", {"call_id": call.id, "service_item": call.service_item, "caller": call.caller}
+            )
+            history = await self.documents.chat_history(call.id)
+            await self._emit_specialist(spec_id, "chat:history", {"call_id": call.id, "messages": history})
 
     async def specialist_disconnected(self, sid: str) -> None:
         async with self._lock:
@@ -158,14 +180,23 @@ class Center:
             if part.identity is not None and self._specialist_sids.get(part.identity.account_id) == sid:
                 spec_id = part.identity.account_id
                 call_id = self.router.specialist_call(spec_id)
-                if self.router.specialist_state(spec_id) == "busy" and call_id in self._calls:
-                    await self._end_call(
-                        self._calls[call_id], reason="specialist_disconnected", ended_by="specialist"
-                    )
-                self._wrapping_up.pop(spec_id, None)
                 del self._specialist_sids[spec_id]
-                await self._apply(self.router.logout(spec_id, self._mono()))
+                if self.router.specialist_state(spec_id) == "busy" and call_id in self._calls:
+                    # A reload or network blip: the call waits for the console for the grace period.
+                    call = self._calls[call_id]
+                    self._specialist_gone[spec_id] = self._mono()
+                    await self.store.add_event(call.id, "specialist_disconnected", utcnow())
+                    if call.bridge is not None:
+                        await call.bridge.close()
+                        call.bridge = None
+                else:
+                    await self._logout(spec_id)
         await self._close_leg(part)
+
+    async def _logout(self, spec_id: int) -> None:
+        self._wrapping_up.pop(spec_id, None)
+        self._specialist_gone.pop(spec_id, None)
+        await self._apply(self.router.logout(spec_id, self._mono()))
 
     async def set_state(self, sid: str, state: str, auto_answer: bool | None) -> str:
         async with self._lock:
@@ -894,6 +925,12 @@ class Center:
                     and now - call.media_lost_since >= self.settings.media_grace_s
                 ):
                     await self._end_call(call, reason="media_failed", ended_by="system")
+            for spec_id, since in list(self._specialist_gone.items()):
+                if now - since >= self.settings.reconnect_grace_s and spec_id not in self._specialist_sids:
+                    call = self._calls.get(self.router.specialist_call(spec_id) or "")
+                    if call is not None and self.router.specialist_state(spec_id) == "busy":
+                        await self._end_call(call, reason="specialist_disconnected", ended_by="specialist")
+                    await self._logout(spec_id)
             if datetime.now().date() != self._day:  # fewest_calls and least_talk_time count per day
                 self._day = datetime.now().date()
                 self.router.new_day()

@@ -202,16 +202,47 @@ async def test_queue_positions_update(server):
             await c.close()
 
 
-async def test_specialist_disconnect_ends_call(server):
+@pytest.mark.parametrize("server", [{"reconnect_grace_s": 0.5}], indirect=True)
+async def test_specialist_disconnect_ends_call_after_grace(server):
     spec = await specialist(server, auto_answer=True, leg=False)
     c = await caller(server, leg=False)
     try:
         ack = await c.request(SI, "郑洁")
         await c.wait_for("call:connected")
         await spec.close()
-        ended = await c.wait_for("call:ended")
+        ended = await c.wait_for("call:ended", timeout=5)
         assert ended["ended_by"] == "specialist" and ended["reason"] == "specialist_disconnected"
         row = await session(server, ack["call_id"])
         assert row["outcome"] == "failed"  # answered, but media never flowed
+        assert [e["type"] for e in row["events"]].count("specialist_disconnected") == 1
+        assert server.center.router.specialist_state(spec.user["id"]) == "offline"
+    finally:
+        await c.close()
+
+
+async def test_specialist_reconnects_within_grace_and_media_resumes(server):
+    spec = await specialist(server, auto_answer=True)
+    c = await caller(server)
+    try:
+        ack = await c.request(SI, "钱程")
+        await c.wait_for("call:connected")
+        await c.wait_media(min_video_frames=5, min_audio_frames=5)
+        await spec.close()  # the console reloads
+
+        again = Specialist(server.url, username="demo", password="demo123", media_addresses=["127.0.0.1"])
+        await again.connect()
+        connected = await again.wait_for("call:connected")
+        assert connected["call_id"] == ack["call_id"]
+        await again.open_leg()  # the new leg is bridged to the caller's
+        await again.wait_media(min_video_frames=5, min_audio_frames=5)
+        before = c.received["video"]
+        await asyncio.sleep(1)
+        assert c.received["video"] > before  # the caller receives the specialist again
+        assert (await again.hangup(ack["call_id"]))["ok"]
+        row = await session(server, ack["call_id"])
+        assert row["outcome"] == "answered" and row["end_reason"] == "hangup"
+        types = [e["type"] for e in row["events"]]
+        assert "specialist_disconnected" in types and "specialist_reconnected" in types
+        await again.close()
     finally:
         await c.close()

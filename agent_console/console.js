@@ -495,6 +495,11 @@ function connect(token) {
     if (vw.callId && msg.call_id && msg.call_id !== vw.callId) return;
     chat.message(msg);
   });
+  socket.on("chat:history", (msg) => {
+    // after a reload during a call: the conversation so far
+    if (vw.callId && msg.call_id !== vw.callId) return;
+    for (const m of msg.messages || []) chat.message(m);
+  });
   socket.on("document:shared", (msg) => {
     if (vw.callId && msg.call_id !== vw.callId) return;
     chat.document(msg.document);

@@ -72,7 +72,7 @@ class Settings:
     wrap_up_s: float = field(default_factory=lambda: _float_env("VW_WRAP_UP_S", 120))
     # A session answered but whose media never flows ends as `failed` after this.
     media_timeout_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_TIMEOUT_S", 20))
-    # A caller who drops out of a connected call may come back (resume) within this.
+    # A caller or specialist who drops out of a session may come back (resume) within this.
     reconnect_grace_s: float = field(default_factory=lambda: _float_env("VW_RECONNECT_GRACE_S", 15))
     # A leg that fails during a call may be replaced (new offer) within this; then `media_failed`.
     media_grace_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_GRACE_S", 10))

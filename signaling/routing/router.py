@@ -361,11 +361,15 @@ class Router:
             raise RoutingError("duplicate_call", "this call is already queued")
         decisions, self._pending = self._pending, []
         self._category_of.setdefault(service_item, category)
-        q = self.settings_for(service_item)
+        # An item configured with a shared queue waits in that item's queue (one level only).
+        queue = self.settings_for(service_item).shared_queue or service_item
+        if queue != service_item:
+            category = self._category_of.get(queue, category)
+        q = self.settings_for(queue)
         sess = _Session(
             call_id=call_id,
             service_item=service_item,
-            queue=service_item,
+            queue=queue,
             category=category,
             priority=q.priority if priority is None else priority,
             seq=next(self._seq),
@@ -373,7 +377,7 @@ class Router:
             queue_entered_at=now,
             min_proficiency=q.min_proficiency,
             scope=q.scope,
-            visited={service_item},
+            visited={service_item, queue},
             only_specialist=only_specialist,
         )
         self._sessions[call_id] = sess

@@ -21,6 +21,7 @@ CODE_MAX_LEN = 32
 FIELDS = (
     "service_item", "strategy", "priority", "offer_timeout_s", "wrap_up_s", "max_wait_s",
     "max_wait_no_agent_s", "overflow_to", "min_proficiency", "scope", "rona_offers", "escalation",
+    "shared_queue",
 )
 STEP_KEYS = ("after_s", "min_proficiency", "scope", "priority", "overflow_to")
 
@@ -65,6 +66,9 @@ class QueueSettings:
     scope: str = "category"  # "item": only the item's own skill; "category": also category:NAME
     rona_offers: int = 3  # offers in a row left to time out before the specialist is set away; 0 = never
     escalation: tuple[EscalationStep, ...] = field(default_factory=tuple)
+    # Sessions for this item wait in another item's queue (one queue for several items),
+    # under that queue's settings and answered by that item's specialists. None: its own.
+    shared_queue: str | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -106,7 +110,7 @@ def validate_settings(raw: Any, base: QueueSettings) -> QueueSettings:
             values[key] = _seconds(value, key, lo=0.0, nullable=False)
         elif key in ("max_wait_s", "max_wait_no_agent_s"):
             values[key] = _seconds(value, key, lo=1.0, nullable=True)
-        elif key == "overflow_to":
+        elif key in ("overflow_to", "shared_queue"):
             values[key] = _code(value, key, required=False)
         elif key == "escalation":
             values[key] = _steps(value)
@@ -115,6 +119,8 @@ def validate_settings(raw: Any, base: QueueSettings) -> QueueSettings:
         raise SettingsError("service_item is required", "service_item")
     if settings.overflow_to == settings.service_item:
         raise SettingsError("overflow_to must be another service item", "overflow_to")
+    if settings.shared_queue == settings.service_item:
+        raise SettingsError("shared_queue must be another service item (leave it empty for its own queue)", "shared_queue")
     for i, step in enumerate(settings.escalation, start=1):
         if step.overflow_to == settings.service_item:
             raise SettingsError(f"escalation step {i}: overflow_to must be another service item", "escalation")

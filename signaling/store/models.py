@@ -112,6 +112,7 @@ class RoutingQueue(Base):
     max_wait_s: Mapped[float | None] = mapped_column(Float)
     max_wait_no_agent_s: Mapped[float | None] = mapped_column(Float)
     overflow_to: Mapped[str | None] = mapped_column(String(32))
+    shared_queue: Mapped[str | None] = mapped_column(String(32))  # migration 0008
     min_proficiency: Mapped[int] = mapped_column(Integer)
     scope: Mapped[str] = mapped_column(String(16))
     rona_offers: Mapped[int] = mapped_column(Integer)

@@ -82,7 +82,8 @@ def load_queue_file(path: str | Path) -> list[dict]:
                 raise QueueError(line, f"expected {len(header)} fields, found {len(row)}")
             # An empty cell keeps the current (or default) value, except for the
             # nullable limits where it is how one says "none".
-            item = {k: v for k, v in zip(header, row) if v.strip() or k in ("max_wait_s", "max_wait_no_agent_s", "overflow_to", "escalation")}
+            item = {k: v for k, v in zip(header, row)
+                    if v.strip() or k in ("max_wait_s", "max_wait_no_agent_s", "overflow_to", "escalation", "shared_queue")}
             rows.append({**item, "_line": line})
     except csv.Error as exc:
         raise QueueError(reader.line_num, f"malformed CSV: {exc}") from None
@@ -108,6 +109,7 @@ def _settings(row: RoutingQueue) -> QueueSettings:
         scope=row.scope,
         rona_offers=row.rona_offers,
         escalation=tuple(EscalationStep(**s) for s in (row.escalation or [])),
+        shared_queue=row.shared_queue,
     )
 
 
@@ -166,6 +168,8 @@ async def save_queues(store, entries: list[Any], defaults: QueueSettings) -> lis
             for target in overflow_targets(q):
                 if target not in items:
                     raise QueueError(line, f"overflow_to: no service item {target!r}", "unknown_service_item")
+            if q.shared_queue is not None and q.shared_queue not in items:
+                raise QueueError(line, f"shared_queue: no service item {q.shared_queue!r}", "unknown_service_item")
             if q.service_item in seen:
                 raise QueueError(line, f"{q.service_item} is listed twice (also on line {seen[q.service_item]})")
             seen[q.service_item] = line

@@ -274,3 +274,33 @@ async def test_position_and_estimate_pushed_on_change(server):
         await s.close()
     finally:
         await close(*callers)
+
+
+async def test_shared_queue_serves_several_service_items(server):
+    # A district item answered in the municipal department's queue: one queue, one order.
+    await configure(server, "SI-001", shared_queue="TX-001")
+    status, body = await admin_req(server, "PUT", "/api/queues/SI-002", {"shared_queue": "SI-002"})
+    assert status == 400 and body["error"]["code"] == "invalid_queue"
+    status, body = await admin_req(server, "PUT", "/api/queues/SI-002", {"shared_queue": "NOPE-1"})
+    assert status == 400 and body["error"]["code"] == "unknown_service_item"
+    li = await spec(server, "li.na", ready=False)  # tax and business registration only
+    c1, c2 = await caller(server), await caller(server)
+    try:
+        tax = await c1.request("TX-001", "壬")
+        si = await c2.request("SI-001", "癸")
+        assert (await c1.wait_for("call:queued"))["position"] == 1
+        assert (await c2.wait_for("call:queued"))["position"] == 2  # behind the tax caller: same queue
+        assert (await li.set_state("ready"))["ok"]
+        first = await li.wait_for("call:offered", timeout=5)
+        assert first["call_id"] == tax["call_id"]
+        assert (await li.accept(tax["call_id"]))["ok"]
+        assert (await c2.wait_for("call:queued"))["position"] == 1
+        await c1.hangup()
+        await li.wait_for("agent:state", predicate=lambda p: p["state"] == "wrap_up")
+        assert (await li.wrapup(tax["call_id"]))["ok"]
+        second = await li.wait_for("call:offered", timeout=5)
+        assert second["call_id"] == si["call_id"] and second["service_item"]["code"] == "SI-001"
+        row = await server.store.get_session(si["call_id"])
+        assert row["service_item"]["code"] == "SI-001"  # logged against its own service item
+    finally:
+        await close(c1, c2, li)

@@ -11,7 +11,7 @@
 import { io } from "/c/vendor/socket.io.esm.min.js";
 import { t, applyI18n, bindLangSwitch, onLangChange, fmtDuration } from "/c/i18n.js";
 import { MediaLeg, getLocalMedia, fetchConfig, emitAck, attachVideo, watchFrames } from "/c/rtc.js";
-import { ChatLog, checkFile, uploadDocument, fillDevices, MicMeter } from "/c/callkit.js";
+import { ChatLog, bindChatForm, fillDevices, MicMeter } from "/c/callkit.js";
 import { login, loadSession, clearSession, itemLabel } from "/s/staff.js";
 
 const $ = (id) => document.getElementById(id);
@@ -755,35 +755,10 @@ function init() {
     }
     hideWrapup();
   });
-  $("chat-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const text = $("chat-input").value.trim();
-    if (!text || !vw.callId) return;
-    $("chat-input").value = "";
-    const ack = await emitAck(vw.socket, "chat:message", { call_id: vw.callId, text });
-    if (!ack.ok) showError(ack);
-    else if (ack.message) chat.message(ack.message);
-  });
-  $("attach-btn").addEventListener("click", () => $("file-input").click());
-  $("file-input").addEventListener("change", async () => {
-    const file = $("file-input").files[0];
-    $("file-input").value = "";
-    if (!file || !vw.callId) return;
-    const problem = checkFile(file);
-    if (problem) {
-      showError(problem);
-      return;
-    }
-    $("upload-status").textContent = t("doc.uploading", { name: file.name });
-    try {
-      const doc = await uploadDocument(vw.callId, vw.token, file);
-      chat.document(doc);
-      $("upload-status").textContent = t("doc.sent", { name: doc.name });
-    } catch (err) {
-      $("upload-status").textContent = "";
-      showError(err);
-    }
-  });
+  bindChatForm(
+    { form: $("chat-form"), input: $("chat-input"), attachButton: $("attach-btn"), fileInput: $("file-input"), status: $("upload-status") },
+    { chat, current: () => ({ socket: vw.socket, callId: vw.callId, token: vw.token }), onError: showError },
+  );
 
   // Keyboard shortcuts (Alt + letter, so typing in chat or notes is never taken).
   document.addEventListener("keydown", (ev) => {

@@ -12,7 +12,7 @@
 import { io } from "/c/vendor/socket.io.esm.min.js";
 import { t, applyI18n, bindLangSwitch, onLangChange, getLang, fmtDuration } from "/c/i18n.js";
 import { MediaLeg, getLocalMedia, fetchConfig, emitAck, attachVideo, watchFrames } from "/c/rtc.js";
-import { ChatLog, checkFile, uploadDocument, fillDevices, MicMeter } from "/c/callkit.js";
+import { ChatLog, bindChatForm, fillDevices, MicMeter } from "/c/callkit.js";
 import { normalise as normaliseCredit, problem as creditProblem } from "/c/uscc.js";
 
 const $ = (id) => document.getElementById(id);
@@ -728,24 +728,6 @@ function newCall() {
   $("call-btn").focus({ preventScroll: true });
 }
 
-async function sendFile(file) {
-  const problem = checkFile(file);
-  if (problem) {
-    showError(problem);
-    return;
-  }
-  if (!vw.callId || !vw.callToken) return;
-  $("upload-status").textContent = t("doc.uploading", { name: file.name });
-  try {
-    const doc = await uploadDocument(vw.callId, vw.callToken, file);
-    chat.document(doc);
-    $("upload-status").textContent = t("doc.sent", { name: doc.name });
-  } catch (err) {
-    $("upload-status").textContent = "";
-    showError(err);
-  }
-}
-
 function toggleLocal(kind) {
   const tracks = vw.localStream ? (kind === "audio" ? vw.localStream.getAudioTracks() : vw.localStream.getVideoTracks()) : [];
   if (!tracks.length) return null;
@@ -823,21 +805,10 @@ function init() {
     $("rate-btn").disabled = !document.querySelector('input[name="satisfaction"]:checked');
   });
   $("again-btn").addEventListener("click", newCall);
-  $("chat-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const text = $("chat-input").value.trim();
-    if (!text || !vw.callId) return;
-    $("chat-input").value = "";
-    const ack = await emitAck(vw.socket, "chat:message", { call_id: vw.callId, text });
-    if (!ack.ok) showError(ack);
-    else if (ack.message) chat.message(ack.message);
-  });
-  $("attach-btn").addEventListener("click", () => $("file-input").click());
-  $("file-input").addEventListener("change", () => {
-    const file = $("file-input").files[0];
-    $("file-input").value = "";
-    if (file) sendFile(file);
-  });
+  const sendFile = bindChatForm(
+    { form: $("chat-form"), input: $("chat-input"), attachButton: $("attach-btn"), fileInput: $("file-input"), status: $("upload-status") },
+    { chat, current: () => ({ socket: vw.socket, callId: vw.callId, token: vw.callToken }), onError: showError },
+  );
   // Drop a file on the chat to send it.
   const chatBox = $("call-panel");
   chatBox.addEventListener("dragover", (ev) => { ev.preventDefault(); chatBox.classList.add("dropping"); });

@@ -3,6 +3,7 @@
 // lists and the microphone level meter.
 
 import { t } from "/c/i18n.js";
+import { emitAck } from "/c/rtc.js";
 
 export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 export const DOCUMENT_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "pdf", "doc", "docx", "xls", "xlsx", "ofd", "txt"];
@@ -258,4 +259,48 @@ export class MicMeter {
     if (this.source) this.source.disconnect();
     this.source = null;
   }
+}
+
+/**
+ * Wire a page's chat form and attachment button (the same on the caller page and
+ * the console): `chat:message` over the socket, documents over HTTP.
+ * `current()` returns `{socket, callId, token}` of the live call (or no callId).
+ * Returns the function that sends a file.
+ */
+export function bindChatForm({ form, input, attachButton, fileInput, status }, { chat, current, onError }) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    const { socket, callId } = current();
+    if (!text || !callId) return;
+    input.value = "";
+    const ack = await emitAck(socket, "chat:message", { call_id: callId, text });
+    if (!ack.ok) onError(ack);
+    else if (ack.message) chat.message(ack.message);
+  });
+  async function sendFile(file) {
+    const { callId, token } = current();
+    if (!file || !callId || !token) return;
+    const problem = checkFile(file);
+    if (problem) {
+      onError(problem);
+      return;
+    }
+    status.textContent = t("doc.uploading", { name: file.name });
+    try {
+      const doc = await uploadDocument(callId, token, file);
+      chat.document(doc);
+      status.textContent = t("doc.sent", { name: doc.name });
+    } catch (err) {
+      status.textContent = "";
+      onError(err);
+    }
+  }
+  attachButton.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files[0];
+    fileInput.value = "";
+    sendFile(file);
+  });
+  return sendFile; // for other ways in, such as dropping a file on the call
 }

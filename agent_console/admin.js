@@ -12,7 +12,7 @@
 import { io } from "/c/vendor/socket.io.esm.min.js";
 import { t, applyI18n, bindLangSwitch, onLangChange, fmtTime, fmtDuration, getLang } from "/c/i18n.js";
 import "/s/admin.strings.js";
-import { login, loadSession, clearSession, api } from "/s/staff.js";
+import { bindLoginForm, loadSession, clearSession, api } from "/s/staff.js";
 import { Monitor } from "/s/monitor.js";
 
 const $ = (id) => document.getElementById(id);
@@ -962,20 +962,7 @@ function init() {
   });
   $("error-dismiss").addEventListener("click", clearError);
   $("monitor-stop").addEventListener("click", () => { if (vw.monitor) vw.monitor.stop(); });
-  $("login-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    clearError();
-    $("login-btn").disabled = true;
-    try {
-      const session = await login($("username").value.trim(), $("password").value, ROLE);
-      $("password").value = "";
-      start(session);
-    } catch (err) {
-      showError(err);
-    } finally {
-      $("login-btn").disabled = false;
-    }
-  });
+  bindLoginForm(ROLE, { onLogin: start, onError: showError, clearError });
   $("logout-btn").addEventListener("click", () => { logout(); showLogin(); });
   window.addEventListener("hashchange", route);
   $("filters").addEventListener("submit", (ev) => {

@@ -12,7 +12,7 @@ import { io } from "/c/vendor/socket.io.esm.min.js";
 import { t, applyI18n, bindLangSwitch, onLangChange, fmtDuration } from "/c/i18n.js";
 import { MediaLeg, getLocalMedia, fetchConfig, emitAck, attachVideo, watchFrames } from "/c/rtc.js";
 import { ChatLog, bindChatForm, fillDevices, MicMeter } from "/c/callkit.js";
-import { login, loadSession, clearSession, itemLabel } from "/s/staff.js";
+import { bindLoginForm, loadSession, clearSession, itemLabel } from "/s/staff.js";
 
 const $ = (id) => document.getElementById(id);
 const ROLE = "specialist";
@@ -680,20 +680,7 @@ function init() {
   $("error-dismiss").addEventListener("click", clearError);
   $("auto-answer").checked = !!prefs().auto_answer;
 
-  $("login-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    clearError();
-    $("login-btn").disabled = true;
-    try {
-      const session = await login($("username").value.trim(), $("password").value, ROLE);
-      $("password").value = "";
-      start(session);
-    } catch (err) {
-      showError(err);
-    } finally {
-      $("login-btn").disabled = false;
-    }
-  });
+  bindLoginForm(ROLE, { onLogin: start, onError: showError, clearError });
   $("logout-btn").addEventListener("click", async () => {
     if (vw.socket && vw.socket.connected && ["ready", "away"].includes(vw.state)) {
       await emitAck(vw.socket, "agent:state", { state: "offline" }, 3000);

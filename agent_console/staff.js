@@ -63,3 +63,22 @@ export function itemLabel(item) {
   const name = getLang() === "zh" ? item.name || item.name_en : item.name_en || item.name;
   return item.code ? `${name || ""} (${item.code})`.trim() : name || t("common.none");
 }
+
+/** The staff login form (`#login-form`, `#username`, `#password`, `#login-btn`) of a page for `role`. */
+export function bindLoginForm(role, { onLogin, onError, clearError }) {
+  const byId = (id) => document.getElementById(id);
+  byId("login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearError();
+    byId("login-btn").disabled = true;
+    try {
+      const session = await login(byId("username").value.trim(), byId("password").value, role);
+      byId("password").value = "";
+      onLogin(session);
+    } catch (err) {
+      onError(err);
+    } finally {
+      byId("login-btn").disabled = false;
+    }
+  });
+}

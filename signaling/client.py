@@ -440,10 +440,8 @@ class Caller(Participant):
         return await self._call("chat:message", {"call_id": call_id or self.call_id, "text": text})
 
 
-class Specialist(Participant):
-    """A back-office specialist (`/agent`, with a login token)."""
-
-    namespace = "/agent"
+class _Staff(Participant):
+    """A participant who logs in first (`POST /api/login`) and connects with the token."""
 
     def __init__(self, base_url: str, *, username: str, password: str, media_addresses: list[str] | None = None,
                  timeout: float = 10, clip: EncodedClip | None = None) -> None:
@@ -472,6 +470,12 @@ class Specialist(Participant):
             socketio_path="socket.io", transports=["websocket"], wait_timeout=self.timeout,
         )
 
+
+class Specialist(_Staff):
+    """A back-office specialist (`/agent`, with a login token)."""
+
+    namespace = "/agent"
+
     async def set_state(self, state: str, auto_answer: bool | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"state": state}
         if auto_answer is not None:
@@ -498,7 +502,7 @@ class Specialist(Participant):
         return await self._call("chat:message", {"call_id": call_id, "text": text})
 
 
-class Administrator(Participant):
+class Administrator(_Staff):
     """An administrator on `/admin`: the wallboard stream and the supervisor monitor.
 
     The monitor leg offers receive-only m-lines in the contract's order
@@ -514,28 +518,9 @@ class Administrator(Participant):
 
     def __init__(self, base_url: str, *, username: str, password: str, media_addresses: list[str] | None = None,
                  timeout: float = 10) -> None:
-        super().__init__(base_url, media_addresses=media_addresses, timeout=timeout)
-        self.username = username
-        self.password = password
-        self.token: str | None = None
+        super().__init__(base_url, username=username, password=password, media_addresses=media_addresses,
+                         timeout=timeout)
         self.slots: list[dict[str, Any]] = []
-
-    async def login(self) -> dict[str, Any]:
-        status, body = await self._request_json(
-            "POST", "/api/login", json={"username": self.username, "password": self.password}
-        )
-        if status != 200 or not isinstance(body, dict):
-            raise ClientError(f"login answered {status}", body)
-        self.token = body.get("token")
-        return body
-
-    async def connect(self) -> None:
-        if self.token is None:
-            await self.login()
-        await self.sio.connect(
-            self.base_url, auth={"token": self.token}, namespaces=[self.namespace],
-            socketio_path="socket.io", transports=["websocket"], wait_timeout=self.timeout,
-        )
 
     async def open_monitor_leg(self, *, screens: bool = False, send: EncodedClip | None = None) -> None:
         """Open the receive-only monitor leg (with `send`, offer sendrecv and play that clip: tests only)."""

@@ -15,9 +15,6 @@ here (`admin_filters`), and `/api/metrics` gains `tz_offset_min`.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 
 from .. import keys
@@ -26,15 +23,10 @@ from ..store import StoreError
 from ..store.catalog import CatalogError, _load_csv, _load_json, validate_item
 from ..store.store import SESSION_SORTS
 from .openapi import docs_page, openapi_document
+from .params import identity, json_body, query_datetime, threshold_s
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 ROLES = ("specialist", "admin")
-
-
-def _admin(request: web.Request):
-    from .routes import identity  # routes imports this module
-
-    return identity(request, "admin")
 
 
 def admin_filters(request: web.Request) -> dict:
@@ -50,25 +42,16 @@ def admin_filters(request: web.Request) -> dict:
     return {"category": category, "company": company, "sort": sort}
 
 
-async def _json_body(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_input("the body must be JSON") from None
-
-
 async def scores(request: web.Request) -> web.Response:
-    _admin(request)
-    from .routes import _datetime, threshold_s
-
-    since, until = _datetime(request, "since"), _datetime(request, "until")
+    identity(request, "admin")
+    since, until = query_datetime(request, "since"), query_datetime(request, "until")
     threshold = threshold_s(request)
     items = await request.app[keys.STORE].scores(since=since, until=until, threshold_s=threshold)
     return web.json_response({"items": items, "threshold_s": threshold})
 
 
 async def accounts(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     role = request.query.get("role") or None
     if role is not None and role not in ROLES:
         raise bad_input("role must be specialist or admin", "invalid_value")
@@ -76,9 +59,9 @@ async def accounts(request: web.Request) -> web.Response:
 
 
 async def put_account(request: web.Request) -> web.Response:
-    me = _admin(request)
+    me = identity(request, "admin")
     username = request.match_info["username"].strip()
-    body = await _json_body(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
         raise bad_input("the body must be a JSON object")
     role = body.get("role", "specialist")
@@ -110,9 +93,9 @@ async def put_account(request: web.Request) -> web.Response:
 
 
 async def put_service_item(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     code = request.match_info["code"]
-    body = await _json_body(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
         raise bad_input("the body must be a JSON object")
     body = {**body, "code": body.get("code", code)}
@@ -132,7 +115,7 @@ async def put_service_item(request: web.Request) -> web.Response:
 
 
 async def import_service_items(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
         raise ApiError("too_large", "the catalog file is larger than 2 MB", 413)
     raw = await request.read()

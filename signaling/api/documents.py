@@ -21,21 +21,14 @@ from aiohttp import web
 from .. import keys
 from ..errors import ApiError
 from ..store.documents import MAX_DOCUMENT_BYTES
-from .routes import TOKEN_COOKIE
+from .params import bearer_token
 
 _CHUNK = 64 * 1024
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.cookies.get(TOKEN_COOKIE)
-
-
 async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
     """`caller`, `specialist` or `admin` for this session; 401/403/404 otherwise."""
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is None:
         raise ApiError("unauthorized", "a call token or a staff token is required", 401)
     center = request.app[keys.CENTER]

@@ -14,30 +14,16 @@ escalation stage). See docs/routing.md for each setting.
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from .. import keys
 from ..errors import ApiError, bad_input
 from ..store.queues import QueueError, delete_queue, list_queues, save_queues
-
-
-def _admin(request: web.Request) -> None:
-    from .routes import identity  # routes imports this module
-
-    identity(request, "admin")
+from .params import identity, json_body
 
 
 def _defaults(request: web.Request):
     return request.app[keys.CENTER].router.defaults
-
-
-async def _body(request: web.Request):
-    try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_input("the body must be JSON") from None
 
 
 async def _save(request: web.Request, entries: list) -> None:
@@ -58,13 +44,13 @@ async def _one(request: web.Request, code: str) -> dict:
 
 
 async def get_queues(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     return web.json_response({"items": await list_queues(request.app[keys.STORE], _defaults(request))})
 
 
 async def put_queues(request: web.Request) -> web.Response:
-    _admin(request)
-    body = await _body(request)
+    identity(request, "admin")
+    body = await json_body(request)
     entries = body.get("items") if isinstance(body, dict) else body
     if not isinstance(entries, list) or not entries:
         raise bad_input("send {\"items\": [queue, ...]} (a non-empty list)", "invalid_value")
@@ -77,14 +63,14 @@ async def put_queues(request: web.Request) -> web.Response:
 
 
 async def get_queue(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     return web.json_response(await _one(request, request.match_info["service_item"]))
 
 
 async def put_queue(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     code = request.match_info["service_item"]
-    body = await _body(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
         raise bad_input("the body must be a JSON object of settings")
     if body.get("service_item", code) != code:
@@ -95,7 +81,7 @@ async def put_queue(request: web.Request) -> web.Response:
 
 
 async def delete_queue_settings(request: web.Request) -> web.Response:
-    _admin(request)
+    identity(request, "admin")
     code = request.match_info["service_item"]
     await _one(request, code)
     await delete_queue(request.app[keys.STORE], code)

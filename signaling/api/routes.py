@@ -2,70 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 from aiohttp import web
 
 from .. import keys
-from ..auth import Identity
 from ..errors import ApiError, bad_input
 from ..telemetry import CONTENT_TYPE
-from .admin import admin_filters as _admin_filters, setup_admin_routes
+from .admin import admin_filters as _admin_filters
+from .admin import setup_admin_routes
+from .documents import setup_document_routes
+from .params import (
+    TOKEN_COOKIE,
+    identity,
+    json_body,
+    query_datetime,
+    query_int,
+    threshold_s,
+)
+from .queues import setup_queue_routes
 
-TOKEN_COOKIE = "vw_token"
 OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
-
-
-def identity(request: web.Request, role: str) -> Identity:
-    """The caller's staff identity: 401 without a valid token, 403 with the wrong role."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE)
-    ident = request.app[keys.TOKENS].verify(token)
-    if ident is None:
-        raise ApiError("unauthorized", "log in first (a valid token is required)", 401)
-    if ident.role != role:
-        raise ApiError("forbidden", f"this needs the {role} role", 403)
-    return ident
-
-
-def _datetime(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_input(f"{name} must be an ISO 8601 date or time", "invalid_value") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_input(f"{name} must be an integer", "invalid_value") from None
-    if not lo <= value <= hi:
-        raise bad_input(f"{name} must be between {lo} and {hi}", "out_of_range")
-    return value
-
-
-def threshold_s(request: web.Request) -> float:
-    """The service-level threshold of a metrics query (default: the answer target)."""
-    raw = request.query.get("threshold_s")
-    if not raw:
-        return request.app[keys.SETTINGS].answer_target_s
-    try:
-        threshold = float(raw)
-    except ValueError:
-        raise bad_input("threshold_s must be a number", "invalid_value") from None
-    if not 0 < threshold <= 3600:
-        raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
-    return threshold
 
 
 def _filters(request: web.Request) -> dict:
@@ -76,8 +33,8 @@ def _filters(request: web.Request) -> dict:
         "service_item": request.query.get("service_item") or None,
         "specialist": request.query.get("specialist") or None,
         "outcome": outcome,
-        "since": _datetime(request, "since"),
-        "until": _datetime(request, "until"),
+        "since": query_datetime(request, "since"),
+        "until": query_datetime(request, "until"),
         **_admin_filters(request),  # category, company, sort (api/admin.py)
     }
 
@@ -92,10 +49,7 @@ async def config(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_input("the body must be JSON") from None
+    body = await json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("username"), str) or not isinstance(body.get("password"), str):
         raise bad_input("username and password are required strings", "missing_field")
     account = await request.app[keys.STORE].authenticate(body["username"].strip(), body["password"])
@@ -124,8 +78,8 @@ async def sessions(request: web.Request) -> web.Response:
     identity(request, "admin")
     items, total = await request.app[keys.STORE].list_sessions(
         **_filters(request),
-        limit=_int(request, "limit", 50, 1, 1000),
-        offset=_int(request, "offset", 0, 0, 10**9),
+        limit=query_int(request, "limit", 50, 1, 1000),
+        offset=query_int(request, "offset", 0, 0, 10**9),
     )
     return web.json_response({"items": items, "total": total})
 
@@ -153,8 +107,8 @@ async def metrics(request: web.Request) -> web.Response:
     identity(request, "admin")
     threshold = threshold_s(request)
     result = await request.app[keys.STORE].metrics(
-        since=_datetime(request, "since"), until=_datetime(request, "until"), threshold_s=threshold,
-        tz_offset_min=_int(request, "tz_offset_min", 0, -840, 840),  # hour of day in by_hour
+        since=query_datetime(request, "since"), until=query_datetime(request, "until"), threshold_s=threshold,
+        tz_offset_min=query_int(request, "tz_offset_min", 0, -840, 840),  # hour of day in by_hour
     )
     return web.json_response(result)
 
@@ -195,14 +149,10 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     r.add_get("/api/sessions", sessions)
     r.add_get("/api/sessions.csv", sessions_csv)
     r.add_get("/api/sessions/{id}", session)
-    from .documents import setup_document_routes  # documents import this module
-
-    setup_document_routes(app)
+    setup_document_routes(app)  # api/documents.py: documents sent during a session
     r.add_get("/api/metrics", metrics)
     r.add_get("/api/recordings/{session_id}/{party}", recording)
     setup_admin_routes(app)  # api/admin.py: scores, management, OpenAPI at /api/docs
-    from .queues import setup_queue_routes
-
     setup_queue_routes(app)  # api/queues.py: routing queue settings
     r.add_get("/", _page(static_root / "client_web" / "index.html"))
     r.add_get("/console", _page(static_root / "agent_console" / "console.html"))

@@ -136,7 +136,8 @@ class Center:
 
     # -- specialists ---------------------------------------------------------
 
-    async def specialist_connected(self, sid: str, identity: Identity) -> None:
+    async def specialist_connected(self, sid: str, identity: Identity) -> bool:
+        """Register a specialist's console; True when it comes back to a call it dropped out of."""
         account = await self.store.get_account(identity.account_id)
         if account is None:
             raise ApiError("unknown_account", "this account no longer exists", 401)
@@ -151,26 +152,7 @@ class Center:
             self._participants[sid] = Participant(sid=sid, role="specialist", identity=identity)
             self._specialist_sids[identity.account_id] = sid
             await self._apply(self.router.login(identity.account_id, skills, self._mono()))
-            if self._specialist_gone.pop(identity.account_id, None) is not None:
-                self._spawn(self._specialist_back(identity.account_id))
-
-    async def _specialist_back(self, spec_id: int) -> None:
-        """A console that dropped during a call reconnected: tell it the call it is in.
-
-        Its new leg (`rtc:offer`) is bridged as soon as it is up. Sent after the
-        connection is established (the connect handler runs before it is).
-        """
-        await asyncio.sleep(0.05)
-        async with self._lock:
-            call = self._calls.get(self.router.specialist_call(spec_id) or "")
-            if call is None or not call.answered or call.specialist_id != spec_id:
-                return
-            await self.store.add_event(call.id, "specialist_reconnected", utcnow())
-            await self._emit_specialist(
-                spec_id, "call:connected", {"call_id": call.id, "service_item": call.service_item, "caller": call.caller}
-            )
-            history = await self.documents.chat_history(call.id)
-            await self._emit_specialist(spec_id, "chat:history", {"call_id": call.id, "messages": history})
+            return self._specialist_gone.pop(identity.account_id, None) is not None
 
     async def specialist_disconnected(self, sid: str) -> None:
         async with self._lock:
@@ -250,20 +232,32 @@ class Center:
             return {"call_id": call.id, "status": "connected" if call.answered else "queued"}
 
     async def after_resume(self, sid: str) -> None:
-        """Repeat to a resumed caller what it would otherwise have missed."""
+        """Repeat to a resumed caller or specialist what it would otherwise have missed.
+
+        Its new leg (`rtc:offer`) is bridged as soon as it is up.
+        """
         async with self._lock:
             part = self._participants.get(sid)
-            call = self._calls.get(part.call_id) if part and part.call_id else None
+            call = self._call_of(part) if part is not None else None
             if call is None:
                 return
-            if call.answered and call.specialist_id is not None:
+            if not call.answered or call.specialist_id is None:
+                if part.role == "caller":
+                    await self._apply(self.router.refresh_position(call.id))
+                return
+            history = {"call_id": call.id, "messages": await self.documents.chat_history(call.id)}
+            if part.role == "specialist":
+                await self.store.add_event(call.id, "specialist_reconnected", utcnow())
+                await self._emit_specialist(
+                    call.specialist_id, "call:connected",
+                    {"call_id": call.id, "service_item": call.service_item, "caller": call.caller},
+                )
+                await self._emit_specialist(call.specialist_id, "chat:history", history)
+            else:
                 await self._emit_caller(call, "call:connected", self._connected_for_caller(call))
-                history = await self.documents.chat_history(call.id)
-                await self._emit_caller(call, "chat:history", {"call_id": call.id, "messages": history})
+                await self._emit_caller(call, "chat:history", history)
                 if call.held:
                     await self._emit_caller(call, "call:held", {"call_id": call.id, "held": True})
-            else:
-                await self._apply(self.router.refresh_position(call.id))
 
     async def caller_disconnected(self, sid: str) -> None:
         async with self._lock:
@@ -449,8 +443,7 @@ class Center:
                 )
                 if target is None:
                     raise ApiError("specialist_unavailable", "that specialist is not signed in", 409)
-                skills = {str(sk).split("@")[0] for sk in self._accounts[target["id"]].get("skills", [])}
-                if item["code"] not in skills and f"category:{item['category']}" not in skills:
+                if not self.router.has_skill(target["id"], item["code"], item["category"]):
                     raise ApiError("not_qualified", "that specialist does not handle this service item", 409)
             new_id = uuid.uuid4().hex
             new_call = Call(
@@ -505,15 +498,13 @@ class Center:
         if part.leg is None:
             part.leg = leg = await self.media.open_leg(f"{part.role}:{sid}")
             self.telemetry.legs.inc()
-            leg.on_state(lambda state, sid=sid, leg=leg: self._spawn(self._leg_state(sid, state, leg)))
+            leg.on_state(lambda state, sid=sid, leg=leg: self.spawn(self._leg_state(sid, state, leg)))
         try:
             answer = await part.leg.handle_offer(sdp)
         except MediaError as exc:
             raise ApiError(exc.code, str(exc), 400) from exc
         async with self._lock:
-            call = self._calls.get(part.call_id) if part.call_id else None
-            if part.role == "specialist" and part.identity is not None:
-                call = self._calls.get(self.router.specialist_call(part.identity.account_id) or "")
+            call = self._call_of(part)
             if call is not None:
                 await self._bridge_if_ready(call)
         return answer
@@ -528,6 +519,10 @@ class Center:
             raise ApiError(exc.code, str(exc), 400) from exc
 
     # -- administration ------------------------------------------------------------
+
+    def queue_live(self, service_item: str) -> dict:
+        """One queue right now: waiting, longest wait, staffing, average handle time."""
+        return self.router.queue_live(service_item, self._mono())
 
     def live_stats(self) -> dict:
         now = self._mono()
@@ -650,7 +645,16 @@ class Center:
     def _mono(self) -> float:
         return time.monotonic()
 
-    def _spawn(self, coro) -> None:
+    def _call_of(self, part: Participant) -> Call | None:
+        """The live call a caller or specialist is in (a specialist's, as the router holds it)."""
+        if part.role == "specialist":
+            if part.identity is None:
+                return None
+            return self._calls.get(self.router.specialist_call(part.identity.account_id) or "")
+        return self._calls.get(part.call_id) if part.call_id else None
+
+    def spawn(self, coro) -> None:
+        """Run `coro` as a task the center keeps track of (cancelled at stop)."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -801,7 +805,7 @@ class Center:
             caller.leg,
             spec.leg,
             # Stamp media_at when the media flows, not when the lock is free to record it.
-            on_media=lambda call_id=call.id: self._spawn(self._media_flowing(call_id, utcnow())),
+            on_media=lambda call_id=call.id: self.spawn(self._media_flowing(call_id, utcnow())),
             session_id=call.id,
             record=call.record,
         )
@@ -827,9 +831,7 @@ class Center:
             part = self._participants.get(sid)
             if part is None or leg is None or part.leg is not leg:
                 return  # the participant left, or the leg was already replaced
-            call = self._calls.get(part.call_id) if part.call_id else None
-            if part.role == "specialist" and part.identity is not None:
-                call = self._calls.get(self.router.specialist_call(part.identity.account_id) or "")
+            call = self._call_of(part)
             if call is None or not call.answered or call.media_lost_since is not None:
                 return
             call.media_lost_since = self._mono()
@@ -934,4 +936,4 @@ class Center:
             if datetime.now().date() != self._day:  # fewest_calls and least_talk_time count per day
                 self._day = datetime.now().date()
                 self.router.new_day()
-            self.telemetry.waiting.set(sum(q["waiting"] for q in self.router.queues(now)))
+            self.telemetry.waiting.set(self.router.waiting_count())

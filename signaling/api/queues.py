@@ -39,8 +39,7 @@ async def _one(request: web.Request, code: str) -> dict:
     found = await list_queues(request.app[keys.STORE], _defaults(request), code)
     if not found:
         raise ApiError("not_found", f"no service item {code!r}", 404)
-    center = request.app[keys.CENTER]
-    return {**found[0], "live": center.router.queue_live(code, center._mono())}
+    return {**found[0], "live": request.app[keys.CENTER].queue_live(code)}
 
 
 async def get_queues(request: web.Request) -> web.Response:

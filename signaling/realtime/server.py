@@ -37,6 +37,11 @@ class _Namespace(socketio.AsyncNamespace):
         super().__init__(namespace)
         self.center = center
 
+    def after_connect(self, sid: str) -> None:
+        """Repeat a resumed session's state to `sid` once its connection is established
+        (python-socketio runs the connect handler before the client is told it is connected)."""
+        asyncio.get_running_loop().call_later(0.05, lambda: self.center.spawn(self.center.after_resume(sid)))
+
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
@@ -101,8 +106,7 @@ class CallerNamespace(_Namespace):
         except ApiError as exc:
             raise _refuse(exc.code, exc.message) from exc
         if resumed:
-            # Repeat the call's state once the connection is established.
-            asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self.center.after_resume(sid)))
+            self.after_connect(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await self.center.caller_disconnected(sid)
@@ -157,9 +161,11 @@ class AgentNamespace(_Namespace):
         if identity is None:
             raise _refuse("unauthorized", "a valid specialist token is required")
         try:
-            await self.center.specialist_connected(sid, identity)
+            resumed = await self.center.specialist_connected(sid, identity)
         except ApiError as exc:
             raise _refuse(exc.code, exc.message) from exc
+        if resumed:  # its console dropped during a call and came back in time
+            self.after_connect(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await self.center.specialist_disconnected(sid)

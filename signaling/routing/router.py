@@ -209,6 +209,11 @@ class Router:
     def counts_by_state(self) -> dict[str, int]:
         return {s: self._state_counts[s] for s in ("ready", "ringing", "busy", "wrap_up", "away")}
 
+    def has_skill(self, specialist_id: int, service_item: str, category: str) -> bool:
+        """Whether a signed-in specialist holds the item's skill or its category's (any proficiency)."""
+        spec = self._specialists.get(specialist_id)
+        return spec is not None and (service_item in spec.skills or CATEGORY + category in spec.skills)
+
     def waiting_count(self) -> int:
         return sum(len(v) for v in self._by_queue.values())
 

@@ -281,7 +281,7 @@ class Center:
         item = await self.store.get_service_item(service_item)
         if item is None:
             raise ApiError("unknown_service_item", f"no service item with code {service_item!r}", 404)
-        record = self.settings.recording and await self.store.recording_enabled(item["code"])
+        record = self.settings.recording and item["recording"]
         async with self._lock:
             part = self._participants.get(sid)
             if part is None:

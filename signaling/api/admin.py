@@ -101,16 +101,12 @@ async def put_service_item(request: web.Request) -> web.Response:
     body = {**body, "code": body.get("code", code)}
     if body["code"] != code:
         raise bad_input("the code in the body differs from the one in the path", "invalid_value")
-    recording = body.pop("recording", None)
-    if recording is not None and not isinstance(recording, bool):
+    if body.get("recording") is not None and not isinstance(body["recording"], bool):
         raise bad_input("recording must be true or false", "wrong_type")
     try:
-        item = validate_item(body, None)
-        await request.app[keys.STORE].import_service_items([item])
+        await request.app[keys.STORE].import_service_items([validate_item(body, None)])  # one transaction
     except CatalogError as exc:
         raise bad_input(str(exc), "invalid_service_item") from None
-    if recording is not None:
-        await request.app[keys.STORE].set_service_item_recording(code, recording)
     return web.json_response(await request.app[keys.STORE].get_service_item(code))
 
 

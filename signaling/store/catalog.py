@@ -24,7 +24,8 @@ class CatalogError(ValueError):
 
 
 def validate_item(item: Any, line: int | None) -> dict:
-    """Return the item with the seven contract keys, stripped; raise CatalogError otherwise."""
+    """Return the item with the seven contract keys, stripped (and `recording` when given);
+    raise CatalogError otherwise."""
     if not isinstance(item, dict):
         raise CatalogError(line, "expected an object with keys " + ",".join(FIELDS))
     missing = [key for key in FIELDS if key not in item]
@@ -50,6 +51,10 @@ def validate_item(item: Any, line: int | None) -> dict:
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         raise CatalogError(line, "difficulty must be an integer 1-5")
     clean["difficulty"] = difficulty
+    if item.get("recording") is not None:  # extension: record this item's calls (default yes)
+        if not isinstance(item["recording"], bool):
+            raise CatalogError(line, "recording must be true or false")
+        clean["recording"] = item["recording"]
     return clean
 
 

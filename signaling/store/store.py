@@ -327,12 +327,6 @@ class Store:
                 select(Recording.path).where(Recording.session_id == session_id, Recording.party == party)
             )
 
-    async def recording_enabled(self, code: str) -> bool:
-        """Whether sessions of this service item are recorded (unknown items: yes)."""
-        async with self._db() as db:
-            value = await db.scalar(select(ServiceItem.recording).where(ServiceItem.code == code))
-            return True if value is None else bool(value)
-
     async def set_service_item_recording(self, code: str, enabled: bool) -> None:
         async with self._db() as db, db.begin():
             item = await db.get(ServiceItem, code)

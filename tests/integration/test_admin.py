@@ -129,7 +129,7 @@ async def test_catalog_and_accounts_management(server):
         # Recording is switched per service item (the media plane asks the store at request time).
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "recording": False})
         assert status == 200 and body["recording"] is False
-        assert await server.store.recording_enabled("TX-900") is False
+        assert (await server.store.get_service_item("TX-900"))["recording"] is False
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "recording": "no"})
         assert status == 400 and body["error"]["code"] == "wrong_type"
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "difficulty": 9})

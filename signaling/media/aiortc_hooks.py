@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import inspect
 import logging
 import queue
@@ -135,10 +136,10 @@ class FrameSplitter(queue.Queue):
             return
         codec, frame = item
         self.encoded += 1
-        mime = codec.mimeType.lower()
+        mime, time_base = _codec_facts(codec.mimeType, codec.clockRate)
         packet = av.Packet(frame.data)
         packet.pts = packet.dts = frame.timestamp
-        packet.time_base = fractions.Fraction(1, codec.clockRate)
+        packet.time_base = time_base
         if mime == "video/vp8":
             packet.is_keyframe = vp8_is_keyframe(frame.data)
         elif mime.startswith("audio/"):
@@ -150,6 +151,12 @@ class FrameSplitter(queue.Queue):
         if self.decode:
             self.decoded += 1
             super().put(item)
+
+
+@functools.lru_cache(maxsize=16)
+def _codec_facts(mime_type: str, clock_rate: int) -> tuple[str, fractions.Fraction]:
+    """Lower-case MIME type and time base of a codec: worked out once, not per frame."""
+    return mime_type.lower(), fractions.Fraction(1, clock_rate)
 
 
 def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> FrameSplitter:

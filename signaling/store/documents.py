@@ -174,10 +174,9 @@ async def specialist_day(store, specialist_id: int, since: datetime, answer_targ
     - `avg_answer_ms`: mean time from the offer to the answer (how fast they pick up);
     - `avg_satisfaction`: mean caller rating (1-5) of those sessions;
     - `avg_difficulty`: mean difficulty they recorded in wrap-up;
-    - `score` (0-100): 40 % timeliness (share picked up within the answer
-      target), 40 % satisfaction ((avg - 1) / 4), 20 % difficulty (avg / 5);
-      a part without data counts as its neutral middle (50 %). None before the
-      first answered call.
+    - `score` (0-100): the specialist's score on today's leaderboard, the
+      administrators' formula (store/scores.py, docs/administration.md); None
+      before the first answered call.
     """
     since = utc_naive(since)
     S = CallSession  # durations are computed in Python: date arithmetic is not portable SQL
@@ -196,10 +195,8 @@ async def specialist_day(store, specialist_id: int, since: datetime, answer_targ
     avg_answer_ms, avg_sat, avg_diff = avg(picks), avg(sats), avg(diffs)
     score = None
     if answered:
-        timeliness = (sum(1 for p in picks if p <= answer_target_s * 1000) / len(picks)) if picks else 0.5
-        satisfaction = (avg_sat - 1) / 4 if avg_sat is not None else 0.5
-        difficulty = avg_diff / 5 if avg_diff is not None else 0.5
-        score = round(100 * (0.4 * timeliness + 0.4 * satisfaction + 0.2 * difficulty))
+        board = await store.scores(since=since, until=None, threshold_s=answer_target_s)
+        score = next((row["score"] for row in board if row["id"] == specialist_id), None)
     return {
         "since": iso(since.replace(tzinfo=timezone.utc)),
         "answered": answered,

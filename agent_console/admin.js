@@ -22,7 +22,7 @@ const SVG = "http://www.w3.org/2000/svg";
 
 const vw = (window.vw = {
   session: null, view: null, items: [], total: 0, offset: 0, metrics: null, scores: null,
-  socket: null, stats: null, statsCount: 0, catalog: [], accounts: [], detail: null, hasQueues: false,
+  socket: null, stats: null, statsCount: 0, catalog: [], accounts: [], detail: null,
 });
 
 // ---------------------------------------------------------------- small helpers
@@ -83,6 +83,9 @@ async function call(path, init) {
     return null;
   }
 }
+
+const putJson = (path, body) =>
+  call(path, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
 /** A <table> from column specs {label, value(row), cls, cell(row) -> Node}. */
 function fillTable(table, columns, rows, { caption, empty, rowAttrs } = {}) {
@@ -751,9 +754,7 @@ async function saveItem(ev) {
   for (const k of ["code", "name", "name_en", "category", "department", "level"]) body[k] = $(`it-${k}`).value.trim();
   body.difficulty = Number($("it-difficulty").value);
   body.recording = $("it-recording").checked;
-  const saved = await call(`/api/admin/service-items/${encodeURIComponent(body.code)}`, {
-    method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  });
+  const saved = await putJson(`/api/admin/service-items/${encodeURIComponent(body.code)}`, body);
   if (!saved) return;
   $("item-form").hidden = true;
   $("cat-status").textContent = t("adm.cat.saved", { code: saved.code });
@@ -808,29 +809,14 @@ async function saveAccount(ev) {
     password: $("acc-password").value || undefined,
     skills: $("acc-skills").value.split(",").map((s) => s.trim()).filter(Boolean),
   };
-  const saved = await call(`/api/admin/accounts/${encodeURIComponent(username)}`, {
-    method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  });
+  const saved = await putJson(`/api/admin/accounts/${encodeURIComponent(username)}`, body);
   if (!saved) return;
   $("acc-form").hidden = true;
   $("acc-status").textContent = t("adm.acc.saved", { name: saved.username });
   loadAccounts();
 }
 
-// ---------------------------------------------------------------- queues (when the routing engine offers /api/queues)
-
-async function probeQueues() {
-  // The OpenAPI document lists every route the server answers.
-  try {
-    const doc = await (await fetch("/api/openapi.json")).json();
-    vw.hasQueues = Boolean(doc.paths && doc.paths["/api/queues"] && doc.paths["/api/queues"].get);
-  } catch (_) {
-    vw.hasQueues = false;
-  }
-  document.querySelector('#admin-nav a[data-view="queues"]').hidden = !vw.hasQueues;
-}
-
-const QUEUE_FIXED = new Set(["service_item", "configured", "updated_at", "live"]);
+// ---------------------------------------------------------------- queues
 
 async function loadQueues() {
   const data = await call("/api/queues");
@@ -882,9 +868,7 @@ async function saveQueue(ev) {
       return;
     }
   }
-  const saved = await call(`/api/queues/${encodeURIComponent(q.service_item)}`, {
-    method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  });
+  const saved = await putJson(`/api/queues/${encodeURIComponent(q.service_item)}`, body);
   if (!saved) return;
   $("queue-form").hidden = true;
   $("q-status").textContent = t("adm.cat.saved", { code: q.service_item });
@@ -931,7 +915,6 @@ function start(session) {
   vw.offset = 0;
   showAdmin();
   loadChoices();
-  probeQueues();
   connectLive();
   route();
 }

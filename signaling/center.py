@@ -41,6 +41,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def local_midnight() -> datetime:
+    """The start of the center's "today": midnight in the server's local time zone."""
+    return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 @dataclass
 class Call:
     """A live session: who is in it and the media joining them."""
@@ -484,8 +489,7 @@ class Center:
 
     async def my_day(self, sid: str) -> dict:
         spec_id = self._specialist(sid)
-        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        return await specialist_day(self.store, spec_id, midnight, self.settings.answer_target_s)
+        return await specialist_day(self.store, spec_id, local_midnight(), self.settings.answer_target_s)
 
     # -- media legs --------------------------------------------------------------
 
@@ -524,10 +528,15 @@ class Center:
         """One queue right now: waiting, longest wait, staffing, average handle time."""
         return self.router.queue_live(service_item, self._mono())
 
-    def live_stats(self) -> dict:
-        now = self._mono()
-        return {"queues": self.router.queues(now), "specialists": self.router.counts_by_state(),
-                "calls": self.live_calls()}
+    async def wallboard(self) -> dict:
+        """The `/admin` `stats` payload: queues, specialists, calls now, and today's figures."""
+        m = await self.store.metrics(
+            since=local_midnight(), until=None, threshold_s=self.settings.answer_target_s, detail=False
+        )
+        today = {k: m[k] for k in ("offered", "answered", "abandoned", "service_level",
+                                   "missed", "service_level_abandons", "asa_ms", "threshold_s")}
+        return {"queues": self.router.queues(self._mono()), "specialists": self.router.counts_by_state(),
+                "calls": self.live_calls(), "today": today}
 
     def live_calls(self) -> list[dict]:
         """Answered calls not ended yet, oldest first (the wallboard's "Monitor" list)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Any
 
 import socketio
@@ -267,14 +266,7 @@ async def _stats_loop(sio: socketio.AsyncServer, center: Center) -> None:
         try:
             if not sio.manager.rooms.get(ADMIN_NS, {}).get("wallboard"):
                 continue
-            # "Today" is the center's day: midnight in the server's local time zone.
-            midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-            m = await center.store.metrics(
-                since=midnight, until=None, threshold_s=center.settings.answer_target_s, detail=False
-            )
-            today = {k: m[k] for k in ("offered", "answered", "abandoned", "service_level",
-                                       "missed", "service_level_abandons", "asa_ms", "threshold_s")}
-            await sio.emit("stats", {**center.live_stats(), "today": today}, room="wallboard", namespace=ADMIN_NS)
+            await sio.emit("stats", await center.wallboard(), room="wallboard", namespace=ADMIN_NS)
         except asyncio.CancelledError:
             raise
         except Exception:

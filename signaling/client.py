@@ -296,8 +296,8 @@ class Participant:
 
     # media
 
-    async def open_leg(self, *, screen: bool = False) -> None:
-        """Open this participant's leg: offer mic + camera (+ screen), apply the answer."""
+    async def _new_peer_connection(self) -> RTCPeerConnection:
+        """A peer connection with the server's ICE servers (never aiortc's public default)."""
         if self.pc is not None:
             raise ClientError("the leg is already open")
         status, config = await self._request_json("GET", "/api/config")
@@ -305,7 +305,11 @@ class Participant:
             raise ClientError(f"GET /api/config answered {status}", config)
         if self.media_addresses is not None:
             use_media_addresses(self.media_addresses)
-        self.pc = pc = RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
+        return RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
+
+    async def open_leg(self, *, screen: bool = False) -> None:
+        """Open this participant's leg: offer mic + camera (+ screen), apply the answer."""
+        self.pc = pc = await self._new_peer_connection()
         if self.clip is not None:
             self._tracks = [EncodedTrack(self.clip, "audio"), EncodedTrack(self.clip, "video")]
         else:
@@ -524,14 +528,7 @@ class Administrator(_Staff):
 
     async def open_monitor_leg(self, *, screens: bool = False, send: EncodedClip | None = None) -> None:
         """Open the receive-only monitor leg (with `send`, offer sendrecv and play that clip: tests only)."""
-        if self.pc is not None:
-            raise ClientError("the leg is already open")
-        status, config = await self._request_json("GET", "/api/config")
-        if status != 200 or not isinstance(config, dict):
-            raise ClientError(f"GET /api/config answered {status}", config)
-        if self.media_addresses is not None:
-            use_media_addresses(self.media_addresses)
-        self.pc = pc = RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
+        self.pc = pc = await self._new_peer_connection()
         kinds = ["audio", "video", "audio", "video"] + (["video", "video"] if screens else [])
         self.slots = [{"name": name, "kind": kind, "frames": 0, "keyframes": 0, "size": None}
                       for name, kind in zip(self.SLOT_NAMES, kinds)]

@@ -8,13 +8,18 @@ just far enough in (aiortc 1.16.0, read from its source):
   start at 0) on the private queue ``_RTCRtpReceiver__decoder_queue``, read by
   a `decoder_worker` thread started in `receive()` with that queue object.
   :func:`tap_receiver` swaps the queue, before `receive()`, for a
-  :class:`FrameSplitter` that hands every encoded frame to a callback as an
-  `av.Packet` on the event loop, and passes it on to the decoder thread only
-  while decoding is wanted (transcoding). Idle or forwarding, nothing is
-  decoded and the decoder thread sleeps.
-- **send side** — `RTCRtpSender._next_encoded_frame` packs an `av.Packet` it
-  receives from its track with `encoder.pack()` instead of encoding it (this
-  is public behaviour, used by `MediaPlayer(decode=False)`).
+  :class:`FrameSplitter` that hands every encoded frame to a callback as one
+  :class:`EncodedFrame` on the event loop, and passes it on to the decoder
+  thread only while decoding is wanted (transcoding). Idle or forwarding,
+  nothing is decoded and the decoder thread sleeps. The frame's bytes are the
+  jitter buffer's own (`b"".join` of the RTP payloads, a fresh immutable
+  `bytes` per frame), so they are shared, never copied.
+- **send side** — `RTCRtpSender._next_encoded_frame` encodes what its track
+  returns only if it is an `av.Frame`; anything else goes to
+  `encoder.pack()`. The VP8 and Opus packers read nothing but
+  `bytes(packet)`, `packet.pts` and `packet.time_base`, so an
+  :class:`EncodedFrame` is sent as it is; the H.264 packer asserts an
+  `av.Packet`, so :func:`sendable` builds one for H.264 only.
 - **keyframe requests** — PLI/FIR reaching a sender only call
   `RTCRtpSender._send_keyframe()` (sets a flag read on the encode path);
   :func:`on_keyframe_request` wraps that method per instance, and
@@ -23,7 +28,7 @@ just far enough in (aiortc 1.16.0, read from its source):
 - **negotiated codecs** — `RTCRtpTransceiver._codecs` (first = the one sent).
 
 :func:`check_aiortc` verifies the pinned version and that each of these
-still exists with the expected shape; `tests/unit/test_media_hooks.py` calls
+still exists with the expected shape; `tests/unit/test_media_relay.py` calls
 it, so an aiortc upgrade fails loudly instead of silently decoding again.
 """
 
@@ -35,12 +40,14 @@ import functools
 import inspect
 import logging
 import queue
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiortc
 import av
-from aiortc import rtcrtpreceiver, rtcrtpsender
+from aiortc import jitterbuffer, rtcrtpreceiver, rtcrtpsender
+from aiortc.codecs import g711, g722, opus, vpx
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
@@ -49,11 +56,44 @@ logger = logging.getLogger(__name__)
 
 PINNED_AIORTC = "1.16.0"
 
-PacketCallback = Callable[[str, av.Packet], None]  # (mime type, packet)
+
+class EncodedFrame(NamedTuple):
+    """One received encoded frame, made once and shared by every consumer.
+
+    Immutable (a tuple: a consumer cannot restamp it under the others' feet;
+    a NamedTuple rather than a frozen dataclass because it is built several
+    times faster, once per frame). `pts` is the RTP timestamp counted from 0,
+    `time_base` the codec's shared ``1 / clock rate`` (see :func:`time_base`).
+    It is also what a sender packs (see :func:`sendable`).
+    """
+
+    mime: str  # lower case, e.g. "video/vp8"
+    data: bytes
+    pts: int
+    time_base: fractions.Fraction
+    keyframe: bool
+
+    def __bytes__(self) -> bytes:
+        return self.data  # the same object: bytes() of it copies nothing
+
+    def at(self, pts: int) -> EncodedFrame:
+        """The same frame (same bytes) at another timestamp."""
+        return _new_tuple(EncodedFrame, (self.mime, self.data, pts, self.time_base, self.keyframe))
+
+
+_new_tuple = tuple.__new__  # skips NamedTuple's keyword handling on the per-frame path
+
+# (mime type, frame): the MIME type is frame.mime too; it stays the first
+# argument because consumers outside the plane (the headless client) take it.
+PacketCallback = Callable[[str, EncodedFrame], None]
 
 _QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 _THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
 _RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+
+
+# Packers that take any object with bytes(), pts and time_base (H.264's asserts av.Packet).
+_DUCK_PACKERS = (vpx.Vp8Encoder, opus.OpusEncoder, g711.PcmEncoder, g722.G722Encoder)
 
 
 class AiortcChanged(RuntimeError):
@@ -88,6 +128,12 @@ def check_aiortc() -> None:
     nxt = inspect.getsource(RTCRtpSender._next_encoded_frame)
     if "self.__encoder.pack(data)" not in nxt or "isinstance(data, Frame)" not in nxt:
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet")
+    for encoder in _DUCK_PACKERS:
+        pack = inspect.getsource(encoder.pack)
+        if "bytes(packet)" not in pack or not set(re.findall(r"packet\.(\w+)", pack)) <= {"pts", "time_base"}:
+            problems.append(f"{encoder.__name__}.pack reads more than bytes(packet), pts and time_base")
+    if 'data=b"".join(' not in inspect.getsource(jitterbuffer.JitterBuffer._remove_frame):
+        problems.append("JitterFrame.data is no longer a fresh bytes object per frame (it is shared uncopied)")
     if "self._codecs" not in inspect.getsource(RTCRtpTransceiver.__init__):
         problems.append("RTCRtpTransceiver._codecs is gone")
     if not hasattr(rtcrtpsender, "RTCEncodedFrame"):
@@ -117,10 +163,10 @@ class FrameSplitter(queue.Queue):
     """Replaces a receiver's decoder queue (see the module notes).
 
     `put((codec, jitter_frame))` happens on the event loop thread; the frame
-    goes to `on_packet` as an `av.Packet` (pts = RTP timestamp from 0,
-    time_base = 1 / clock rate, keyframes marked), and to the decoder thread
-    only while `decode` is true. `put(None)` (the receiver stopping) still
-    ends the decoder thread.
+    goes to `on_packet` as one :class:`EncodedFrame` (pts = RTP timestamp
+    from 0, keyframes marked), and to the decoder thread only while `decode`
+    is true. `put(None)` (the receiver stopping) still ends the decoder
+    thread.
     """
 
     def __init__(self, on_packet: PacketCallback) -> None:
@@ -136,16 +182,11 @@ class FrameSplitter(queue.Queue):
             return
         codec, frame = item
         self.encoded += 1
-        mime, time_base = _codec_facts(codec.mimeType, codec.clockRate)
-        packet = av.Packet(frame.data)
-        packet.pts = packet.dts = frame.timestamp
-        packet.time_base = time_base
-        if mime == "video/vp8":
-            packet.is_keyframe = vp8_is_keyframe(frame.data)
-        elif mime.startswith("audio/"):
-            packet.is_keyframe = True
+        mime, base = _codec_facts(codec.mimeType, codec.clockRate)
+        data = frame.data
+        keyframe = vp8_is_keyframe(data) if mime == "video/vp8" else mime.startswith("audio/")
         try:
-            self.on_packet(mime, packet)
+            self.on_packet(mime, _new_tuple(EncodedFrame, (mime, data, frame.timestamp, base, keyframe)))
         except Exception:  # a broken consumer must not break the receiver
             logger.exception("encoded frame consumer failed")
         if self.decode:
@@ -154,9 +195,15 @@ class FrameSplitter(queue.Queue):
 
 
 @functools.lru_cache(maxsize=16)
+def time_base(clock_rate: int) -> fractions.Fraction:
+    """``1 / clock_rate``, one shared object per clock (compared by identity on the hot path)."""
+    return fractions.Fraction(1, clock_rate)
+
+
+@functools.lru_cache(maxsize=16)
 def _codec_facts(mime_type: str, clock_rate: int) -> tuple[str, fractions.Fraction]:
     """Lower-case MIME type and time base of a codec: worked out once, not per frame."""
-    return mime_type.lower(), fractions.Fraction(1, clock_rate)
+    return mime_type.lower(), time_base(clock_rate)
 
 
 def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> FrameSplitter:
@@ -190,6 +237,21 @@ def request_keyframe(receiver: RTCRtpReceiver, tasks: set[asyncio.Task[None]]) -
 
 
 # -- send side -------------------------------------------------------------------
+
+
+def sendable(frame: EncodedFrame) -> EncodedFrame | av.Packet:
+    """What a sender's track returns for `frame`: the frame itself, or an `av.Packet` for H.264.
+
+    The H.264 packer asserts `isinstance(packet, av.Packet)`, so only H.264
+    pays for a packet (and a copy of the bytes); see the module notes.
+    """
+    if frame.mime != "video/h264":
+        return frame
+    packet = av.Packet(frame.data)
+    packet.pts = packet.dts = frame.pts
+    packet.time_base = frame.time_base
+    packet.is_keyframe = frame.keyframe
+    return packet
 
 
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from .aiortc_hooks import EncodedFrame
 from .leg import Leg, SlotKey
 from .recorder import Recorder
 from .relay import OutputTrack, Tap
@@ -108,8 +109,8 @@ class Bridge:
                 if tap is None or tap is old:
                     continue
                 if old is not None:
-                    old.packet_sinks.pop((self, "record", key), None)
-                tap.packet_sinks[(self, "record", key)] = self._record(recorder, key[0], tap)
+                    old.remove_sink((self, "record", key))
+                tap.add_sink((self, "record", key), self._record(recorder, key[0], tap))
                 self._recording[(index, key)] = tap
                 tap.request_keyframe()
 
@@ -122,11 +123,16 @@ class Bridge:
                 self._maybe_report()
 
         if mode == PASSTHROUGH:
-            def forward_packet(mime: str, packet: Any) -> None:
-                output.push(packet, tap)
-                forwarded()
+            want = output.mime_negotiated
 
-            tap.packet_sinks[(self, direction, key)] = forward_packet
+            def forward_packet(frame: EncodedFrame) -> None:
+                # A frame in another codec than the sender's would be garbage to
+                # the far end (and H.264's packer would stop the sender for good).
+                if frame.mime == want:
+                    output.push(frame, tap)
+                    forwarded()
+
+            tap.add_sink((self, direction, key), forward_packet)
             output.upstream = tap
             tap.request_keyframe(force=True)  # the first picture at once, not at the next natural keyframe
         else:
@@ -140,15 +146,15 @@ class Bridge:
 
     def _unlink(self, link: tuple[int, SlotKey], linked: tuple[Tap, OutputTrack, str]) -> None:
         tap, output, mode = linked
-        tap.packet_sinks.pop((self, link[0], link[1]), None)
+        tap.remove_sink((self, link[0], link[1]))
         if mode == TRANSCODE:
             tap.frame_sink = None
         output.clear()
 
     @staticmethod
-    def _record(recorder: Recorder, kind: str, tap: Tap) -> Callable[[str, Any], None]:
-        def record(mime: str, packet: Any) -> None:
-            recorder.write(kind, tap, mime, packet)
+    def _record(recorder: Recorder, kind: str, tap: Tap) -> Callable[[EncodedFrame], None]:
+        def record(frame: EncodedFrame) -> None:
+            recorder.write(kind, tap, frame)
 
         return record
 
@@ -173,7 +179,7 @@ class Bridge:
             self._unlink(link, linked)
         self._links.clear()
         for (_, key), tap in self._recording.items():
-            tap.packet_sinks.pop((self, "record", key), None)
+            tap.remove_sink((self, "record", key))
         self._recording.clear()
 
     async def close(self) -> None:

@@ -35,8 +35,8 @@ left unlinked: the monitor never transcodes.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from .aiortc_hooks import EncodedFrame
 from .leg import Leg, SlotKey
 from .relay import OutputTrack, Tap
 
@@ -138,19 +138,19 @@ class Monitor:
         want = output.mime_negotiated
         self.forwarded.setdefault(key, 0)
 
-        def forward(mime: str, packet: Any) -> None:
-            if mime == want:
-                output.push(packet, tap)
+        def forward(frame: EncodedFrame) -> None:
+            if frame.mime == want:
+                output.push(frame, tap)
                 self.forwarded[key] += 1
 
-        tap.packet_sinks[(self, key)] = forward
+        tap.add_sink((self, key), forward)
         output.upstream = tap  # the administrator's keyframe requests go to the party
         tap.request_keyframe(force=True)  # the first picture at once
         self._links[key] = (tap, output)
 
     def _unlink(self, key: SlotKey) -> None:
         tap, output = self._links.pop(key)
-        tap.packet_sinks.pop((self, key), None)
+        tap.remove_sink((self, key))
         output.clear()
 
     def detach(self) -> None:

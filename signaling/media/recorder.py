@@ -1,9 +1,10 @@
 """Recording: one WebM file per party, muxed from the received encoded frames.
 
-No transcoding: the VP8 and Opus frames a leg receives (the same ones the
-relay forwards) are written as they are. The event loop only copies each
-frame's bytes and computes its timestamp; opening, muxing and finalizing
-the file happen on the recorder's own thread (file I/O may block).
+No transcoding: the VP8 and Opus frames a leg receives (the same records
+the relay forwards, bytes shared, not copied) are written as they are. The
+event loop only computes each frame's timestamp and queues it; opening,
+muxing and finalizing the file happen on the recorder's own thread (file
+I/O may block).
 
 Timestamps: each stream runs on its own RTP clock (90 kHz video, 48 kHz
 audio). When a source starts (the first frame, or a new leg after a
@@ -19,7 +20,6 @@ VP8 and Opus here.
 
 from __future__ import annotations
 
-import fractions
 import logging
 import os
 import queue
@@ -31,11 +31,12 @@ from pathlib import Path
 
 import av
 
-from .aiortc_hooks import vp8_dimensions
+from .aiortc_hooks import EncodedFrame, time_base, vp8_dimensions
 
 logger = logging.getLogger(__name__)
 
 CLOCKS = {"video": 90000, "audio": 48000}
+TIME_BASES = {kind: time_base(clock) for kind, clock in CLOCKS.items()}  # the relay's own objects
 MIMES = {"video": "video/vp8", "audio": "audio/opus"}
 OPUS_FRAME = 960  # 20 ms at 48 kHz
 # Without a video keyframe after this long, the file is written audio-only.
@@ -86,18 +87,21 @@ class Recorder:
     def closed(self) -> bool:
         return self._closed
 
-    def write(self, kind: str, source: object, mime: str, packet: av.Packet) -> None:
-        """Take one received encoded frame (on the event loop; cheap)."""
+    def write(self, kind: str, source: object, frame: EncodedFrame) -> None:
+        """Take one received encoded frame (on the event loop; cheap: its bytes are kept, not copied)."""
         if self._closed:
             return
-        if mime != MIMES.get(kind) or packet.pts is None or packet.time_base is None:
+        if frame.mime != MIMES.get(kind):
             self.skipped += 1
             return
         now = time.monotonic()
         stream = self._streams[kind]
         clock = CLOCKS[kind]
-        pts = int(packet.pts * packet.time_base * clock) if packet.time_base != fractions.Fraction(1, clock) else packet.pts
-        keyframe = bool(packet.is_keyframe)
+        base = frame.time_base
+        pts = frame.pts
+        if base is not TIME_BASES[kind] and base != TIME_BASES[kind]:  # identity first: no Fraction arithmetic
+            pts = int(pts * base * clock)
+        keyframe = frame.keyframe
         if source is not stream.source:
             stream.source = source
             stream.awaiting_keyframe = kind == "video"
@@ -123,7 +127,7 @@ class Recorder:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"recorder-{self.path.stem}", daemon=True)
             self._thread.start()
-        self._queue.put((kind, bytes(packet), out, keyframe, now))
+        self._queue.put((kind, frame.data, out, keyframe, now))
 
     def close(self) -> None:
         """Stop taking frames; the thread finalizes the file and calls `on_done`."""
@@ -189,7 +193,7 @@ class Recorder:
                         continue
                     packet = av.Packet(data)
                     packet.pts = packet.dts = pts
-                    packet.time_base = fractions.Fraction(1, CLOCKS[kind])  # muxing rescales to the file's
+                    packet.time_base = TIME_BASES[kind]  # muxing rescales to the file's
                     packet.is_keyframe = keyframe
                     if kind == "audio":
                         packet.duration = OPUS_FRAME
@@ -226,10 +230,10 @@ class Recorder:
             video = container.add_stream("libvpx", rate=30)
             video.width, video.height = dims
             video.pix_fmt = "yuv420p"
-            video.time_base = fractions.Fraction(1, CLOCKS["video"])
+            video.time_base = TIME_BASES["video"]
             streams["video"] = video
         audio = container.add_stream("libopus", rate=48000)
         audio.layout = "stereo"
-        audio.time_base = fractions.Fraction(1, CLOCKS["audio"])
+        audio.time_base = TIME_BASES["audio"]
         streams["audio"] = audio
         return container, streams

@@ -4,9 +4,12 @@ Two modes per bridged slot (see docs/media.md):
 
 - **passthrough** (default): the encoded frames a leg receives (taken from the
   receiver's jitter buffer output by :mod:`.aiortc_hooks`) are handed to the
-  other leg's sender as `av.Packet`s, which it packetizes without encoding.
-  Nothing is decoded or encoded on the server. A sender that gets a keyframe
-  request (PLI/FIR) forwards it upstream, rate-limited.
+  other leg's sender, which packetizes them without encoding. Nothing is
+  decoded or encoded on the server, and a frame's bytes are never copied: one
+  immutable :class:`~.aiortc_hooks.EncodedFrame` per received frame goes to
+  every sink (bridge link, recorder, monitor), and each output only restamps
+  it. A sender that gets a keyframe request (PLI/FIR) forwards it upstream,
+  rate-limited.
 - **transcode**: the receiver decodes (aiortc's decoder thread) and the other
   leg's sender re-encodes. Used when the two legs negotiated different codecs,
   or everywhere with ``VW_RELAY=transcode``.
@@ -26,21 +29,22 @@ import contextlib
 import fractions
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Union
 
-import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_timebase
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from av.frame import Frame
 
 from . import aiortc_hooks
+from .aiortc_hooks import EncodedFrame
 
 logger = logging.getLogger(__name__)
 
-Item = Union[Frame, av.Packet]
+Item = Union[Frame, EncodedFrame]
 FrameSink = Callable[[Frame], None]
-PacketSink = Callable[[str, av.Packet], None]  # (mime type, packet)
+PacketSink = Callable[[EncodedFrame], None]  # shared by all sinks: never mutated
 
 # Items waiting for the sender. Small, so a slow sender drops old media rather
 # than adding latency (an encoded video frame is several RTP packets).
@@ -66,7 +70,8 @@ class Tap:
         self.frames = 0  # encoded frames received
         self.decoded = 0  # decoded frames delivered to a frame sink
         self.mime: str | None = None  # codec of the last frame received
-        self.packet_sinks: dict[object, PacketSink] = {}
+        self._packet_sinks: dict[object, PacketSink] = {}
+        self._fanout: tuple[PacketSink, ...] = ()  # snapshot of the sinks, rebuilt when they change
         self._frame_sink: FrameSink | None = None
         self._splitter = aiortc_hooks.tap_receiver(self.receiver, self._on_packet)
         self._last_keyframe_request = -1e9
@@ -85,14 +90,30 @@ class Tap:
 
     # encoded
 
-    def _on_packet(self, mime: str, packet: av.Packet) -> None:
+    @property
+    def packet_sinks(self) -> Mapping[object, PacketSink]:
+        """The packet sinks by key (read-only: use :meth:`add_sink` / :meth:`remove_sink`)."""
+        return MappingProxyType(self._packet_sinks)
+
+    def add_sink(self, key: object, sink: PacketSink) -> None:
+        """Give every encoded frame to `sink(frame)` from now on (replacing any sink under `key`)."""
+        self._packet_sinks[key] = sink
+        self._fanout = tuple(self._packet_sinks.values())
+
+    def remove_sink(self, key: object) -> None:
+        if self._packet_sinks.pop(key, None) is not None:
+            self._fanout = tuple(self._packet_sinks.values())
+
+    def _on_packet(self, mime: str, frame: EncodedFrame) -> None:
         self.frames += 1
         self.mime = mime
         if self._keyframe_pending:
             self.request_keyframe(force=True)
-        for sink in list(self.packet_sinks.values()):
+        # The tuple is immutable, so a sink that adds or removes sinks does not
+        # disturb this loop (the change applies from the next frame).
+        for sink in self._fanout:
             try:
-                sink(mime, packet)
+                sink(frame)
             except Exception:
                 logger.exception("packet sink failed")
 
@@ -141,7 +162,8 @@ class Tap:
                     logger.exception("relay sink failed")
 
     async def stop(self) -> None:
-        self.packet_sinks.clear()
+        self._packet_sinks.clear()
+        self._fanout = ()
         self.frame_sink = None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -159,7 +181,7 @@ class OutputTrack(MediaStreamTrack):
     another track (its RTP loop would stay blocked on the old one) and never
     sees this track end (its RTP loop would exit for good).
 
-    It carries decoded frames (the sender encodes them) or encoded packets
+    It carries decoded frames (the sender encodes them) or encoded frames
     (the sender only packetizes them). Timestamps are rewritten to run on
     continuously across sources, because the far end's receiver reads a
     backwards jump as a 32-bit wrap-around. After a switch to a new source of
@@ -195,28 +217,32 @@ class OutputTrack(MediaStreamTrack):
             self.upstream.request_keyframe()
 
     def push(self, item: Item, source: object) -> None:
-        """Queue a frame or packet from `source` (anything identifying the upstream)."""
-        if isinstance(item, av.Packet):
-            item = _copy(item)  # the same packet also goes to the recorder
+        """Queue a decoded frame, or a shared encoded frame, from `source` (anything identifying the upstream)."""
+        encoded = isinstance(item, EncodedFrame)
         if source is not self._source:
             self._source = source
             self._offset = None  # set from its first item
-            self._awaiting_keyframe = isinstance(item, av.Packet) and self.kind == "video"
+            self._awaiting_keyframe = encoded and self.kind == "video"
         if self._awaiting_keyframe:
-            if not item.is_keyframe:
+            if not item.keyframe:
                 self.dropped += 1
                 # Keep asking (rate-limited): a request can be lost or come too early.
                 if self.upstream is not None:
                     self.upstream.request_keyframe()
                 return
             self._awaiting_keyframe = False
-        self._restamp(item)
+        pts = self._restamp(item.pts, item.time_base)
+        if pts is not None:
+            if encoded:
+                item = item.at(pts)  # the other sinks share the received frame: restamp a new record
+            else:
+                item.pts = pts  # a decoded frame goes to this output only
         if self._queue.full():
             self._queue.get_nowait()  # drop the oldest: latency matters more
             self.dropped += 1
-            if self.kind == "video" and isinstance(item, av.Packet):
+            if self.kind == "video" and encoded:
                 # A hole in encoded video: resume at the next keyframe.
-                self._awaiting_keyframe = not item.is_keyframe
+                self._awaiting_keyframe = not item.keyframe
                 if self.upstream is not None:
                     self.upstream.request_keyframe()
                 if self._awaiting_keyframe:
@@ -235,35 +261,29 @@ class OutputTrack(MediaStreamTrack):
             raise MediaStreamError
         item = await self._queue.get()
         self.frames += 1
-        return item
+        # Converted here, not when queued: frames dropped from the queue cost nothing.
+        return aiortc_hooks.sendable(item) if isinstance(item, EncodedFrame) else item
 
-    def _restamp(self, item: Item) -> None:
-        if item.pts is None or item.time_base is None:
-            return
-        if self._time_base is not None and item.time_base != self._time_base:
+    def _restamp(self, pts: int | None, time_base: fractions.Fraction | None) -> int | None:
+        """This output's timestamp for an item stamped `pts` in `time_base` (None: unstamped)."""
+        if pts is None or time_base is None:
+            return None
+        # Identity first: encoded frames carry one shared Fraction per clock, and
+        # comparing Fractions by value costs more than the rest of this method.
+        if self._time_base is not None and time_base is not self._time_base and time_base != self._time_base:
             # Another clock: carry what was sent over into the new time base.
             if self._last_pts is not None:
-                self._last_pts = convert_timebase(self._last_pts, self._time_base, item.time_base)
-                self._last_step = convert_timebase(self._last_step, self._time_base, item.time_base)
+                self._last_pts = convert_timebase(self._last_pts, self._time_base, time_base)
+                self._last_step = convert_timebase(self._last_step, self._time_base, time_base)
             self._offset = None
-        self._time_base = item.time_base
+        self._time_base = time_base
         if self._offset is None:
             start = 0 if self._last_pts is None else self._last_pts + max(self._last_step, 1)
-            self._offset = start - item.pts
-        pts = item.pts + self._offset
+            self._offset = start - pts
+        out = pts + self._offset
         if self._last_pts is not None:
-            if pts <= self._last_pts:  # never go backwards within a source either
-                pts = self._last_pts + 1
-            self._last_step = pts - self._last_pts
-        self._last_pts = pts
-        item.pts = pts
-        if isinstance(item, av.Packet):
-            item.dts = pts
-
-
-def _copy(packet: av.Packet) -> av.Packet:
-    copy = av.Packet(bytes(packet))
-    copy.pts = copy.dts = packet.pts
-    copy.time_base = packet.time_base
-    copy.is_keyframe = packet.is_keyframe
-    return copy
+            if out <= self._last_pts:  # never go backwards within a source either
+                out = self._last_pts + 1
+            self._last_step = out - self._last_pts
+        self._last_pts = out
+        return out

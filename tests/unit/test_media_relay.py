@@ -9,11 +9,15 @@ from datetime import datetime, timedelta, timezone
 
 import av
 import pytest
-from aiortc import RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpCodecParameters, RTCRtpSender
+from aiortc.codecs import opus, vpx
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
-from signaling.media import MediaPlane, aiortc_hooks, use_media_addresses
+from signaling.media import MediaPlane, aiortc_hooks, rtc_configuration, use_media_addresses
+from signaling.media.aiortc_hooks import EncodedFrame
 from signaling.media.recorder import Recorder
+from signaling.media.relay import OutputTrack, Tap
 from signaling.media.retention import purge_recordings
 from test_media import Peer, wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
 
@@ -78,6 +82,14 @@ def test_hook_check_fails_loudly_when_aiortc_changes(monkeypatch):
     with pytest.raises(aiortc_hooks.AiortcChanged, match="_send_keyframe"):
         aiortc_hooks.check_aiortc()
 
+    def packer_reads_more(obj):  # a packer that needs more than an EncodedFrame has
+        text = real(obj)
+        return text.replace("packet.pts", "packet.dts") if obj is vpx.Vp8Encoder.pack else text
+
+    monkeypatch.setattr(aiortc_hooks.inspect, "getsource", packer_reads_more)
+    with pytest.raises(aiortc_hooks.AiortcChanged, match="Vp8Encoder.pack"):
+        aiortc_hooks.check_aiortc()
+
 
 def test_hook_targets_exist():
     assert hasattr(RTCRtpReceiver, "_send_rtcp_pli") and hasattr(RTCRtpSender, "_send_keyframe")
@@ -89,6 +101,92 @@ def test_vp8_keyframe_header():
     key = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0xE0, 0x01])  # 640x480
     assert aiortc_hooks.vp8_is_keyframe(key) and aiortc_hooks.vp8_dimensions(key) == (640, 480)
     assert not aiortc_hooks.vp8_is_keyframe(bytes([0x11]) + key[1:])
+
+
+# -- one shared record per received frame -------------------------------------------------
+
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
+KEY = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0xE0, 0x01]) + bytes(50)  # a 640x480 keyframe
+
+
+def test_splitter_makes_one_record_sharing_the_jitter_buffer_bytes():
+    got = []
+    splitter = aiortc_hooks.FrameSplitter(lambda mime, frame: got.append((mime, frame)))
+    frames = [JitterFrame(KEY, 0), JitterFrame(b"\x01" + bytes(30), 3000)]
+    for frame in frames:
+        splitter.put((VP8, frame))
+    splitter.put((OPUS, JitterFrame(b"\xf8\xff\xfe", 960)))
+    (m0, f0), (_, f1), (m2, f2) = got
+    assert m0 == f0.mime == "video/vp8" and m2 == f2.mime == "audio/opus"
+    assert f0.data is frames[0].data and bytes(f0) is frames[0].data  # shared, never copied
+    assert (f0.pts, f0.keyframe, f1.pts, f1.keyframe, f2.keyframe) == (0, True, 3000, False, True)
+    assert f0.time_base is f1.time_base is aiortc_hooks.time_base(90000)  # one Fraction per clock
+    assert f2.time_base == fractions.Fraction(1, 48000)
+    assert splitter.qsize() == 0  # not decoding: nothing queued for the decoder thread
+    with pytest.raises(AttributeError):
+        f0.pts = 1  # type: ignore[misc]  # immutable: one sink cannot restamp it for the others
+
+
+async def test_every_sink_of_a_tap_gets_the_identical_record():
+    offerer, pc = RTCPeerConnection(rtc_configuration([])), RTCPeerConnection(rtc_configuration([]))
+    offerer.addTransceiver("video", direction="sendonly")
+    await pc.setRemoteDescription(await offerer.createOffer())  # a receiver with its track; no network
+    tap = Tap(pc.getTransceivers()[0])
+    try:
+        seen: dict[str, list[EncodedFrame]] = {"a": [], "b": [], "c": []}
+        for name in ("a", "b"):
+            tap.add_sink(name, seen[name].append)
+        for i in range(3):
+            tap.splitter.put((VP8, JitterFrame(KEY, i * 3000)))
+            if i == 0:
+                tap.add_sink("c", seen["c"].append)  # sinks change between frames...
+                tap.remove_sink("a")
+        assert len(seen["b"]) == 3 and len(seen["a"]) == 1 and len(seen["c"]) == 2
+        assert seen["a"][0] is seen["b"][0] and all(x is y for x, y in zip(seen["b"][1:], seen["c"]))
+        assert set(tap.packet_sinks) == {"b", "c"}
+        with pytest.raises(TypeError):
+            tap.packet_sinks["d"] = seen["a"].append  # ...only through add_sink / remove_sink
+    finally:
+        await tap.stop()
+        await pc.close()
+        await offerer.close()
+
+
+async def test_outputs_restamp_their_own_record_and_keep_the_bytes():
+    frames = [EncodedFrame("video/vp8", KEY, 90000 + i * 3000, aiortc_hooks.time_base(90000), True) for i in range(2)]
+    outputs = [OutputTrack("video"), OutputTrack("video")]
+    outputs[1].push(frames[0].at(10), object())  # this one already sent another source's frame (at 0)
+    sent = {}
+    for n, output in enumerate(outputs):
+        if n == 1:
+            await output.recv()
+        for frame in frames:
+            output.push(frame, "camera")
+        sent[n] = [await output.recv() for _ in frames]
+    assert [f.pts for f in sent[0]] == [0, 3000]  # each output's own timeline...
+    assert [f.pts for f in sent[1]] == [1, 3001]  # continues after its 0
+    assert all(a.data is b.data is f.data for a, b, f in zip(sent[0], sent[1], frames))  # ...same bytes
+    assert [f.pts for f in frames] == [90000, 93000]  # the shared records are untouched
+
+
+def test_senders_pack_a_record_as_they_pack_a_packet():
+    """aiortc's VP8 and Opus packers take an EncodedFrame as they take an av.Packet; H.264 gets an av.Packet."""
+    cases = [(vpx.Vp8Encoder(), EncodedFrame("video/vp8", KEY, 3000, aiortc_hooks.time_base(90000), True)),
+             (opus.OpusEncoder(), EncodedFrame("audio/opus", b"\xf8\xff\xfe", 960, aiortc_hooks.time_base(48000), True))]
+    for encoder, frame in cases:
+        assert aiortc_hooks.sendable(frame) is frame
+        packet = av.Packet(frame.data)
+        packet.pts, packet.time_base = frame.pts, fractions.Fraction(1, 90000 if frame.mime == "video/vp8" else 48000)
+        if isinstance(encoder, vpx.Vp8Encoder):
+            encoder.picture_id = 7
+            expected = encoder.pack(packet)
+            encoder.picture_id = 7
+        else:
+            expected = encoder.pack(packet)
+        assert encoder.pack(frame) == expected
+    h264 = aiortc_hooks.sendable(EncodedFrame("video/h264", b"\0\0\0\1\x65", 3000, aiortc_hooks.time_base(90000), True))
+    assert isinstance(h264, av.Packet) and bytes(h264) == b"\0\0\0\1\x65" and h264.pts == 3000
 
 
 # -- passthrough -------------------------------------------------------------------------
@@ -235,6 +333,29 @@ async def test_recording_muxes_both_parties_and_decodes_completely(plane, peers,
     assert all(t.splitter.decoded == 0 for leg in (leg_c, leg_s) for t in leg.inputs().values())
 
 
+async def test_one_record_per_frame_reaches_the_link_the_recorder_and_the_sender(plane, peers, monkeypatch):
+    to_senders: list = []
+    sendable = aiortc_hooks.sendable
+    monkeypatch.setattr(aiortc_hooks, "sendable", lambda frame: to_senders.append(frame) or sendable(frame))
+    caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers, session_id="s3", record=True)
+    camera = leg_c.inputs()[("video", 0)]
+    seen: list[EncodedFrame] = []
+    camera.add_sink("spy", seen.append)
+    recorder = plane.recorders("s3")["caller"]
+    recorded: list[EncodedFrame] = []
+    write = recorder.write
+    monkeypatch.setattr(recorder, "write", lambda kind, source, frame: recorded.append(frame) or write(kind, source, frame))
+    await specialist.wait_frames("video", n=30)
+    await asyncio.sleep(0.3)
+    seen_ids = {id(f) for f in seen}
+    video = [f for f in recorded if f.mime == "video/vp8"]
+    assert len(video) >= 10 and all(id(f) in seen_ids for f in video)  # the recorder got the very same records
+    data_ids = {id(f.data) for f in seen}
+    relayed = [f for f in to_senders if id(f.data) in data_ids]
+    assert len(relayed) >= 10  # the specialist's sender got the caller's camera bytes, uncopied
+    assert all(isinstance(f, EncodedFrame) and id(f) not in seen_ids for f in relayed)  # in its own restamped record
+
+
 async def test_recording_is_finalized_when_a_leg_drops(plane, peers, tmp_path):
     results = []
 
@@ -270,15 +391,14 @@ def test_recorder_alone_and_off_the_loop(tmp_path):
     encoded += [("video", p) for p in enc.encode(None)]
     recorder = Recorder(tmp_path / "r.webm")
     source = object()
-    opus = bytes([0xF8, 0xFF, 0xFE])  # a 20 ms Opus silence frame
+    silence = bytes([0xF8, 0xFF, 0xFE])  # a 20 ms Opus silence frame
     for i, (_, p) in enumerate(encoded):
-        p.pts, p.time_base = i * 3000, fractions.Fraction(1, 90000)
-        recorder.write("video", source, "video/vp8", p)
+        # Equal but not the relay's shared time base objects: converted by value.
+        recorder.write("video", source, EncodedFrame("video/vp8", bytes(p), i * 3000, fractions.Fraction(1, 90000),
+                                                     bool(p.is_keyframe)))
         for j in range(2):
-            a = av.Packet(opus)
-            a.pts, a.time_base = (i * 2 + j) * 960 // 1 * 1, fractions.Fraction(1, 48000)
-            a.is_keyframe = True
-            recorder.write("audio", source, "audio/opus", a)
+            recorder.write("audio", source, EncodedFrame("audio/opus", silence, (i * 2 + j) * 960,
+                                                         aiortc_hooks.time_base(48000), True))
     recorder.close()
     assert recorder.join(10)
     got = decode_all(tmp_path / "r.webm")

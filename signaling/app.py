@@ -11,18 +11,21 @@ from . import keys
 from .api import setup_routes
 from .api.middleware import errors
 from .auth import Tokens
-from .center import Center
+from .engine import SessionEngine
 from .config import Settings
 from .media import MediaPlane, use_media_addresses
 from .media.retention import RetentionJob
 from .realtime import attach_socketio
 from .store import Store
+from .store.journal import Journal
+from .store.writer import SessionWriter
 from .store.demo import DEMO_LOGIN_HINT, load_demo
 from .telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
 RETENTION = web.AppKey("recording_retention", RetentionJob)
+WRITER = web.AppKey("session_writer", SessionWriter)
 
 
 def make_app(settings: Settings) -> web.Application:
@@ -31,7 +34,7 @@ def make_app(settings: Settings) -> web.Application:
     app[keys.STORE] = Store(settings.database_url)
     app[keys.TOKENS] = Tokens(settings.secret_key, settings.token_ttl_s)
     app[keys.TELEMETRY] = Telemetry()
-    sio = attach_socketio(app, keys.CENTER)
+    sio = attach_socketio(app, keys.ENGINE)
     setup_routes(app, settings.static_root)
 
     async def start(app: web.Application) -> None:
@@ -40,29 +43,38 @@ def make_app(settings: Settings) -> web.Application:
         if settings.demo:
             await load_demo(store)  # only fills an empty database
             print(DEMO_LOGIN_HINT.format(url=f"http://{settings.host}:{settings.port}"), flush=True)
+        # The session log first: what a crash left in the journal is written before anything else.
+        writer = app[WRITER] = SessionWriter(
+            store, Journal(settings.journal_path()), max_lag_s=settings.store_max_lag_s,
+            max_backlog=settings.store_max_backlog, telemetry=app[keys.TELEMETRY],
+        )
+        await writer.start()
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         use_media_addresses(settings.media_addresses)
+
+        async def recorded(session_id: str, party: str, path: str, duration_s: float | None, size: int | None) -> None:
+            writer.recording(session_id, party, path, duration_s, size, datetime.now(timezone.utc))
+
         media = MediaPlane(
             ice_servers=settings.ice_servers,
             media_addresses=settings.media_addresses,
             relay=settings.relay,
             recordings_dir=settings.recordings_dir,
-            on_recorded=lambda session_id, party, path, duration_s, size: store.add_recording(
-                session_id, party, path, duration_s, size, datetime.now(timezone.utc)
-            ),
+            on_recorded=recorded,
         )
         app[RETENTION] = RetentionJob(store, settings.recordings_dir, settings.recording_retention_days)
         app[RETENTION].start()
-        center = Center(settings, store, media, app[keys.TOKENS], app[keys.TELEMETRY], sio.emit)
-        app[keys.CENTER] = center
-        await center.start()
+        engine = SessionEngine(settings, store, media, app[keys.TOKENS], app[keys.TELEMETRY], sio.emit, writer)
+        app[keys.ENGINE] = engine
+        await engine.start()
 
     async def stop(app: web.Application) -> None:
         await app[RETENTION].stop()
-        await app[keys.CENTER].stop()
+        await app[keys.ENGINE].stop()
+        await app[WRITER].stop()
         await app[keys.STORE].close()
 
-    # Order matters: the center exists before Socket.IO binds its namespaces to it.
+    # Order matters: the engine exists before Socket.IO binds its namespaces to it.
     app.on_startup.insert(0, start)
     app.on_cleanup.append(stop)
     return app

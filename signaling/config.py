@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -83,6 +84,17 @@ class Settings:
     # Recordings older than this many days are deleted by a clean-up job; 0 keeps them forever.
     recording_retention_days: float = field(default_factory=lambda: _float_env("VW_RECORDING_RETENTION_DAYS", 0))
     # The "One Call, Two Seconds" target, reported by /api/config and used by metrics.
+    # The session log may lag the calls by at most this long (a database outage), and by
+    # at most this many records; beyond either, new calls are refused (store/writer.py).
+    store_max_lag_s: float = field(default_factory=lambda: _float_env("VW_STORE_MAX_LAG_S", 120))
+    store_max_backlog: int = field(default_factory=lambda: int(_float_env("VW_STORE_MAX_BACKLOG", 50_000)))
+    # Home of the session writer's journal (records not yet in the database survive a crash).
+    var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0
     demo: bool = False
     static_root: Path = REPO_ROOT
+
+    def journal_path(self) -> Path:
+        """One journal per database, so servers on different databases never share one."""
+        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return self.var_dir / "journal" / f"sessions-{digest}.jsonl"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from .engine.errors import DomainError
+
+# How the adapters answer each kind of domain error.
+STATUS_OF_KIND = {"bad_input": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+                  "conflict": 409, "unavailable": 503}
+
 
 class ApiError(Exception):
     """A refusal with a snake_case code, a human message and an HTTP status."""
@@ -11,6 +17,10 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.status = status
+
+    @classmethod
+    def of(cls, exc: DomainError) -> "ApiError":
+        return cls(exc.code, exc.message, STATUS_OF_KIND.get(exc.kind, 409))
 
     def body(self) -> dict:
         return {"error": {"code": self.code, "message": self.message}}

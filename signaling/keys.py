@@ -8,8 +8,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from .auth import Tokens
-    from .center import Center
     from .config import Settings
+    from .engine import SessionEngine
     from .store import Store
     from .telemetry import Telemetry
 
@@ -17,4 +17,4 @@ SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
 STORE: web.AppKey["Store"] = web.AppKey("store")
 TOKENS: web.AppKey["Tokens"] = web.AppKey("tokens")
 TELEMETRY: web.AppKey["Telemetry"] = web.AppKey("telemetry")
-CENTER: web.AppKey["Center"] = web.AppKey("center")
+ENGINE: web.AppKey["SessionEngine"] = web.AppKey("engine")

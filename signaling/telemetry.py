@@ -24,6 +24,30 @@ class Telemetry:
         )
         self.legs = Gauge("vw_legs_active", "Open media legs", registry=self.registry)
         self.waiting = Gauge("vw_sessions_waiting", "Sessions waiting for answer", registry=self.registry)
+        # The session writer (store/writer.py) and the database behind it.
+        self.database_available = Gauge(
+            "vw_database_available", "1 while the database answers the session writer, 0 during an outage",
+            registry=self.registry,
+        )
+        self.database_available.set(1)
+        self.database_outages = Counter(
+            "vw_database_outages_total", "Times the database stopped answering", registry=self.registry
+        )
+        self.database_outage_seconds = Counter(
+            "vw_database_outage_seconds_total", "Seconds the database was unavailable (counted when it returns)",
+            registry=self.registry,
+        )
+        self.store_backlog = Gauge(
+            "vw_store_backlog_records", "Session records waiting to be written", registry=self.registry
+        )
+        self.store_group_records = Histogram(
+            "vw_store_group_records", "Session records written per transaction",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), registry=self.registry,
+        )
+        self.store_dropped = Counter(
+            "vw_store_dropped_records_total", "Session records the database refused on their own (dropped, logged)",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

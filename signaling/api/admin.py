@@ -46,6 +46,7 @@ async def scores(request: web.Request) -> web.Response:
     identity(request, "admin")
     since, until = query_datetime(request, "since"), query_datetime(request, "until")
     threshold = threshold_s(request)
+    await request.app[keys.ENGINE].log_caught_up()
     items = await request.app[keys.STORE].scores(since=since, until=until, threshold_s=threshold)
     return web.json_response({"items": items, "threshold_s": threshold})
 
@@ -107,6 +108,7 @@ async def put_service_item(request: web.Request) -> web.Response:
         await request.app[keys.STORE].import_service_items([validate_item(body, None)])  # one transaction
     except CatalogError as exc:
         raise bad_input(str(exc), "invalid_service_item") from None
+    await request.app[keys.ENGINE].reload_catalog()  # requests read the catalog from memory
     return web.json_response(await request.app[keys.STORE].get_service_item(code))
 
 
@@ -128,6 +130,7 @@ async def import_service_items(request: web.Request) -> web.Response:
         count = await request.app[keys.STORE].import_service_items(items)
     except CatalogError as exc:
         raise bad_input(str(exc), "invalid_catalog") from None
+    await request.app[keys.ENGINE].reload_catalog()
     return web.json_response({"imported": count})
 
 

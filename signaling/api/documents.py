@@ -9,7 +9,7 @@
 - `GET /api/documents/{id}`: the file (attachment; `?inline=1` for images), for
   the same people.
 
-Rules (types, sizes, counts) live in `store/documents.py` and the center.
+Rules (types, sizes, counts) live in `store/documents.py` and the session engine.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ApiError
-from ..store.documents import MAX_DOCUMENT_BYTES
+from ..store.documents import MAX_DOCUMENT_BYTES, DocumentRefused
 from .params import bearer_token
 
 _CHUNK = 64 * 1024
@@ -31,8 +31,7 @@ async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
     token = bearer_token(request)
     if token is None:
         raise ApiError("unauthorized", "a call token or a staff token is required", 401)
-    center = request.app[keys.CENTER]
-    owner = await center.documents.session_owner(session_id)
+    owner = await request.app[keys.ENGINE].incall.documents.session_owner(session_id)
     call_id = request.app[keys.TOKENS].verify_call_token(token)
     if call_id is not None:
         if call_id != session_id or owner is None:
@@ -74,18 +73,21 @@ async def upload(request: web.Request) -> web.Response:
         data += chunk
         if len(data) > MAX_DOCUMENT_BYTES:
             raise ApiError("too_large", f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", 413)
-    doc = await request.app[keys.CENTER].share_document(session_id, sender, part.filename, bytes(data))
+    try:
+        doc = await request.app[keys.ENGINE].share_document(session_id, sender, part.filename, bytes(data))
+    except DocumentRefused as exc:
+        raise ApiError(exc.code, exc.message, exc.status) from None
     return web.json_response(doc, status=201)
 
 
 async def list_documents(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
     await _who(request, session_id, admin_ok=True)
-    return web.json_response({"items": await request.app[keys.CENTER].documents.list(session_id)})
+    return web.json_response({"items": await request.app[keys.ENGINE].incall.documents.list(session_id)})
 
 
 async def download(request: web.Request) -> web.Response:
-    documents = request.app[keys.CENTER].documents
+    documents = request.app[keys.ENGINE].incall.documents
     found = await documents.get(request.match_info["doc_id"])
     if found is None:
         # Same answer whether or not the caller may know it exists.

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from ..engine import DomainError
 from ..errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
+    except DomainError as exc:
+        api = ApiError.of(exc)
+        return error_response(api.status, api.code, api.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -23,7 +23,7 @@ from .params import identity, json_body
 
 
 def _defaults(request: web.Request):
-    return request.app[keys.CENTER].router.defaults
+    return request.app[keys.ENGINE].router.defaults
 
 
 async def _save(request: web.Request, entries: list) -> None:
@@ -32,14 +32,14 @@ async def _save(request: web.Request, entries: list) -> None:
     except QueueError as exc:
         where = f"entry {exc.line}: " if exc.line is not None and len(entries) > 1 else ""
         raise ApiError(exc.code, where + exc.message, 400) from None
-    await request.app[keys.CENTER].reload_queues()
+    await request.app[keys.ENGINE].reload_catalog()
 
 
 async def _one(request: web.Request, code: str) -> dict:
     found = await list_queues(request.app[keys.STORE], _defaults(request), code)
     if not found:
         raise ApiError("not_found", f"no service item {code!r}", 404)
-    return {**found[0], "live": request.app[keys.CENTER].queue_live(code)}
+    return {**found[0], "live": request.app[keys.ENGINE].read.queue_live(code)}
 
 
 async def get_queues(request: web.Request) -> web.Response:
@@ -84,7 +84,7 @@ async def delete_queue_settings(request: web.Request) -> web.Response:
     code = request.match_info["service_item"]
     await _one(request, code)
     await delete_queue(request.app[keys.STORE], code)
-    await request.app[keys.CENTER].reload_queues()
+    await request.app[keys.ENGINE].reload_catalog()
     return web.json_response(await _one(request, code))
 
 

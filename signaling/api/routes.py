@@ -1,4 +1,4 @@
-"""The contract's HTTP endpoints. Each validates, calls the store or center once, answers."""
+"""The contract's HTTP endpoints. Each validates, calls the store or the session engine once, answers."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def _filters(request: web.Request) -> dict:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """503 while the session writer cannot reach the database (calls may still be served)."""
+    engine = request.app.get(keys.ENGINE)
+    if engine is not None and not engine.writer.database_available:
+        return web.json_response({"status": "degraded", "database": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})
 
 
@@ -76,6 +80,7 @@ async def service_items(request: web.Request) -> web.Response:
 
 async def sessions(request: web.Request) -> web.Response:
     identity(request, "admin")
+    await request.app[keys.ENGINE].log_caught_up()
     items, total = await request.app[keys.STORE].list_sessions(
         **_filters(request),
         limit=query_int(request, "limit", 50, 1, 1000),
@@ -86,6 +91,7 @@ async def sessions(request: web.Request) -> web.Response:
 
 async def sessions_csv(request: web.Request) -> web.Response:
     identity(request, "admin")
+    await request.app[keys.ENGINE].log_caught_up()
     text = await request.app[keys.STORE].iter_sessions_csv(**_filters(request))
     return web.Response(
         text=text,
@@ -97,6 +103,7 @@ async def sessions_csv(request: web.Request) -> web.Response:
 
 async def session(request: web.Request) -> web.Response:
     identity(request, "admin")
+    await request.app[keys.ENGINE].log_caught_up()
     found = await request.app[keys.STORE].get_session(request.match_info["id"])
     if found is None:
         raise ApiError("not_found", "no session with this id", 404)
@@ -105,6 +112,7 @@ async def session(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     identity(request, "admin")
+    await request.app[keys.ENGINE].log_caught_up()
     threshold = threshold_s(request)
     result = await request.app[keys.STORE].metrics(
         since=query_datetime(request, "since"), until=query_datetime(request, "until"), threshold_s=threshold,
@@ -115,6 +123,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def recording(request: web.Request) -> web.StreamResponse:
     identity(request, "admin")
+    await request.app[keys.ENGINE].log_caught_up()
     party = request.match_info["party"]
     if party not in ("caller", "specialist"):
         raise bad_input("party must be caller or specialist", "invalid_value")
@@ -159,3 +168,4 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     r.add_get("/admin", _page(static_root / "agent_console" / "admin.html"))
     r.add_static("/c/", static_root / "client_web", append_version=False)
     r.add_static("/s/", static_root / "agent_console", append_version=False)
+    r.add_static("/lib/", static_root / "shared_web", append_version=False)  # the pages' shared modules

@@ -6,6 +6,7 @@ import functools
 import logging
 from typing import Any, Awaitable, Callable
 
+from ..engine import DomainError
 from ..errors import ApiError
 from ..routing import RoutingError
 
@@ -19,6 +20,8 @@ def acked(handler: Callable[..., Awaitable[dict | None]]) -> Callable[..., Await
             result = await handler(self, sid, data)
         except ApiError as exc:
             return exc.ack()
+        except DomainError as exc:
+            return ApiError.of(exc).ack()
         except RoutingError as exc:
             return ApiError(exc.code, exc.message, 409).ack()
         except Exception:  # never a traceback on the wire

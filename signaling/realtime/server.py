@@ -12,9 +12,11 @@ from aiohttp import web
 from .. import validate as v
 from ..uscc import is_valid as valid_credit_code
 from ..uscc import normalise as normalise_credit_code
-from ..center import ADMIN_NS, AGENT_NS, CALLER_NS, Center
+from ..engine import DomainError, SessionEngine
+from ..engine.presence import ADMIN_NS, AGENT_NS, CALLER_NS
 from ..errors import ApiError
 from .acks import acked
+from .guard import GuardedServer
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +34,17 @@ class _Namespace(socketio.AsyncNamespace):
 
     events: dict[str, str] = {}
 
-    def __init__(self, namespace: str, center: Center):
+    def __init__(self, namespace: str, engine: SessionEngine):
         super().__init__(namespace)
-        self.center = center
+        self.engine = engine
 
     def after_connect(self, sid: str) -> None:
         """Repeat a resumed session's state to `sid` once its connection is established
         (python-socketio runs the connect handler before the client is told it is connected)."""
-        asyncio.get_running_loop().call_later(0.05, lambda: self.center.spawn(self.center.after_resume(sid)))
+        asyncio.get_running_loop().call_later(0.05, lambda: self.engine.spawn(self.engine.after_resume(sid)))
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        if event in ("connect", "disconnect"):  # the server's own (clients' are refused in guard.py)
             return await super().trigger_event(event, *args)
         name = self.events.get(event)
         if name is None:
@@ -54,13 +56,13 @@ class _Namespace(socketio.AsyncNamespace):
     # Hang-up, chat and media legs are the same on both participant namespaces.
     @acked
     async def hangup(self, sid: str, data: Any) -> dict:
-        await self.center.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
+        await self.engine.hangup(sid, v.text(v.obj(data), "call_id", max_len=64))
         return {}
 
     @acked
     async def chat(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
-        return {"message": await self.center.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
+        return {"message": await self.engine.chat(sid, v.text(p, "call_id", max_len=64), v.text(p, "text", max_len=4000))}
 
     @acked
     async def rtc_offer(self, sid: str, data: Any) -> dict:
@@ -68,13 +70,13 @@ class _Namespace(socketio.AsyncNamespace):
         if p.get("type", "offer") != "offer":
             raise ApiError("bad_sdp", "type must be 'offer'", 400)
         sdp = v.text(p, "sdp", max_len=200_000)
-        return {"type": "answer", "sdp": await self.center.rtc_offer(sid, sdp)}
+        return {"type": "answer", "sdp": await self.engine.rtc_offer(sid, sdp)}
 
     @acked
     async def screen(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         sharing = v.boolean(p, "sharing", required=True)
-        await self.center.screen(sid, v.text(p, "call_id", max_len=64), sharing)
+        await self.engine.screen(sid, v.text(p, "call_id", max_len=64), sharing)
         return {"sharing": sharing}
 
     @acked
@@ -83,7 +85,7 @@ class _Namespace(socketio.AsyncNamespace):
         candidate = v.text(p, "candidate", required=True, max_len=2000, allow_empty=True)
         v.text(p, "sdpMid", required=False, max_len=64)
         v.integer(p, "sdpMLineIndex", 0, 16, required=False)
-        await self.center.rtc_candidate(sid, {**p, "candidate": candidate})
+        await self.engine.rtc_candidate(sid, {**p, "candidate": candidate})
         return {}
 
 
@@ -101,14 +103,14 @@ class CallerNamespace(_Namespace):
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         resume = auth.get("resume") if isinstance(auth, dict) else None
         try:
-            resumed = await self.center.caller_connected(sid, resume)
-        except ApiError as exc:
+            resumed = await self.engine.caller_connected(sid, resume)
+        except DomainError as exc:
             raise _refuse(exc.code, exc.message) from exc
         if resumed:
             self.after_connect(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        await self.center.caller_disconnected(sid)
+        await self.engine.caller_disconnected(sid)
 
     @acked
     async def request(self, sid: str, data: Any) -> dict:
@@ -125,7 +127,7 @@ class CallerNamespace(_Namespace):
             if not valid_credit_code(credit_code):
                 raise ApiError("invalid_credit_code", "credit_code is not a valid unified social credit code", 400)
             caller["credit_code"] = credit_code
-        return await self.center.request(sid, service_item, caller)
+        return await self.engine.request(sid, service_item, caller)
 
     @acked
     async def rate(self, sid: str, data: Any) -> dict:
@@ -133,7 +135,7 @@ class CallerNamespace(_Namespace):
         call_id = v.text(p, "call_id", max_len=64)
         satisfaction = v.integer(p, "satisfaction", 1, 5)
         comment = v.text(p, "comment", required=False, max_len=2000)
-        await self.center.rate(sid, call_id, satisfaction, comment)
+        await self.engine.rate(sid, call_id, satisfaction, comment)
         return {}
 
 
@@ -156,40 +158,40 @@ class AgentNamespace(_Namespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        identity = self.center.tokens.verify(token, role="specialist")
+        identity = self.engine.tokens.verify(token, role="specialist")
         if identity is None:
             raise _refuse("unauthorized", "a valid specialist token is required")
         try:
-            resumed = await self.center.specialist_connected(sid, identity)
-        except ApiError as exc:
+            resumed = await self.engine.specialist_connected(sid, identity)
+        except DomainError as exc:
             raise _refuse(exc.code, exc.message) from exc
         if resumed:  # its console dropped during a call and came back in time
             self.after_connect(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        await self.center.specialist_disconnected(sid)
+        await self.engine.specialist_disconnected(sid)
 
     @acked
     async def state(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         state = v.choice(p, "state", ("ready", "away", "offline"))
         auto_answer = v.boolean(p, "auto_answer")
-        return {"state": await self.center.set_state(sid, state, auto_answer)}
+        return {"state": await self.engine.set_state(sid, state, auto_answer)}
 
     @acked
     async def accept(self, sid: str, data: Any) -> dict:
-        await self.center.accept(sid, v.text(v.obj(data), "call_id", max_len=64))
+        await self.engine.accept(sid, v.text(v.obj(data), "call_id", max_len=64))
         return {}
 
     @acked
     async def decline(self, sid: str, data: Any) -> dict:
-        await self.center.decline(sid, v.text(v.obj(data), "call_id", max_len=64))
+        await self.engine.decline(sid, v.text(v.obj(data), "call_id", max_len=64))
         return {}
 
     @acked
     async def wrapup(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
-        await self.center.wrapup(
+        await self.engine.wrapup(
             sid,
             v.text(p, "call_id", max_len=64),
             notes=v.text(p, "notes", required=False, max_len=4000),
@@ -203,7 +205,7 @@ class AgentNamespace(_Namespace):
     async def hold(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         held = v.boolean(p, "hold", required=True)
-        return {"held": await self.center.hold(sid, v.text(p, "call_id", max_len=64), held)}
+        return {"held": await self.engine.hold(sid, v.text(p, "call_id", max_len=64), held)}
 
     @acked
     async def transfer(self, sid: str, data: Any) -> dict:
@@ -213,19 +215,19 @@ class AgentNamespace(_Namespace):
         specialist = v.text(p, "specialist", required=False, max_len=64)
         if (service_item is None) == (specialist is None):
             raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
-        return await self.center.transfer(sid, call_id, service_item, specialist)
+        return await self.engine.transfer(sid, call_id, service_item, specialist)
 
     @acked
     async def transfer_targets(self, sid: str, data: Any) -> dict:
         if data is not None:
             v.obj(data)
-        return {"specialists": self.center.transfer_targets(sid)}
+        return {"specialists": self.engine.transfer_targets(sid)}
 
     @acked
     async def day(self, sid: str, data: Any) -> dict:
         if data is not None:
             v.obj(data)
-        return {"day": await self.center.my_day(sid)}
+        return {"day": await self.engine.my_day(sid)}
 
 
 class AdminNamespace(_Namespace):
@@ -240,51 +242,51 @@ class AdminNamespace(_Namespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        identity = self.center.tokens.verify(token, role="admin")
+        identity = self.engine.tokens.verify(token, role="admin")
         if identity is None:
             raise _refuse("unauthorized", "a valid administrator token is required")
-        await self.center.admin_connected(sid, identity)
+        await self.engine.admin_connected(sid, identity)
         await self.enter_room(sid, "wallboard")
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        await self.center.admin_disconnected(sid)
+        await self.engine.admin_disconnected(sid)
 
     @acked
     async def monitor_start(self, sid: str, data: Any) -> dict:
-        return await self.center.monitor_start(sid, v.text(v.obj(data), "call_id", max_len=64))
+        return await self.engine.monitor_start(sid, v.text(v.obj(data), "call_id", max_len=64))
 
     @acked
     async def monitor_stop(self, sid: str, data: Any) -> dict:
         call_id = v.text(v.obj(data), "call_id", required=False, max_len=64) if data is not None else None
-        return await self.center.monitor_stop(sid, call_id)
+        return await self.engine.monitor_stop(sid, call_id)
 
 
-async def _stats_loop(sio: socketio.AsyncServer, center: Center) -> None:
+async def _stats_loop(sio: socketio.AsyncServer, engine: SessionEngine) -> None:
     """Push the live wallboard to connected administrators about once a second."""
     while True:
         await asyncio.sleep(1.0)
         try:
             if not sio.manager.rooms.get(ADMIN_NS, {}).get("wallboard"):
                 continue
-            await sio.emit("stats", await center.wallboard(), room="wallboard", namespace=ADMIN_NS)
+            await sio.emit("stats", await engine.read.wallboard(), room="wallboard", namespace=ADMIN_NS)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("stats push failed")
 
 
-def attach_socketio(app: web.Application, center_key: web.AppKey) -> socketio.AsyncServer:
-    """Create the Socket.IO server on `app`; the center is bound at start-up."""
+def attach_socketio(app: web.Application, engine_key: web.AppKey) -> socketio.AsyncServer:
+    """Create the Socket.IO server on `app`; the engine is bound at start-up."""
     # Default CORS policy: same origin only (the pages are served by this server).
-    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    sio = GuardedServer(async_mode="aiohttp", logger=False, engineio_logger=False)
     sio.attach(app, socketio_path="socket.io")
 
     async def bind(app: web.Application) -> None:
-        center = app[center_key]
-        sio.register_namespace(CallerNamespace(CALLER_NS, center))
-        sio.register_namespace(AgentNamespace(AGENT_NS, center))
-        sio.register_namespace(AdminNamespace(ADMIN_NS, center))
-        app[STATS_TASK] = asyncio.create_task(_stats_loop(sio, center))
+        engine = app[engine_key]
+        sio.register_namespace(CallerNamespace(CALLER_NS, engine))
+        sio.register_namespace(AgentNamespace(AGENT_NS, engine))
+        sio.register_namespace(AdminNamespace(ADMIN_NS, engine))
+        app[STATS_TASK] = asyncio.create_task(_stats_loop(sio, engine))
 
     async def unbind(app: web.Application) -> None:
         task = app.get(STATS_TASK)

@@ -24,7 +24,9 @@ class Answered:
 
 @dataclass(frozen=True)
 class OfferEnded:
-    """An offer ended without an answer: reason is `declined`, `timeout`, `withdrawn`."""
+    """An offer ended without an answer. `reason`: `declined`, `timeout`, `withdrawn` (another
+    specialist answered it, or the session ended), `caller_left` (its caller dropped out) or
+    `specialist_left` (the offered specialist's console dropped)."""
 
     call_id: str
     specialist_id: int

@@ -71,6 +71,7 @@ class _Specialist:
     missed_in_row: int = 0
     busy_queue: str | None = None
     busy_since: float = 0.0
+    present: bool = True  # False while the console is gone mid-call or in wrap-up (it may come back)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class _Session:
     version: int = 0  # bumped when the session changes queue (stale timers are ignored)
     only_specialist: int | None = None  # a transfer to a named specialist: nobody else is offered it
     last_position: tuple[int, int] | None = None
+    caller_away: bool = False  # the caller dropped out: keeps its place, is offered to nobody
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -258,6 +260,7 @@ class Router:
             return self._finish(decisions, now)
         self._unindex(spec, now)
         spec.skills = levels
+        spec.present = True
         self._index(spec, now)
         decisions.append(StateChanged(specialist_id, spec.state, spec.call_id))
         if spec.state == "ready":
@@ -308,7 +311,7 @@ class Router:
         passed_on: _Session | None = None
         if spec.state == "ringing":
             passed_on = self._sessions[spec.call_id]
-            decisions += self._end_offer(spec, now, "withdrawn")
+            decisions += self._end_offer(spec, now, "specialist_left")
         spec.call_id = None
         self._set_state(spec, "offline", now)
         self._unindex(spec, now)
@@ -317,6 +320,36 @@ class Router:
         decisions.append(StateChanged(specialist_id, "offline"))
         if passed_on is not None:
             decisions += self._match_session(passed_on, now)
+        return self._finish(decisions, now)
+
+    def specialist_gone(self, specialist_id: int, now: float) -> list[Decision]:
+        """The console dropped while busy or in wrap-up: keep the state (it may come back),
+        but when the call and wrap-up end, set it away rather than ready, so nothing is offered."""
+        decisions = self._begin(now)
+        spec = self._specialists.get(specialist_id)
+        if spec is not None:
+            spec.present = False
+        return self._finish(decisions, now)
+
+    def caller_gone(self, call_id: str, now: float) -> list[Decision]:
+        """The caller of a waiting session dropped out: it keeps its place in the queue but is
+        offered to nobody until `caller_back`; an open offer is withdrawn (not counted as RONA)."""
+        decisions = self._begin(now)
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered:
+            return self._finish(decisions, now)
+        sess.caller_away = True
+        freed = self._withdraw_offers(sess, decisions, now, reason="caller_left")
+        for spec in freed:
+            decisions += self._match_specialist(spec, now)
+        return self._finish(decisions, now)
+
+    def caller_back(self, call_id: str, now: float) -> list[Decision]:
+        decisions = self._begin(now)
+        sess = self._sessions.get(call_id)
+        if sess is not None and sess.caller_away:
+            sess.caller_away = False
+            decisions += self._match_session(sess, now)
         return self._finish(decisions, now)
 
     def accept(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
@@ -575,7 +608,7 @@ class Router:
 
     def _match_session(self, sess: _Session, now: float) -> list[Decision]:
         """Offer a waiting session to the ready specialist its queue's strategy picks."""
-        if sess.answered or sess.call_id not in self._sessions:
+        if sess.answered or sess.caller_away or sess.call_id not in self._sessions:
             return []
         q = self.settings_for(sess.queue)
         if sess.offers and q.strategy != "ring_all":
@@ -627,6 +660,8 @@ class Router:
                 if best is not None and key >= best.key:
                     break
                 sess = sessions[key[2]]
+                if sess.caller_away:
+                    continue
                 if sess.offers and (spec.id in sess.offers or self.settings_for(sess.queue).strategy != "ring_all"):
                     continue
                 if self._proficiency(spec, sess) < sess.min_proficiency:
@@ -670,7 +705,9 @@ class Router:
             decisions += self._match_specialist(other, now)
         return decisions
 
-    def _withdraw_offers(self, sess: _Session, decisions: list[Decision], now: float) -> list[_Specialist]:
+    def _withdraw_offers(
+        self, sess: _Session, decisions: list[Decision], now: float, reason: str = "withdrawn"
+    ) -> list[_Specialist]:
         """End every open offer of `sess` at once; the specialists are ready again."""
         freed = []
         for spec_id in list(sess.offers):
@@ -680,7 +717,7 @@ class Router:
                 continue
             spec.call_id = None
             self._set_state(spec, "ready", now)
-            decisions.append(OfferEnded(sess.call_id, spec_id, "withdrawn"))
+            decisions.append(OfferEnded(sess.call_id, spec_id, reason))
             decisions.append(StateChanged(spec_id, "ready"))
             freed.append(spec)
         return freed
@@ -704,6 +741,9 @@ class Router:
                 self._dirty.add(queue)
             spec.busy_queue = None
         spec.call_id, spec.idle_since = None, now
+        if not spec.present:  # its console is gone: nothing may be offered to it
+            self._set_state(spec, "away", now)
+            return [StateChanged(spec.id, "away", None, reason)]
         self._set_state(spec, "ready", now)
         return [StateChanged(spec.id, "ready", None, reason)] + self._match_specialist(spec, now)
 

@@ -181,7 +181,7 @@ async def specialist_day(store, specialist_id: int, since: datetime, answer_targ
     since = utc_naive(since)
     S = CallSession  # durations are computed in Python: date arithmetic is not portable SQL
     handled = S.answered_at.is_not(None)
-    async with store._db() as db:
+    async with store._report() as db:
         rows = (await db.execute(
             select(S.offered_at, S.answered_at, S.difficulty, Rating.satisfaction)
             .outerjoin(Rating, Rating.session_id == S.id)

@@ -227,6 +227,20 @@ class Recording(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime())
 
 
+class JournalCheckpoint(Base):
+    """How far a session writer's local journal has been applied (store/writer.py).
+
+    Written in the same transaction as the records it covers, so a journal
+    replayed after a crash applies each record exactly once."""
+
+    __tablename__ = "journal_checkpoints"
+
+    journal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    # When the writer last wrote or checked in: after a crash, the last moment the server was known alive.
+    alive_at: Mapped[datetime | None] = mapped_column(DateTime())
+
+
 def utc_naive(dt: datetime | None) -> datetime | None:
     """Naive UTC for the database; a naive input is taken to be UTC already."""
     if dt is None or dt.tzinfo is None:

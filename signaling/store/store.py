@@ -23,6 +23,8 @@ from ..routing.settings import SettingsError, parse_skills
 from .catalog import validate_item
 from .db import make_engine, migrate
 from .metrics import compute_metrics, compute_scores_report
+from .outcomes import outcome
+from .queues import configured_queues, skill_levels
 from .models import (
     Account,
     CallSession,
@@ -63,6 +65,13 @@ class StoreError(Exception):
         self.message = message or code
 
 
+# Per pool: connections, extra ones, seconds to wait for one, and PostgreSQL time-outs.
+POOLS = {
+    "writer": {"size": 2, "overflow": 0, "timeout_s": 5, "statement_timeout_ms": 10_000, "connect_timeout_s": 3},
+    "interactive": {"size": 5, "overflow": 5, "timeout_s": 5, "statement_timeout_ms": 10_000, "connect_timeout_s": 3},
+    "reports": {"size": 4, "overflow": 2, "timeout_s": 3, "statement_timeout_ms": 15_000, "connect_timeout_s": 3},
+}
+
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
 
@@ -86,6 +95,18 @@ def _recompute(row: CallSession) -> None:
     row.talk_s = None if talk_ms is None else round(talk_ms / 1000, 1)
 
 
+def check_transition(fields: dict) -> None:
+    """The fields of a session transition are ones a session has, with allowed values."""
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise TypeError(f"a session has no fields {', '.join(sorted(unknown))}")
+    _check_enum("status", fields.get("status"), STATUSES)
+    _check_enum("outcome", fields.get("outcome"), OUTCOMES)
+    _check_enum("ended_by", fields.get("ended_by"), ENDED_BY)
+    if fields.get("difficulty") is not None and fields["difficulty"] not in range(1, 6):
+        raise StoreError("invalid_difficulty", "difficulty must be an integer 1-5")
+
+
 def _check_enum(name: str, value: Any, allowed: tuple) -> None:
     if value is not None and value not in allowed:
         raise StoreError(f"invalid_{name}", f"{name} must be one of {', '.join(allowed)}")
@@ -103,26 +124,69 @@ def _csv_safe(value: Any) -> Any:
 
 
 class Store:
+    """Three connection pools, so no kind of work can take another's connections:
+
+    - the writer's (store/writer.py): the session log, one group at a time;
+    - interactive: logins, accounts, catalog, documents, settings;
+    - reports: session lists, metrics, scores, My day, the wallboard's figures.
+
+    Each has a short pool time-out, and on PostgreSQL a statement time-out, so a
+    flood of reports or a database outage fails fast instead of queueing for 30 s.
+    """
+
     def __init__(self, database_url: str, engine_kwargs: dict | None = None):
         self.database_url = database_url
         self._engine_kwargs = engine_kwargs or {}
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._engines: list[AsyncEngine] = []
+        self._reports: async_sessionmaker[AsyncSession] | None = None
+        self._writes: async_sessionmaker[AsyncSession] | None = None
 
     async def open(self) -> None:
-        self._engine = make_engine(self.database_url, **self._engine_kwargs)
+        self._engine = self._make_engine(POOLS["interactive"])
         await migrate(self._engine)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        reports, writes = self._make_engine(POOLS["reports"]), self._make_engine(POOLS["writer"])
+        self._engines = [self._engine, reports, writes]
+        self._reports = async_sessionmaker(reports, expire_on_commit=False)
+        self._writes = async_sessionmaker(writes, expire_on_commit=False)
+
+    def _make_engine(self, pool: dict) -> AsyncEngine:
+        kwargs = dict(self._engine_kwargs)
+        if self.database_url.startswith("postgresql"):
+            connect_args = dict(kwargs.get("connect_args") or {})
+            server_settings = {"statement_timeout": str(pool["statement_timeout_ms"]),
+                               **(connect_args.get("server_settings") or {})}
+            connect_args.update(server_settings=server_settings, timeout=pool["connect_timeout_s"])
+            kwargs["connect_args"] = connect_args
+        kwargs.setdefault("pool_size", pool["size"])
+        kwargs.setdefault("max_overflow", pool["overflow"])
+        kwargs.setdefault("pool_timeout", pool["timeout_s"])
+        kwargs.setdefault("pool_pre_ping", True)  # a connection the outage killed is replaced, not used
+        return make_engine(self.database_url, **kwargs)
 
     async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = self._sessions = None
+        for engine in self._engines:
+            await engine.dispose()
+        self._engines = []
+        self._engine = self._sessions = self._reports = self._writes = None
 
     def _db(self) -> AsyncSession:
         if self._sessions is None:
             raise RuntimeError("Store.open() has not been called")
         return self._sessions()
+
+    def _report(self) -> AsyncSession:
+        if self._reports is None:
+            raise RuntimeError("Store.open() has not been called")
+        return self._reports()
+
+    def writer_db(self) -> AsyncSession:
+        """The session writer's own pool (store/writer.py); nothing else uses it."""
+        if self._writes is None:
+            raise RuntimeError("Store.open() has not been called")
+        return self._writes()
 
     # ---- catalog -------------------------------------------------------
 
@@ -137,6 +201,11 @@ class Store:
             )))
         async with self._db() as db:
             return [_item_dict(item) for item in (await db.scalars(stmt)).all()]
+
+    async def all_service_items(self) -> list[dict]:
+        """The whole catalog (the session engine keeps it in memory)."""
+        async with self._db() as db:
+            return [_item_dict(item) for item in (await db.scalars(select(ServiceItem))).all()]
 
     async def get_service_item(self, code: str) -> dict | None:
         async with self._db() as db:
@@ -221,6 +290,14 @@ class Store:
             await self.upsert_account(account.username, account.role, password)
         return await self.get_account(account.id)
 
+    async def skill_levels(self, account_id: int) -> dict[str, int]:
+        """Skill target -> proficiency (store/queues.py)."""
+        return await skill_levels(self, account_id)
+
+    async def queue_settings(self) -> list:
+        """The configured queues as the router takes them (store/queues.py)."""
+        return await configured_queues(self)
+
     async def get_account(self, account_id: int) -> dict | None:
         accounts = await self._accounts(Account.id == account_id)
         return accounts[0] if accounts else None
@@ -285,14 +362,7 @@ class Store:
         `brief=True` (the answer path) skips reading the whole Session back and
         returns only `id`, `status` and the derived durations.
         """
-        unknown = set(fields) - UPDATABLE
-        if unknown:
-            raise TypeError(f"update_session() got unknown fields: {', '.join(sorted(unknown))}")
-        _check_enum("status", fields.get("status"), STATUSES)
-        _check_enum("outcome", fields.get("outcome"), OUTCOMES)
-        _check_enum("ended_by", fields.get("ended_by"), ENDED_BY)
-        if fields.get("difficulty") is not None and fields["difficulty"] not in range(1, 6):
-            raise StoreError("invalid_difficulty", "difficulty must be an integer 1-5")
+        check_transition(fields)
         async with self._db() as db, db.begin():
             row = await db.get(CallSession, id, with_for_update=True)
             if row is None:
@@ -359,25 +429,34 @@ class Store:
         except IntegrityError:  # two ratings racing: the primary key decides
             raise StoreError("already_rated", "this session has already been rated") from None
 
-    async def close_open_sessions(self, now: datetime) -> int:
-        """Start-up recovery: end what a crash left open, saying why."""
-        now = utc_naive(now)
+    async def close_open_sessions(self, now: datetime, alive_at: datetime | None = None) -> int:
+        """Start-up recovery: end what a crash left open, saying why (reason `server_restart`).
+
+        `ended_at` is the last activity known, not the restart time: the later of the
+        session's newest event and `alive_at`, when the previous run was last known alive
+        (store/writer.py). The outcome follows the one rule of store/outcomes.py."""
+        now, alive_at = utc_naive(now), utc_naive(alive_at)
         async with self._db() as db, db.begin():
             rows = (await db.scalars(select(CallSession).where(CallSession.ended_at.is_(None)))).all()
+            last_seen = dict((await db.execute(
+                select(SessionEvent.session_id, func.max(SessionEvent.at))
+                .where(SessionEvent.session_id.in_([row.id for row in rows]))
+                .group_by(SessionEvent.session_id)
+            )).all()) if rows else {}
             for row in rows:
-                if row.answered_at is None:
-                    row.outcome = "abandoned"
-                else:
-                    row.outcome = "failed" if row.media_at is None else "answered"
-                row.status, row.ended_at = "ended", now
+                row.outcome = outcome(reason="server_restart", ended_by="system",
+                                      answered=row.answered_at is not None, media_flowed=row.media_at is not None)
+                ended_at = max(filter(None, (last_seen.get(row.id), row.created_at, row.answered_at, row.media_at,
+                                             alive_at)))
+                row.status, row.ended_at = "ended", min(ended_at, now)
                 row.end_reason, row.ended_by = "server_restart", "system"
                 _recompute(row)
-                db.add(SessionEvent(session_id=row.id, at=now, type="ended",
-                                    data={"reason": "server_restart", "ended_by": "system"}))
+                db.add(SessionEvent(session_id=row.id, at=row.ended_at, type="ended",
+                                    data={"reason": "server_restart", "ended_by": "system", "recovered_at": iso(now)}))
         return len(rows)
 
     async def get_session(self, id: str, with_events: bool = True) -> dict | None:
-        async with self._db() as db:
+        async with self._report() as db:
             rows = await self._session_rows(db, _session_query().where(CallSession.id == id))
             if not rows:
                 return None
@@ -406,7 +485,7 @@ class Store:
         sort: str | None = None,
     ) -> tuple[list[dict], int]:
         where = _session_filters(service_item, specialist, outcome, since, until, category, company)
-        async with self._db() as db:
+        async with self._report() as db:
             total = await db.scalar(select(func.count()).select_from(CallSession).where(*where))
             order = _session_order(sort, self._engine.dialect.name)
             # Pick the page's ids first (from an index alone), then load those rows only.
@@ -435,7 +514,7 @@ class Store:
         ).offset(max(0, offset))
         if limit is not None:
             stmt = stmt.limit(max(0, limit))
-        async with self._db() as db:
+        async with self._report() as db:
             sessions = await self._session_rows(db, stmt)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
@@ -459,14 +538,14 @@ class Store:
         self, *, since: datetime | None, until: datetime | None, threshold_s: float = 2.0, **options: Any
     ) -> dict:
         """`options`: tz_offset_min (hour of day), detail (see store/metrics.py)."""
-        async with self._db() as db:
+        async with self._report() as db:
             return await compute_metrics(db, utc_naive(since), utc_naive(until), threshold_s,
-                                         sessions=self._db, **options)
+                                         sessions=self._report, **options)
 
     async def scores(self, *, since: datetime | None, until: datetime | None, threshold_s: float = 2.0) -> list[dict]:
         """The specialist leaderboard with each one's breakdown (store/scores.py)."""
-        async with self._db() as db:
-            return await compute_scores_report(db, utc_naive(since), utc_naive(until), threshold_s, self._db)
+        async with self._report() as db:
+            return await compute_scores_report(db, utc_naive(since), utc_naive(until), threshold_s, self._report)
 
     async def _session_rows(self, db: AsyncSession, stmt: Any) -> list[dict]:
         rows = (await db.execute(stmt)).all()

@@ -19,6 +19,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class CaughtUpStore:
+    """Reads of the session log wait for the writer first (transitions are written a moment after
+    they happen); everything else is the store itself."""
+
+    READS = frozenset(("get_session", "list_sessions", "iter_sessions_csv", "metrics", "scores", "recording_path"))
+
+    def __init__(self, app: web.Application):
+        self._app = app
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._app[keys.STORE], name)
+        if name not in self.READS:
+            return attr
+
+        async def read(*args, **kwargs):
+            await self._app[keys.ENGINE].writer.applied(timeout=10)
+            return await attr(*args, **kwargs)
+
+        return read
+
+
 @dataclass
 class Server:
     url: str
@@ -26,11 +47,12 @@ class Server:
 
     @property
     def store(self):
-        return self.app[keys.STORE]
+        """The store as an administrator reads it: once the session writer has caught up."""
+        return CaughtUpStore(self.app)
 
     @property
-    def center(self):
-        return self.app[keys.CENTER]
+    def engine(self):
+        return self.app[keys.ENGINE]
 
     async def token(self, username: str, password: str) -> str:
         account = await self.store.authenticate(username, password)
@@ -48,6 +70,7 @@ async def start_server(tmp_path, **overrides) -> tuple[Server, web.AppRunner]:
         ice_servers=[],
         media_addresses=["127.0.0.1"],
         demo=True,
+        var_dir=tmp_path / "var",
     )
     for name, value in overrides.items():
         setattr(settings, name, value)

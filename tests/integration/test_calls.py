@@ -215,7 +215,7 @@ async def test_specialist_disconnect_ends_call_after_grace(server):
         row = await session(server, ack["call_id"])
         assert row["outcome"] == "failed"  # answered, but media never flowed
         assert [e["type"] for e in row["events"]].count("specialist_disconnected") == 1
-        assert server.center.router.specialist_state(spec.user["id"]) == "offline"
+        assert server.engine.router.specialist_state(spec.user["id"]) == "offline"
     finally:
         await c.close()
 

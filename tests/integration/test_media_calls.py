@@ -104,6 +104,7 @@ async def test_call_is_recorded_per_party_and_served_to_admins(server, tmp_path)
 
 async def test_recording_can_be_turned_off_per_service_item(server):
     await server.store.set_service_item_recording(SI, False)
+    await server.engine.reload_catalog()  # an edit outside the admin API reaches the engine at its next reload
     spec = await specialist(server)
     c = await caller(server)
     try:
@@ -186,7 +187,7 @@ def _counts() -> dict[str, int]:
 @pytest.mark.timeout(400)
 async def test_hundred_sequential_calls_leave_nothing_behind(server):
     spec = await specialist(server)
-    center = server.center
+    engine = server.engine
     try:
         async def one_call(i: int) -> None:
             c = await caller(server)
@@ -202,7 +203,7 @@ async def test_hundred_sequential_calls_leave_nothing_behind(server):
                 await c.close()
 
         async def settled() -> dict[str, int]:
-            await center.media.flush_recordings()
+            await engine.media.flush_recordings()
             for _ in range(40):  # let closing legs and sockets finish
                 await asyncio.sleep(0.05)
             return _counts()
@@ -221,7 +222,7 @@ async def test_hundred_sequential_calls_leave_nothing_behind(server):
         # Nothing grew (a transient task or socket of the warm-up may be gone by now).
         assert all(after[k] <= baseline[k] for k in baseline), (baseline, after, new_tasks[:5])
         assert after["peer_connections"] == baseline["peer_connections"] == 2  # the specialist's leg, both ends
-        assert center.media.stats() == {"legs": 1, "bridges": 0}  # only the specialist's persistent leg
+        assert engine.media.stats() == {"legs": 1, "bridges": 0}  # only the specialist's persistent leg
         items, _ = await server.store.list_sessions(limit=200)
         assert sum(1 for r in items if len(r["recordings"]) == 2) >= 100  # every call recorded, both parties
     finally:

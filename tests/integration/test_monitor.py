@@ -112,13 +112,13 @@ async def test_admin_hears_and_sees_both_parties_silently(server, clips):
         assert caller_sizes <= {SPECIALIST_SIZE} and spec_sizes <= {CALLER_SIZE}
 
         # Server side: the administrator's received media is linked nowhere.
-        center = server.center
-        admin_part = next(p for p in center._participants.values() if p.role == "admin")
+        engine = server.engine
+        admin_part = next(p for p in engine.presence.participants.values() if p.role == "admin")
         assert all(not tap.packet_sinks and tap.frame_sink is None for tap in admin_part.leg.inputs().values())
-        [monitor] = center.media.monitors
+        [monitor] = engine.media.monitors
         assert monitor.links() == {"audio0": "caller audio0", "video0": "caller video0",
                                    "audio1": "specialist audio0", "video1": "specialist video0"}
-        assert center.live_calls()[0]["monitored_by"] == ["admin"]
+        assert engine.read.live_calls()[0]["monitored_by"] == ["admin"]
 
         started = [e for e in await events(server, caller.call_id) if e["type"] == "monitor_started"]
         assert len(started) == 1 and started[0]["data"]["admin"] == "admin"
@@ -131,7 +131,7 @@ async def test_admin_hears_and_sees_both_parties_silently(server, clips):
         await asyncio.sleep(0.7)
         assert sup.frames() == frozen
         assert caller.received["video"] > parties[0] and spec.received["video"] > parties[1]
-        assert center.media.monitors == []
+        assert engine.media.monitors == []
         stopped = [e for e in await events(server, caller.call_id) if e["type"] == "monitor_stopped"]
         assert stopped[-1]["data"] == {"admin": "admin", "admin_id": stopped[-1]["data"]["admin_id"], "reason": "stopped"}
 
@@ -141,7 +141,7 @@ async def test_admin_hears_and_sees_both_parties_silently(server, clips):
         await caller.hangup()
         ended = await sup.wait_for("monitor:ended")
         assert ended == {"call_id": caller.call_id, "reason": "call_ended"}
-        assert center.media.monitors == []
+        assert engine.media.monitors == []
         types = [e["type"] for e in await events(server, caller.call_id)]
         assert types.count("monitor_started") == 2 and types.count("monitor_stopped") == 2
         assert types.index("monitor_stopped", types.index("monitor_started", types.index("monitor_stopped") + 1)) < types.index("ended")
@@ -194,7 +194,7 @@ async def test_monitor_refusals(server, clips):
             assert (await sup.monitor_start(caller.call_id))["ok"]  # idempotent
             # The administrator leaves: the monitor is stopped and logged.
             await sup.close()
-            await until(lambda: not server.center.media.monitors)
+            await until(lambda: not server.engine.media.monitors)
             stopped = await until(lambda: _stopped(server, caller.call_id))
             assert stopped["data"]["reason"] == "admin_disconnected"
         finally:

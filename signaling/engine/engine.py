@@ -1,0 +1,453 @@
+"""The session engine: one facade over presence, the session state machine, in-call
+features, supervision and the read models.
+
+Each adapter call takes the engine's lock, runs one part, and returns. Under
+the lock nothing waits for the database: transitions go to the session writer
+(store/writer.py), which records them in order. A `call:request` is
+acknowledged after the lock is released, once its own record is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+from ..auth import Identity, Tokens
+from ..config import Settings
+from ..media import MediaError
+from ..routing import Router
+from ..store import Store
+from ..store.writer import SessionWriter, StoreUnavailable
+from ..telemetry import Telemetry
+from .errors import BadInput, Conflict, NotFound, Unauthorized, Unavailable
+from .incall import InCall
+from .live import LiveSession, Participant
+from .presence import Emit, Presence
+from .readmodels import ReadModels
+from .sessions import SessionMachine, utcnow
+from .supervision import Supervision
+
+log = logging.getLogger(__name__)
+
+LOOKUP_TIMEOUT_S = 3.0  # a database read at connect or request time gives up after this (then the cache)
+TICK_S = 0.1
+# The catalog and queue settings are read again this often, so that edits made outside the
+# admin API (the command line, another node) reach a running engine.
+RELOAD_S = 60.0
+
+
+class SessionEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        media: Any,
+        tokens: Tokens,
+        telemetry: Telemetry,
+        emit: Emit,
+        writer: SessionWriter,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self.store = store
+        self.media = media
+        self.tokens = tokens
+        self.telemetry = telemetry
+        self.writer = writer
+        self.clock = clock
+        self.lock = asyncio.Lock()
+        self.router = Router(offer_timeout_s=settings.offer_timeout_s, wrap_up_s=settings.wrap_up_s)
+        self.presence = Presence(emit)
+        self.sessions = SessionMachine(settings, self.router, self.presence, writer, media, tokens, telemetry, clock)
+        self.incall = InCall(self.sessions, store)
+        self.supervision = Supervision(self.sessions)
+        self.read = ReadModels(self.sessions, self.supervision, store)
+        self.catalog: dict[str, dict] = {}  # service item code -> item, for requests without a database read
+        self.stopping = False
+        self._day = datetime.now().date()
+        self._ticker: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        closed = await self.store.close_open_sessions(utcnow(), alive_at=self.writer.previous_alive_at)
+        if closed:
+            log.warning("closed %d sessions left open by a previous run", closed)
+        await self.reload_catalog()
+        self._ticker = asyncio.create_task(self._tick_loop(), name="engine-tick")
+        self.spawn(self._reload_loop())
+
+    async def reload_catalog(self) -> None:
+        """Hand the queue settings and the catalog to the router (start-up, and after every edit)."""
+        items = await self.store.all_service_items()
+        queues = await self.store.queue_settings()
+        async with self.lock:
+            self.catalog = {item["code"]: item for item in items}
+            categories = {code: item["category"] for code, item in self.catalog.items()}
+            await self.sessions.apply(self.router.configure(queues, categories, self.clock()))
+
+    async def stop(self) -> None:
+        """Stop routing at once; end every live session with `server_shutdown`; close the media."""
+        self.stopping = True
+        if self._ticker:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        async with self.lock:
+            await self.sessions.end_all("server_shutdown")
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for part in list(self.presence.participants.values()):
+            await self._close_leg(part)
+        await self.media.close()
+
+    def spawn(self, coro) -> None:
+        """Run `coro` as a task the engine keeps track of (cancelled at stop)."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- specialists -----------------------------------------------------------------
+
+    async def specialist_connected(self, sid: str, identity: Identity) -> bool:
+        """Register a specialist's console; True when it comes back to a call or wrap-up it dropped out of."""
+        account, skills = await self._specialist_record(identity.account_id)
+        async with self.lock:
+            presence = self.presence
+            old_sid = presence.specialist_sids.get(identity.account_id)
+            if old_sid is not None and old_sid in presence.participants:
+                # One console per specialist: the newest connection takes over.
+                presence.participants[old_sid].identity = None
+                await presence.to_sid(old_sid, "session:replaced", {})
+            presence.accounts[identity.account_id], presence.skills[identity.account_id] = account, skills
+            presence.participants[sid] = Participant(sid=sid, role="specialist", identity=identity)
+            presence.specialist_sids[identity.account_id] = sid
+            await self.sessions.apply(self.router.login(identity.account_id, skills, self.clock()))
+            return presence.gone.pop(identity.account_id, None) is not None
+
+    async def _specialist_record(self, account_id: int) -> tuple[dict, dict[str, int]]:
+        """The account and skills, from the database, or as last known while it does not answer."""
+        try:
+            account = await asyncio.wait_for(self.store.get_account(account_id), LOOKUP_TIMEOUT_S)
+            skills = await asyncio.wait_for(self.store.skill_levels(account_id), LOOKUP_TIMEOUT_S)
+        except Exception as exc:  # the database is down: what this node knew is good enough to answer calls
+            if account_id in self.presence.accounts:
+                return self.presence.accounts[account_id], self.presence.skills[account_id]
+            log.warning("specialist %s cannot be signed in: the database does not answer (%s)", account_id, exc)
+            raise Unavailable("service_unavailable", "sign-in is unavailable for a moment; try again") from None
+        if account is None:
+            raise Unauthorized("unknown_account", "this account no longer exists")
+        return account, skills
+
+    async def specialist_disconnected(self, sid: str) -> None:
+        async with self.lock:
+            part = self.presence.participants.pop(sid, None)
+            if part is None:
+                return
+            spec_id = part.identity.account_id if part.identity is not None else None
+            if spec_id is not None and self.presence.specialist_sids.get(spec_id) == sid:
+                del self.presence.specialist_sids[spec_id]
+                state = self.router.specialist_state(spec_id)
+                if state in ("busy", "wrap_up"):
+                    # A reload or network blip: the call and the wrap-up wait for the console for the grace.
+                    self.presence.gone[spec_id] = self.clock()
+                    await self.sessions.apply(self.router.specialist_gone(spec_id, self.clock()))
+                    session = self.sessions.live.get(self.router.specialist_call(spec_id) or "")
+                    if state == "busy" and session is not None:
+                        self.writer.event(session.id, "specialist_disconnected", utcnow())
+                        await self.sessions.unbridge(session)
+                        await self.presence.to_caller(session, "call:media", {
+                            "call_id": session.id, "party": "specialist", "state": "lost",
+                            "reason": "specialist_disconnected",
+                        })
+                else:
+                    await self._logout(spec_id)
+        await self._close_leg(part)
+
+    async def _logout(self, spec_id: int) -> None:
+        self.sessions.wrapping_up.pop(spec_id, None)
+        self.presence.gone.pop(spec_id, None)
+        await self.sessions.apply(self.router.logout(spec_id, self.clock()))
+
+    async def set_state(self, sid: str, state: str, auto_answer: bool | None) -> str:
+        async with self.lock:
+            return await self.sessions.set_state(self.presence.specialist_id(sid), state, auto_answer)
+
+    async def accept(self, sid: str, session_id: str) -> None:
+        async with self.lock:
+            await self.sessions.accept(self.presence.specialist_id(sid), session_id)
+
+    async def decline(self, sid: str, session_id: str) -> None:
+        async with self.lock:
+            await self.sessions.decline(self.presence.specialist_id(sid), session_id)
+
+    async def wrapup(self, sid: str, session_id: str, **fields: Any) -> None:
+        async with self.lock:
+            await self.sessions.wrapup(self.presence.specialist_id(sid), session_id, fields)
+
+    async def my_day(self, sid: str) -> dict:
+        return await self.read.my_day(self.presence.specialist_id(sid))
+
+    def transfer_targets(self, sid: str) -> list[dict]:
+        return self.incall.transfer_targets(sid)
+
+    # -- callers -----------------------------------------------------------------------
+
+    async def caller_connected(self, sid: str, resume_token: str | None) -> dict | None:
+        """Register a caller; with a valid call token, reattach it to its live session."""
+        async with self.lock:
+            part = Participant(sid=sid, role="caller")
+            self.presence.participants[sid] = part
+            if resume_token is None:
+                return None
+            session_id = self.tokens.verify_call_token(resume_token)
+            session = self.sessions.live.get(session_id) if session_id else None
+            if session is None:
+                raise NotFound("unknown_call", "this call has ended or the token is invalid")
+            old = self.presence.get(session.caller_sid) if session.caller_sid else None
+            if old is not None and old.sid != sid:
+                old.session_id = None
+                await self.presence.to_sid(old.sid, "session:replaced", {})
+            session.caller_sid, session.caller_gone_since = sid, None
+            part.session_id = session.id
+            self.writer.event(session.id, "resumed", utcnow())
+            await self.sessions.apply(self.router.caller_back(session.id, self.clock()))
+            return {"call_id": session.id, "status": "connected" if session.answered else "queued"}
+
+    async def caller_disconnected(self, sid: str) -> None:
+        async with self.lock:
+            part = self.presence.participants.pop(sid, None)
+            if part is None:
+                return
+            session = self.sessions.live.get(part.session_id) if part.session_id else None
+            if session is not None and session.caller_sid == sid:
+                # A reload or network blip, queued or answered: keep the session for the
+                # grace period; a queued one keeps its place but is offered to nobody meanwhile.
+                session.caller_sid = None
+                session.caller_gone_since = self.clock()
+                self.writer.event(session.id, "caller_disconnected", utcnow())
+                await self.sessions.unbridge(session)
+                if session.answered:
+                    await self.presence.to_specialist(session.specialist_id, "call:media", {
+                        "call_id": session.id, "party": "caller", "state": "lost", "reason": "caller_disconnected",
+                    })
+                else:
+                    await self.sessions.apply(self.router.caller_gone(session.id, self.clock()))
+        await self._close_leg(part)
+
+    async def after_resume(self, sid: str) -> None:
+        """Repeat to a resumed caller or specialist what it would otherwise have missed.
+
+        Its new leg (`rtc:offer`) is bridged as soon as it is up."""
+        async with self.lock:
+            part = self.presence.get(sid)
+            if part is None:
+                return
+            if part.role == "specialist" and part.identity is not None:
+                ended = self.sessions.wrap_up_of(part.identity.account_id)
+                if ended is not None:  # the console came back in wrap-up: show the form again
+                    await self.presence.to_sid(sid, "call:ended", ended)
+                    return
+            session = self.sessions.of(part)
+            if session is None:
+                return
+            if not session.answered or session.specialist_id is None:
+                if part.role == "caller":
+                    await self.sessions.apply(self.router.refresh_position(session.id))
+                return
+            history = {"call_id": session.id, "messages": list(session.messages)}
+            restored = {"call_id": session.id, "party": part.role, "state": "restored"}
+            if part.role == "specialist":
+                self.writer.event(session.id, "specialist_reconnected", utcnow())
+                await self.presence.to_sid(sid, "call:connected", {
+                    "call_id": session.id, "service_item": session.service_item, "caller": session.caller,
+                })
+                await self.presence.to_sid(sid, "chat:history", history)
+                await self.presence.to_caller(session, "call:media", restored)
+            else:
+                await self.presence.to_caller(session, "call:connected", self.sessions.connected_for_caller(session))
+                await self.presence.to_caller(session, "chat:history", history)
+                if session.held:
+                    await self.presence.to_caller(session, "call:held", {"call_id": session.id, "held": True})
+                await self.presence.to_specialist(session.specialist_id, "call:media", restored)
+
+    async def request(self, sid: str, service_item: str, caller: dict) -> dict:
+        """A caller asks for a service item; acknowledged once its session row is durable."""
+        received_at = utcnow()  # the session's clock starts when the caller asked
+        item = await self._service_item(service_item)
+        if self.stopping:
+            raise Unavailable("service_unavailable", "the service is stopping; please call again in a moment")
+        if not self.writer.accepting:
+            raise Unavailable("service_unavailable", "the service cannot take new calls right now; please try again shortly")
+        async with self.lock:
+            session = await self.sessions.request(sid, item, caller, received_at)
+        try:
+            await self.writer.durable(session.created_seq)
+        except StoreUnavailable:
+            async with self.lock:
+                await self.sessions.end(session, reason="store_unavailable", ended_by="system")
+            raise Unavailable("service_unavailable", "the call could not be recorded; please try again") from None
+        return {"call_id": session.id, "call_token": session.token}
+
+    async def _service_item(self, code: str) -> dict:
+        item = self.catalog.get(code)
+        if item is None:  # added since the last reload (e.g. by the command line)
+            try:
+                item = await asyncio.wait_for(self.store.get_service_item(code), LOOKUP_TIMEOUT_S)
+            except Exception:
+                item = None
+            if item is not None:
+                self.catalog[code] = item
+        if item is None:
+            raise NotFound("unknown_service_item", f"no service item with code {code!r}")
+        return item
+
+    async def hangup(self, sid: str, session_id: str) -> None:
+        async with self.lock:
+            await self.sessions.hangup(sid, session_id)
+
+    async def rate(self, sid: str, session_id: str, satisfaction: int, comment: str | None) -> None:
+        await self.incall.rate(sid, session_id, satisfaction, comment)
+
+    # -- in a call ---------------------------------------------------------------------
+
+    async def chat(self, sid: str, session_id: str, text: str) -> dict:
+        async with self.lock:
+            return await self.incall.chat(sid, session_id, text)
+
+    async def hold(self, sid: str, session_id: str, held: bool) -> bool:
+        async with self.lock:
+            return await self.incall.hold(sid, session_id, held)
+
+    async def screen(self, sid: str, session_id: str, sharing: bool) -> None:
+        async with self.lock:
+            await self.incall.screen(sid, session_id, sharing)
+
+    async def transfer(self, sid: str, session_id: str, service_item: str | None, specialist: str | None) -> dict:
+        item = await self._service_item(service_item) if service_item is not None else None
+        async with self.lock:
+            return await self.incall.transfer(sid, session_id, item, specialist)
+
+    async def log_caught_up(self, timeout: float = 1.0) -> None:
+        """Wait briefly until the session log holds every transition made so far, so that an
+        administrator reads what the engine has done (during an outage: what the database has)."""
+        try:
+            await self.writer.applied(timeout=timeout)
+        except StoreUnavailable:
+            pass
+
+    async def share_document(self, session_id: str, sender: str, filename: str, content: bytes) -> dict:
+        return await self.incall.share_document(session_id, sender, filename, content)
+
+    # -- administrators ------------------------------------------------------------------
+
+    async def admin_connected(self, sid: str, identity: Identity) -> None:
+        async with self.lock:
+            self.presence.participants[sid] = Participant(sid=sid, role="admin", identity=identity)
+
+    async def admin_disconnected(self, sid: str) -> None:
+        async with self.lock:
+            part = self.presence.participants.pop(sid, None)
+            if part is None:
+                return
+            await self.supervision.stop_monitor(part, "admin_disconnected", notify=False)
+        await self._close_leg(part)
+
+    async def monitor_start(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.supervision.start(sid, session_id)
+
+    async def monitor_stop(self, sid: str, session_id: str | None) -> dict:
+        async with self.lock:
+            return await self.supervision.stop(sid, session_id)
+
+    # -- media legs ------------------------------------------------------------------------
+
+    async def rtc_offer(self, sid: str, sdp: str) -> str:
+        part = self.presence.get(sid)
+        if part is None:
+            raise Conflict("not_connected", "connect first")
+        if part.leg is not None and part.leg.state in ("failed", "closed"):
+            await self._close_leg(part)  # a failed leg is replaced: reconnecting is a new offer
+        if part.leg is None:
+            part.leg = leg = await self.media.open_leg(f"{part.role}:{sid}")
+            self.telemetry.legs.inc()
+            leg.on_state(lambda state, sid=sid, leg=leg: self.spawn(self._leg_state(sid, state, leg)))
+        try:
+            answer = await part.leg.handle_offer(sdp)
+        except MediaError as exc:
+            raise BadInput(exc.code, str(exc)) from exc
+        async with self.lock:
+            session = self.sessions.of(part)
+            if session is not None:
+                self.sessions.bridge_if_ready(session)
+        return answer
+
+    async def rtc_candidate(self, sid: str, payload: dict) -> None:
+        part = self.presence.get(sid)
+        if part is None or part.leg is None:
+            raise Conflict("no_leg", "send rtc:offer before candidates")
+        try:
+            await part.leg.add_candidate(payload)
+        except MediaError as exc:
+            raise BadInput(exc.code, str(exc)) from exc
+
+    async def _leg_state(self, sid: str, state: str, leg: Any) -> None:
+        await self.presence.to_sid(sid, "rtc:state", {"state": state})
+        if state not in ("failed", "closed"):
+            return
+        async with self.lock:
+            part = self.presence.get(sid)
+            if part is not None:
+                await self.sessions.leg_failed(part, leg)
+
+    async def _close_leg(self, part: Participant) -> None:
+        if part.leg is not None:
+            leg, part.leg = part.leg, None
+            await leg.close()
+            self.telemetry.legs.dec()
+
+    # -- time --------------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                async with self.lock:
+                    await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep ticking: one bad event must not stop offers timing out
+                log.exception("tick failed")
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RELOAD_S)
+            try:
+                await asyncio.wait_for(self.reload_catalog(), LOOKUP_TIMEOUT_S * 3)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is down: keep what is known
+                log.warning("catalog reload failed: %s", exc)
+
+    async def _tick(self) -> None:
+        await self.sessions.tick()
+        now = self.clock()
+        for spec_id, since in list(self.presence.gone.items()):
+            if now - since >= self.settings.reconnect_grace_s and not self.presence.signed_in(spec_id):
+                session = self.sessions.live.get(self.router.specialist_call(spec_id) or "")
+                if session is not None and self.router.specialist_state(spec_id) == "busy":
+                    await self.sessions.end(session, reason="specialist_disconnected", ended_by="specialist")
+                await self._logout(spec_id)
+        if datetime.now().date() != self._day:  # fewest_calls and least_talk_time count per day
+            self._day = datetime.now().date()
+            self.router.new_day()
+        self.telemetry.waiting.set(self.router.waiting_count())
+        self.telemetry.store_backlog.set(self.writer.backlog)
+
+
+__all__ = ["SessionEngine", "LiveSession"]

@@ -1,0 +1,50 @@
+"""What the engine holds in memory about a live session and a connected participant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..auth import Identity
+
+
+@dataclass
+class LiveSession:
+    """A session from request to end: who is in it and the media joining them.
+
+    Its id is the wire's `call_id`. Monotonic times (`*_mono`, deadlines) drive
+    the engine's timers; `created_at` is the wall clock the log keeps."""
+
+    id: str
+    token: str
+    service_item: dict  # {code, name, name_en}
+    category: str
+    caller: dict
+    caller_sid: str | None
+    created_at: datetime
+    created_mono: float
+    record: bool = True  # record the bridged media (settings and the service item allow it)
+    created_seq: int = 0  # the session writer's record of its row
+    specialist_id: int | None = None
+    answered: bool = False
+    answered_mono: float | None = None
+    media_flowing: bool = False
+    bridge: Any = None
+    held: bool = False  # the specialist put the caller on hold: unbridged until resumed
+    media_deadline: float | None = None  # answered, but media must flow by then
+    caller_gone_since: float | None = None  # the caller dropped out and may resume until the grace ends
+    media_lost_since: float | None = None  # a leg failed mid-call; a new one may come within the grace
+    messages: list[dict] = field(default_factory=list)  # the chat so far, for a page that resumes
+
+
+@dataclass
+class Participant:
+    """One socket: a caller, a specialist's console or an administrator's page."""
+
+    sid: str
+    role: str  # "caller" | "specialist" | "admin"
+    identity: Identity | None = None  # staff only; None once a newer console took over
+    session_id: str | None = None  # a caller's session (kept after it ends, for the rating)
+    leg: Any = None
+    monitoring: str | None = None  # an administrator: the session its leg monitors

@@ -1,0 +1,64 @@
+"""Presence: who is connected, on which socket, and how to reach them."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from .errors import Conflict
+from .live import LiveSession, Participant
+
+Emit = Callable[..., Awaitable[Any]]  # socketio.AsyncServer.emit(event, data, to=, namespace=)
+
+CALLER_NS, AGENT_NS, ADMIN_NS = "/caller", "/agent", "/admin"
+_NAMESPACES = {"caller": CALLER_NS, "specialist": AGENT_NS, "admin": ADMIN_NS}
+
+
+class Presence:
+    def __init__(self, emit: Emit):
+        self._emit = emit
+        self.participants: dict[str, Participant] = {}
+        self.specialist_sids: dict[int, str] = {}  # specialist id -> its active console
+        # Accounts of specialists seen since start (display names; a console that reconnects
+        # while the database is down is still let in with what was known).
+        self.accounts: dict[int, dict] = {}
+        self.skills: dict[int, dict[str, int]] = {}
+        # Specialists whose console dropped during a call or wrap-up: id -> when (they may come back).
+        self.gone: dict[int, float] = {}
+
+    def get(self, sid: str) -> Participant | None:
+        return self.participants.get(sid)
+
+    def specialist_id(self, sid: str) -> int:
+        """The specialist of the active console `sid`."""
+        part = self.participants.get(sid)
+        if part is None or part.identity is None or part.role != "specialist":
+            raise Conflict("not_logged_in", "this console is not the active one")
+        return part.identity.account_id
+
+    def specialist(self, specialist_id: int | None) -> Participant | None:
+        sid = self.specialist_sids.get(specialist_id) if specialist_id is not None else None
+        return self.participants.get(sid) if sid else None
+
+    def account(self, specialist_id: int | None) -> dict:
+        return self.accounts.get(specialist_id, {}) if specialist_id is not None else {}
+
+    def signed_in(self, specialist_id: int) -> bool:
+        return specialist_id in self.specialist_sids
+
+    # -- reaching people -------------------------------------------------------
+
+    async def to_sid(self, sid: str, event: str, data: dict) -> None:
+        part = self.participants.get(sid)
+        await self._emit(event, data, to=sid, namespace=_NAMESPACES[part.role] if part else CALLER_NS)
+
+    async def to_caller(self, session: LiveSession, event: str, data: dict) -> None:
+        if session.caller_sid is not None:
+            await self._emit(event, data, to=session.caller_sid, namespace=CALLER_NS)
+
+    async def to_specialist(self, specialist_id: int | None, event: str, data: dict) -> None:
+        sid = self.specialist_sids.get(specialist_id) if specialist_id is not None else None
+        if sid is not None:
+            await self._emit(event, data, to=sid, namespace=AGENT_NS)
+
+    async def to_admin(self, sid: str, event: str, data: dict) -> None:
+        await self._emit(event, data, to=sid, namespace=ADMIN_NS)

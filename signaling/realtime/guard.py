@@ -1,0 +1,92 @@
+"""The Socket.IO server's gate: every client event passes here before a handler runs.
+
+- Reserved names (`connect`, `disconnect`) and names that are not strings are
+  refused: a client must not be able to replay the server's own events.
+- Every event is rate-limited per connection (the `limits` library's moving
+  window, in memory): over the limit it is answered `too_many_requests` at once,
+  without starting a handler.
+- Queries that only read (`QUERIES`) are cancelled when their client goes: they
+  must not hold a database connection for nobody. Events that change state
+  always run to the end, so the engine never stops half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import socketio
+from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from socketio import packet
+
+from ..errors import ApiError
+
+log = logging.getLogger(__name__)
+
+# Per connection. `*` applies to every event on top of the event's own limit.
+EVENT_LIMITS = {
+    "*": "40/second;600/minute",
+    "call:request": "3/second;20/minute",
+    "rtc:offer": "5/second;60/minute",
+    "rtc:candidate": "30/second;300/minute",
+    "agent:day": "2/second;30/minute",
+    "call:transfer_targets": "4/second;60/minute",
+    "chat:message": "5/second;120/minute",
+}
+QUERIES = frozenset(("agent:day", "call:transfer_targets"))
+
+
+class EventLimits:
+    def __init__(self, table: dict[str, str] = EVENT_LIMITS):
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._items = {name: parse_many(spec) for name, spec in table.items()}
+
+    def allow(self, connection: str, event: str) -> bool:
+        for name in ("*", event):
+            for item in self._items.get(name, ()):
+                if not self._limiter.hit(item, connection, name):
+                    return False
+        return True
+
+
+class GuardedServer(socketio.AsyncServer):
+    def __init__(self, *args, event_limits: EventLimits | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.event_limits = event_limits or EventLimits()
+        self._queries: dict[str, set[asyncio.Task]] = {}  # sid -> its running queries
+
+    async def _handle_event(self, eio_sid, namespace, id, data):
+        name = data[0] if data else None
+        refusal = None
+        if not isinstance(name, str) or name in self.reserved_events:
+            refusal = ApiError("unknown_event", "this event name is reserved or not a string", 400)
+        elif not self.event_limits.allow(eio_sid, name):
+            refusal = ApiError("too_many_requests", f"too many {name} events on this connection; slow down", 429)
+        if refusal is None:
+            return await super()._handle_event(eio_sid, namespace, id, data)
+        if id is not None:
+            await self._send_packet(eio_sid, self.packet_class(
+                packet.ACK, namespace=namespace or "/", id=id, data=[refusal.ack()]))
+
+    async def _handle_event_internal(self, server, sid, eio_sid, data, namespace, id):
+        if data[0] not in QUERIES:
+            return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        task = asyncio.current_task()
+        running = self._queries.setdefault(sid, set())
+        running.add(task)
+        try:
+            await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        except asyncio.CancelledError:
+            pass  # its client left: nobody to answer
+        finally:
+            running.discard(task)
+            if not running:
+                self._queries.pop(sid, None)
+
+    async def _handle_disconnect(self, eio_sid, namespace, reason=None):
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace or "/")
+        for task in self._queries.pop(sid, set()):
+            task.cancel()
+        await super()._handle_disconnect(eio_sid, namespace, reason)

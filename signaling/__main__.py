@@ -65,8 +65,6 @@ async def _with_store(settings: Settings, action):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from .app import make_app
 
     settings = _settings(args)
@@ -75,8 +73,32 @@ def _serve(args: argparse.Namespace) -> int:
         settings.recordings_dir = args.recordings_dir
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=5)
+    asyncio.run(_run(make_app(settings), settings))
     return 0
+
+
+async def _run(app, settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT; then drain the calls (app.py) while every socket is still
+    open, and only then let aiohttp stop listening and close the connections."""
+    import signal
+
+    from aiohttp import web
+
+    from .app import DRAIN
+
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+        logging.getLogger(__name__).warning("stopping: draining calls for up to %.0f s", settings.drain_s)
+        await app[DRAIN](app)
+    finally:
+        await runner.cleanup()
 
 
 def _user_add(args: argparse.Namespace) -> int:

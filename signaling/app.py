@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ from .api import setup_routes
 from .api.middleware import errors
 from .auth import Tokens
 from .engine import SessionEngine
+from .engine.presence import NAMESPACE_OF
 from .config import Settings
 from .media import MediaPlane, use_media_addresses
 from .media.retention import RetentionJob
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 RETENTION = web.AppKey("recording_retention", RetentionJob)
 WRITER = web.AppKey("session_writer", SessionWriter)
+DRAIN = web.AppKey("drain", object)  # the graceful stop (serve calls it on SIGTERM)
 
 
 def make_app(settings: Settings) -> web.Application:
@@ -74,7 +77,23 @@ def make_app(settings: Settings) -> web.Application:
         await app[WRITER].stop()
         await app[keys.STORE].close()
 
+    drained: list[bool] = []  # once: on SIGTERM by `serve`, else as the on_shutdown hook
+
+    async def drain(app: web.Application) -> None:
+        """Finish or end the calls, tell everyone, then close each socket cleanly. `serve` runs this
+        on SIGTERM before aiohttp stops anything; as an on_shutdown hook it covers other runners."""
+        engine = app.get(keys.ENGINE)
+        if engine is None or drained:
+            return
+        drained.append(True)
+        await engine.drain(settings.drain_s)
+        await asyncio.sleep(0.2)  # let the `call:ended` packets leave before the disconnects
+        for part in list(engine.presence.participants.values()):
+            await sio.disconnect(part.sid, namespace=NAMESPACE_OF[part.role])
+
     # Order matters: the engine exists before Socket.IO binds its namespaces to it.
     app.on_startup.insert(0, start)
+    app.on_shutdown.insert(0, drain)
+    app[DRAIN] = drain
     app.on_cleanup.append(stop)
     return app

@@ -46,14 +46,20 @@ def _ice_servers() -> list[dict]:
 
 
 def _media_addresses() -> list[str] | None:
-    raw = os.environ.get("VW_MEDIA_ADDRESSES", "").strip()
-    if not raw:
-        return None  # all non-loopback interfaces (aioice's own choice)
-    return [a.strip() for a in raw.split(",") if a.strip()]
+    return _list_env("VW_MEDIA_ADDRESSES") or None  # None: all non-loopback interfaces (aioice's own choice)
 
 
 def _float_env(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
+
+
+def _flag_env(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return default if not raw else raw not in ("0", "false", "no", "off")
+
+
+def _list_env(name: str) -> list[str]:
+    return [a.strip() for a in os.environ.get(name, "").split(",") if a.strip()]
 
 
 @dataclass
@@ -67,6 +73,16 @@ class Settings:
     media_addresses: list[str] | None = field(default_factory=_media_addresses)
     # Signed tokens expire after this many seconds (a working day plus margin).
     token_ttl_s: int = field(default_factory=lambda: int(_float_env("VW_TOKEN_TTL_S", 12 * 3600)))
+    # The login cookie gets the Secure flag (set it whenever the pages are served over HTTPS).
+    cookie_secure: bool = field(default_factory=lambda: _flag_env("VW_COOKIE_SECURE", False))
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: str | None = field(default_factory=lambda: os.environ.get("VW_METRICS_TOKEN", "").strip() or None)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (addresses or networks).
+    trusted_proxies: list[str] = field(default_factory=lambda: _list_env("VW_TRUSTED_PROXIES"))
+    # Login attempts that did not succeed, per account (a success clears them) and per client
+    # address (all attempts), as `limits` strings; over either, 429 (docs/security.md).
+    login_account_limits: str = field(default_factory=lambda: os.environ.get("VW_LOGIN_ACCOUNT_LIMITS", "5/minute;20/hour"))
+    login_address_limits: str = field(default_factory=lambda: os.environ.get("VW_LOGIN_ADDRESS_LIMITS", "30/minute;300/hour"))
     # How long an offer rings before it goes to the next specialist.
     offer_timeout_s: float = field(default_factory=lambda: _float_env("VW_OFFER_TIMEOUT_S", 15))
     # Wrap-up ends by itself after this long if the specialist does not finish it.
@@ -80,7 +96,7 @@ class Settings:
     # How bridges relay media: "passthrough" (encoded frames, where codecs match) or "transcode".
     relay: str = field(default_factory=lambda: os.environ.get("VW_RELAY", "passthrough").strip() or "passthrough")
     # Record bridged calls at all (each service item can also turn recording off).
-    recording: bool = field(default_factory=lambda: os.environ.get("VW_RECORDING", "1").strip().lower() not in ("0", "false", "no", "off"))
+    recording: bool = field(default_factory=lambda: _flag_env("VW_RECORDING", True))
     # Recordings older than this many days are deleted by a clean-up job; 0 keeps them forever.
     recording_retention_days: float = field(default_factory=lambda: _float_env("VW_RECORDING_RETENTION_DAYS", 0))
     # The "One Call, Two Seconds" target, reported by /api/config and used by metrics.
@@ -88,6 +104,8 @@ class Settings:
     # at most this many records; beyond either, new calls are refused (store/writer.py).
     store_max_lag_s: float = field(default_factory=lambda: _float_env("VW_STORE_MAX_LAG_S", 120))
     store_max_backlog: int = field(default_factory=lambda: int(_float_env("VW_STORE_MAX_BACKLOG", 50_000)))
+    # On SIGTERM, answered calls may go on this long before they are ended with `server_shutdown`.
+    drain_s: float = field(default_factory=lambda: _float_env("VW_DRAIN_S", 30))
     # Home of the session writer's journal (records not yet in the database survive a crash).
     var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0

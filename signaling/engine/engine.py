@@ -90,6 +90,21 @@ class SessionEngine:
             categories = {code: item["category"] for code, item in self.catalog.items()}
             await self.sessions.apply(self.router.configure(queues, categories, self.clock()))
 
+    async def drain(self, seconds: float) -> None:
+        """A graceful stop: refuse new requests at once and route nothing more (sessions not yet
+        answered end now); let answered calls finish for up to `seconds`; then end the rest.
+        Every participant gets `call:ended` with `server_shutdown` while its socket is still open."""
+        self.stopping = True
+        async with self.lock:
+            for session in list(self.sessions.live.values()):
+                if not session.answered:
+                    await self.sessions.end(session, reason="server_shutdown", ended_by="system")
+        deadline = self.clock() + seconds
+        while self.sessions.live and self.clock() < deadline:
+            await asyncio.sleep(0.2)
+        async with self.lock:
+            await self.sessions.end_all("server_shutdown")
+
     async def stop(self) -> None:
         """Stop routing at once; end every live session with `server_shutdown`; close the media."""
         self.stopping = True
@@ -328,6 +343,8 @@ class SessionEngine:
             await self.incall.screen(sid, session_id, sharing)
 
     async def transfer(self, sid: str, session_id: str, service_item: str | None, specialist: str | None) -> dict:
+        if self.stopping:
+            raise Unavailable("service_unavailable", "the service is stopping; a transfer cannot be started")
         item = await self._service_item(service_item) if service_item is not None else None
         async with self.lock:
             return await self.incall.transfer(sid, session_id, item, specialist)

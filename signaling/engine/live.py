@@ -36,6 +36,9 @@ class LiveSession:
     caller_gone_since: float | None = None  # the caller dropped out and may resume until the grace ends
     media_lost_since: float | None = None  # a leg failed mid-call; a new one may come within the grace
     messages: list[dict] = field(default_factory=list)  # the chat so far, for a page that resumes
+    # Per party: (frames received on its leg, when that count last changed), and who is stalled now.
+    media_seen: dict[str, tuple[int, float]] = field(default_factory=dict)
+    stalled: set[str] = field(default_factory=set)
 
 
 @dataclass

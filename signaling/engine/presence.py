@@ -10,7 +10,7 @@ from .live import LiveSession, Participant
 Emit = Callable[..., Awaitable[Any]]  # socketio.AsyncServer.emit(event, data, to=, namespace=)
 
 CALLER_NS, AGENT_NS, ADMIN_NS = "/caller", "/agent", "/admin"
-_NAMESPACES = {"caller": CALLER_NS, "specialist": AGENT_NS, "admin": ADMIN_NS}
+NAMESPACE_OF = {"caller": CALLER_NS, "specialist": AGENT_NS, "admin": ADMIN_NS}  # by participant role
 
 
 class Presence:
@@ -49,7 +49,7 @@ class Presence:
 
     async def to_sid(self, sid: str, event: str, data: dict) -> None:
         part = self.participants.get(sid)
-        await self._emit(event, data, to=sid, namespace=_NAMESPACES[part.role] if part else CALLER_NS)
+        await self._emit(event, data, to=sid, namespace=NAMESPACE_OF[part.role] if part else CALLER_NS)
 
     async def to_caller(self, session: LiveSession, event: str, data: dict) -> None:
         if session.caller_sid is not None:

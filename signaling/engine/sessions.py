@@ -33,6 +33,9 @@ from .presence import Presence
 
 log = logging.getLogger(__name__)
 
+# A bridged party whose leg receives nothing for this long is `lost` (network gone, socket open).
+MEDIA_STALL_S = 3.0
+
 # What an ended offer is logged as, by the router's reason.
 OFFER_END_EVENTS = {"declined": "declined", "timeout": "offer_timeout", "withdrawn": "offer_withdrawn",
                     "caller_left": "offer_withdrawn", "specialist_left": "offer_withdrawn"}
@@ -67,6 +70,7 @@ class SessionMachine:
         # (sent again to a console that reloads in wrap-up).
         self.wrapping_up: dict[int, dict] = {}
         self.on_end: list[Callable[[LiveSession], Any]] = []  # awaited when a session ends (monitors)
+        self.outbox: list[tuple[LiveSession, dict]] = []  # `call:media` notices made by synchronous code
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -336,6 +340,9 @@ class SessionMachine:
         if session.media_lost_since is not None:
             session.media_lost_since = None  # a replaced leg is bridged and flowing again
             self.writer.event(session_id, "media_restored", utcnow())
+            for party in sorted(session.stalled):
+                self._tell_media(session, party, "restored")
+            session.stalled.clear()
         if session.media_flowing:
             return
         session.media_flowing, session.media_deadline = True, None
@@ -356,7 +363,46 @@ class SessionMachine:
             return
         session.media_lost_since = self.clock()
         await self.unbridge(session)
-        self.writer.event(session.id, "media_lost", utcnow(), {"party": part.role})
+        self.writer.event(session.id, "media_lost", utcnow(), {"party": part.role, "reason": "leg_failed"})
+        session.stalled.add(part.role)
+        self._tell_media(session, part.role, "lost", "leg_failed")
+
+    def _tell_media(self, session: LiveSession, party: str, state: str, reason: str | None = None) -> None:
+        """S→C `call:media` to both parties (sent in the background: callers hold the lock)."""
+        payload = {"call_id": session.id, "party": party, "state": state, **({"reason": reason} if reason else {})}
+        self.outbox.append((session, payload))
+
+    async def flush_media_notices(self) -> None:
+        notices, self.outbox = self.outbox, []
+        for session, payload in notices:
+            await self.presence.to_caller(session, "call:media", payload)
+            await self.presence.to_specialist(session.specialist_id, "call:media", payload)
+
+    def _watch_media(self, session: LiveSession, now: float) -> None:
+        """A bridged party whose leg stops receiving for MEDIA_STALL_S is lost; when frames come back, restored.
+
+        A stall starts the media grace too: without media for VW_MEDIA_GRACE_S, the session ends."""
+        legs = (("caller", self.presence.get(session.caller_sid) if session.caller_sid else None),
+                ("specialist", self.presence.specialist(session.specialist_id)))
+        for party, part in legs:
+            if part is None or part.leg is None:
+                continue
+            count = part.leg.frames_received()
+            seen = session.media_seen.get(party)
+            if seen is None or count != seen[0]:
+                session.media_seen[party] = (count, now)
+                if party in session.stalled and session.bridge is not None:
+                    session.stalled.discard(party)
+                    if not session.stalled:
+                        session.media_lost_since = None
+                    self.writer.event(session.id, "media_restored", utcnow(), {"party": party})
+                    self._tell_media(session, party, "restored")
+            elif now - seen[1] >= MEDIA_STALL_S and party not in session.stalled:
+                session.stalled.add(party)
+                if session.media_lost_since is None:
+                    session.media_lost_since = now
+                self.writer.event(session.id, "media_lost", utcnow(), {"party": party, "reason": "no_media"})
+                self._tell_media(session, party, "lost", "no_media")
 
     # -- time ------------------------------------------------------------------------------
 
@@ -365,6 +411,8 @@ class SessionMachine:
         now = self.clock()
         await self.apply(self.router.tick(now))
         for session in list(self.live.values()):
+            if session.media_flowing and session.bridge is not None and not session.held:
+                self._watch_media(session, now)
             if session.media_deadline is not None and now >= session.media_deadline:
                 await self.end(session, reason="media_timeout", ended_by="system")
             elif session.caller_gone_since is not None and now - session.caller_gone_since >= self.settings.reconnect_grace_s:
@@ -372,3 +420,4 @@ class SessionMachine:
                 await self.end(session, reason=reason, ended_by="caller")
             elif session.media_lost_since is not None and now - session.media_lost_since >= self.settings.media_grace_s:
                 await self.end(session, reason="media_failed", ended_by="system")
+        await self.flush_media_notices()

@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 SlotKey = tuple[str, int]
 StateCallback = Callable[[str], None]
 
-MAX_SDP_BYTES = 100_000
+MAX_SDP_BYTES = 64_000  # a participant's offer is 5-10 KB; sixteen m-lines stay well under this
+# A participant needs 3 (audio, camera, screen), the monitor 6, a three-party call about a dozen.
+MAX_MEDIA_SECTIONS = 16
 # The contract's codecs (Opus, VP8); an offer without them cannot be bridged.
 # H.264 is also taken for video: such a leg is bridged by transcoding.
 _ACCEPTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/h264")}
@@ -52,6 +54,10 @@ def _check_offer(sdp: Any) -> str:
         raise MediaError("bad_sdp", "sdp must be a non-empty string")
     if len(sdp) > MAX_SDP_BYTES:
         raise MediaError("bad_sdp", "sdp is too large")
+    # Counted before parsing: aiortc's parse and apply cost grows with the m-lines (50 bundled
+    # m-lines froze the event loop for seconds).
+    if sdp.count("\nm=") + sdp.startswith("m=") > MAX_MEDIA_SECTIONS:
+        raise MediaError("too_many_media", f"an offer may carry at most {MAX_MEDIA_SECTIONS} media sections")
     sdp = _strip_mdns_candidates(sdp)
     try:
         description = aiortc_sdp.SessionDescription.parse(sdp)
@@ -177,6 +183,10 @@ class Leg:
         for t in self._pc.getTransceivers():
             if t.receiver.track is track and t not in self._taps:
                 self._taps[t] = Tap(t)
+
+    def frames_received(self) -> int:
+        """Encoded frames received on every slot so far (the engine watches it for stalls)."""
+        return sum(tap.frames for tap in self._taps.values())
 
     async def packets_sent(self) -> int:
         """RTP packets sent on this leg so far (0 while never bridged)."""

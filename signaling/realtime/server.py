@@ -69,7 +69,7 @@ class _Namespace(socketio.AsyncNamespace):
         p = v.obj(data)
         if p.get("type", "offer") != "offer":
             raise ApiError("bad_sdp", "type must be 'offer'", 400)
-        sdp = v.text(p, "sdp", max_len=200_000)
+        sdp = v.text(p, "sdp", max_len=64_000)
         return {"type": "answer", "sdp": await self.engine.rtc_offer(sid, sdp)}
 
     @acked

@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY signaling ./signaling
 COPY client_web ./client_web
 COPY agent_console ./agent_console
+COPY shared_web ./shared_web
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home /app vw \
     && mkdir -p /data /recordings && chown vw /data /recordings

@@ -8,13 +8,18 @@
 // documents, the caller's screen) → call:ended → wrap-up (call:wrapup) → My day.
 // Wire contract: docs/contract.md.
 
-import { io } from "/c/vendor/socket.io.esm.min.js";
-import { t, applyI18n, bindLangSwitch, onLangChange, fmtDuration } from "/c/i18n.js";
-import { MediaLeg, getLocalMedia, fetchConfig, emitAck, attachVideo, watchFrames } from "/c/rtc.js";
-import { ChatLog, bindChatForm, fillDevices, MicMeter } from "/c/callkit.js";
-import { bindLoginForm, loadSession, clearSession, itemLabel } from "/s/staff.js";
+import { t, tv, onLangChange, fmtDuration, fmtClock } from "/lib/i18n.js";
+import { $, el } from "/lib/dom.js";
+import { mountChrome } from "/lib/chrome.js";
+import { showError, clearError } from "/lib/errors.js";
+import { request } from "/lib/http.js";
+import { connectSocket, closeSocket, emitAck } from "/lib/socket.js";
+import { ParticipantLeg } from "/lib/leg.js";
+import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames } from "/lib/media.js";
+import { mountChat, fillDevices, MicMeter } from "/lib/callkit.js";
+import { mountSignIn, loadSession, clearSession, itemLabel } from "/s/staff.js";
+import { Tones } from "/s/tones.js";
 
-const $ = (id) => document.getElementById(id);
 const ROLE = "specialist";
 const PREFS = "vw.console.prefs";
 
@@ -34,14 +39,15 @@ const vw = (window.vw = {
   tones: [],           // "ring" / "zip" played (for tests and diagnostics)
   remoteFrames: () => Number($("remote-video").dataset.frames || 0),
   screenFrames: () => Number($("screen-video").dataset.frames || 0),
+  legStats: () => (vw.leg ? vw.leg.stats() : null),
 });
 
 let countdownHandle = null;
 let timerHandle = null;
 let wrapupHandle = null;
 let dayHandle = null;
-const meter = new MicMeter($("mic-level"), $("mic-level-bar"));
-const chat = new ChatLog($("chat-log"), { me: "specialist", token: () => vw.token, onError: (e) => showError(e) });
+let meter = null;
+let chat = null;
 
 // ---------------------------------------------------------------- preferences
 
@@ -54,103 +60,7 @@ function savePref(key, value) {
   try { localStorage.setItem(PREFS, JSON.stringify(p)); } catch (_) { /* ignore */ }
 }
 
-// ---------------------------------------------------------------- errors
-
-function showError(err) {
-  const e = (err && err.error) || err || {};
-  const text = e.message || e.code || String(err);
-  $("error-text").textContent = `${t("common.error")}: ${text}${e.code && e.message ? ` (${e.code})` : ""}`;
-  $("error").hidden = false;
-}
-function clearError() {
-  $("error").hidden = true;
-}
-
-// ---------------------------------------------------------------- tones (WebAudio → chosen speaker)
-
-class Tones {
-  constructor() {
-    this.ctx = null;
-    this.dest = null;
-    this.audio = null;
-    this.ringTimer = null;
-    const resume = () => { if (this.ctx && this.ctx.state === "suspended") this.ctx.resume().catch(() => {}); };
-    document.addEventListener("click", resume, true);
-    document.addEventListener("keydown", resume, true);
-  }
-
-  _ensure() {
-    if (this.ctx) return true;
-    try {
-      this.ctx = new AudioContext();
-      // Played through an <audio> element so setSinkId picks the headset.
-      this.dest = this.ctx.createMediaStreamDestination();
-      this.audio = new Audio();
-      this.audio.srcObject = this.dest.stream;
-      this.audio.play().catch(() => {});
-      this.setSink(prefs().speaker || "");
-      return true;
-    } catch (_) {
-      return false;
-    }
-  }
-
-  async setSink(id) {
-    if (this.audio && typeof this.audio.setSinkId === "function") {
-      try { await this.audio.setSinkId(id || ""); } catch (_) { /* device gone */ }
-    }
-  }
-
-  _beep(freqs, start, dur, gain = 0.12, sweepTo = null) {
-    const ctx = this.ctx;
-    const g = ctx.createGain();
-    g.gain.setValueAtTime(0, start);
-    g.gain.linearRampToValueAtTime(gain, start + 0.015);
-    g.gain.setValueAtTime(gain, start + dur - 0.03);
-    g.gain.linearRampToValueAtTime(0, start + dur);
-    g.connect(this.dest);
-    for (const f of freqs) {
-      const o = ctx.createOscillator();
-      o.type = "sine";
-      o.frequency.setValueAtTime(f, start);
-      if (sweepTo) o.frequency.exponentialRampToValueAtTime(sweepTo, start + dur);
-      o.connect(g);
-      o.start(start);
-      o.stop(start + dur + 0.01);
-    }
-  }
-
-  /** The ring tone (manual answer): a two-tone burst, repeated until stopped. */
-  ring() {
-    if (!this._ensure()) return;
-    this.stop();
-    this.ctx.resume().catch(() => {});
-    vw.tones.push("ring");
-    const burst = () => {
-      const now = this.ctx.currentTime;
-      this._beep([440, 480], now, 0.4);
-      this._beep([440, 480], now + 0.6, 0.4);
-    };
-    burst();
-    this.ringTimer = setInterval(burst, 2500);
-  }
-
-  /** The zip tone (auto-answer): one short rising chirp. */
-  zip() {
-    if (!this._ensure()) return;
-    this.stop();
-    this.ctx.resume().catch(() => {});
-    vw.tones.push("zip");
-    const now = this.ctx.currentTime;
-    this._beep([900], now, 0.12, 0.15, 2400);
-  }
-
-  stop() {
-    clearInterval(this.ringTimer);
-    this.ringTimer = null;
-  }
-}
-const tones = new Tones();
+const tones = new Tones(vw.tones, prefs().speaker);
 
 // ---------------------------------------------------------------- views
 
@@ -174,8 +84,7 @@ function showConsole() {
 function renderState() {
   const s = vw.state;
   const pill = $("agent-state");
-  const key = `state.${s}`;
-  pill.textContent = `${t("console.state")}: ${t(key) !== key ? t(key) : s}`;
+  pill.textContent = `${t("console.state")}: ${tv("state", s)}`;
   pill.dataset.state = s;
   document.body.dataset.state = s;
   const canChange = ["ready", "away", "offline"].includes(s);
@@ -194,20 +103,25 @@ function renderState() {
 
 function showLegState(state) {
   vw.legState = state;
-  const key = `leg.${state}`;
-  $("leg-state").textContent = t(key) !== key ? t(key) : state;
+  $("leg-state").textContent = tv("leg", state);
   $("leg-state").dataset.state = state;
 }
 
 // ---------------------------------------------------------------- offer
 
+/** Who calls, on the offer card or the call card (`card`: "offer" or "call"). */
+function showCaller(card, msg) {
+  const caller = msg.caller || {};
+  for (const [id, value] of [["caller", caller.name], ["company", caller.company], ["credit", caller.credit_code]]) {
+    $(`${card}-${id}`).textContent = value || t("common.none");
+  }
+  return caller;
+}
+
 function showOffer(msg) {
   vw.offer = msg;
   vw.callId = msg.call_id;
-  const caller = msg.caller || {};
-  $("offer-caller").textContent = caller.name || t("common.none");
-  $("offer-company").textContent = caller.company || t("common.none");
-  $("offer-credit").textContent = caller.credit_code || t("common.none");
+  const caller = showCaller("offer", msg);
   $("offer-item").textContent = itemLabel(msg.service_item);
   $("offer-waited").textContent = fmtDuration((msg.queued_ms || 0) / 1000);
   $("offer-card").hidden = false;
@@ -249,10 +163,7 @@ function showCall(msg) {
   vw.accepting = false;
   vw.call = msg;
   vw.callId = msg.call_id;
-  const caller = msg.caller || {};
-  $("call-caller").textContent = caller.name || t("common.none");
-  $("call-company").textContent = caller.company || t("common.none");
-  $("call-credit").textContent = caller.credit_code || t("common.none");
+  const caller = showCaller("call", msg);
   $("call-phone").textContent = caller.phone || t("common.none");
   $("call-item").textContent = itemLabel(msg.service_item);
   for (const el of document.querySelectorAll(".session-no")) el.textContent = msg.call_id;
@@ -268,10 +179,7 @@ function showCall(msg) {
   if (rv.srcObject) rv.play().catch(() => {});
   const started = Date.now();
   clearInterval(timerHandle);
-  timerHandle = setInterval(() => {
-    const s = Math.floor((Date.now() - started) / 1000);
-    $("call-timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-  }, 500);
+  timerHandle = setInterval(() => { $("call-timer").textContent = fmtClock((Date.now() - started) / 1000); }, 500);
   $("call-timer").textContent = "0:00";
   $("hangup-btn").focus({ preventScroll: true });
 }
@@ -301,10 +209,8 @@ function showWrapup(msg) {
   setCallerScreen(false);
   const call = vw.call || {};
   const caller = (call.caller && call.caller.name) || "";
-  const byKey = `console.endedby.${msg.ended_by}`;
-  const by = t(byKey) !== byKey ? t(byKey) : msg.ended_by || "";
-  const reasonKey = `console.reason.${msg.reason}`;
-  const reason = msg.reason && msg.reason !== "hangup" ? (t(reasonKey) !== reasonKey ? t(reasonKey) : msg.reason) : "";
+  const by = msg.ended_by ? tv("console.endedby", msg.ended_by) : "";
+  const reason = msg.reason && msg.reason !== "hangup" ? tv("console.reason", msg.reason) : "";
   $("wrapup-summary").textContent = `${t("caller.session")} ${msg.call_id}${caller ? ` · ${caller}` : ""} · ${[by, reason].filter(Boolean).join(", ")}`;
   $("wrapup-form").reset();
   if (msg.reason === "transferred") $("disposition").value = "referred";
@@ -316,8 +222,7 @@ function showWrapup(msg) {
   const started = Date.now();
   const tick = () => {
     const s = Math.floor((Date.now() - started) / 1000);
-    const left = total ? Math.max(0, total - s) : null;
-    $("wrapup-timer").textContent = left != null ? `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    $("wrapup-timer").textContent = fmtClock(total ? Math.max(0, total - s) : s); // time left, or taken
     $("wrapup-timer").title = t("console.wrapup.left");
   };
   tick();
@@ -354,17 +259,12 @@ async function loadDay() {
 async function startMedia() {
   const p = prefs();
   try {
-    try {
-      vw.localStream = await getLocalMedia({ audioId: p.mic });
-    } catch (err) {
-      if (!p.mic) throw err;
-      vw.localStream = await getLocalMedia();
-    }
+    vw.localStream = await getRememberedMedia({ audioId: p.mic });
     attachVideo($("self-video"), vw.localStream, { muted: true });
     meter.attach(vw.localStream);
   } catch (err) {
     vw.localStream = null;
-    showError({ code: err.name || "no_media", message: t("leg.nomedia", { message: err.message || err.name }) });
+    showError(mediaError(err, "no_media"));
   }
   vw.mediaTried = true;
   await refreshDevices();
@@ -386,19 +286,12 @@ async function switchMic() {
   try {
     const fresh = await getLocalMedia({ audioId: id, video: false });
     const track = fresh.getAudioTracks()[0];
-    if (!vw.localStream) vw.localStream = new MediaStream();
-    const old = vw.localStream.getAudioTracks()[0];
-    if (old) {
-      track.enabled = old.enabled;
-      vw.localStream.removeTrack(old);
-      old.stop();
-    }
-    vw.localStream.addTrack(track);
+    vw.localStream = swapTrack(vw.localStream, track);
     meter.attach(vw.localStream);
     if (vw.leg && !(await vw.leg.replaceTrack("audio", track))) openLeg();
     savePref("mic", id);
   } catch (err) {
-    showError({ code: err.name || "device_error", message: t("leg.nomedia", { message: err.message || err.name }) });
+    showError(mediaError(err, "device_error"));
   }
 }
 
@@ -415,10 +308,8 @@ async function switchSpeaker() {
 
 async function openLeg() {
   if (!vw.mediaTried || !vw.socket || !vw.socket.connected) return;
-  const cfg = await fetchConfig();
   if (!vw.leg) {
-    vw.leg = new MediaLeg(vw.socket, {
-      iceServers: cfg.ice_servers || [],
+    vw.leg = new ParticipantLeg(vw.socket, {
       receiveScreen: true,
       onRemoteStream: (stream) => attachVideo($("remote-video"), stream, {
         onAutoplayBlocked: () => ($("unmute-remote").hidden = false),
@@ -442,13 +333,13 @@ async function openLeg() {
 // ---------------------------------------------------------------- socket
 
 function connect(token) {
-  const socket = io("/agent", { auth: { token }, transports: ["websocket", "polling"] });
+  const socket = connectSocket("/agent", { token });
   vw.socket = socket;
   let everConnected = false;
 
   socket.on("connect", () => {
     everConnected = true;
-    if ($("error-text").textContent.includes("disconnected")) clearError();
+    clearError("disconnected");
     openLeg(); // a new connection has no leg on the server
     loadDay();
     clearInterval(dayHandle);
@@ -509,10 +400,7 @@ function connect(token) {
 function teardown() {
   if (vw.leg) vw.leg.destroy();
   vw.leg = null;
-  if (vw.socket) {
-    vw.socket.removeAllListeners();
-    vw.socket.disconnect();
-  }
+  if (vw.socket) closeSocket(vw.socket);
   vw.socket = null;
   if (vw.localStream) for (const tr of vw.localStream.getTracks()) tr.stop();
   vw.localStream = null;
@@ -558,11 +446,8 @@ async function callAction(event, extra = {}) {
 }
 
 function toggleMute() {
-  const tracks = vw.localStream ? vw.localStream.getAudioTracks() : [];
-  if (!tracks.length) return;
-  const enabled = !tracks[0].enabled;
-  for (const tr of tracks) tr.enabled = enabled;
-  $("mute-btn").setAttribute("aria-pressed", String(!enabled));
+  const enabled = toggleTracks(vw.localStream, "audio");
+  if (enabled !== null) $("mute-btn").setAttribute("aria-pressed", String(!enabled));
 }
 
 async function toggleHold() {
@@ -604,38 +489,17 @@ let catalog = null;
 async function openTransfer() {
   if (!vw.callId) return;
   if (!catalog) {
-    try {
-      catalog = (await (await fetch("/api/service-items")).json()).items || [];
-    } catch (_) {
-      catalog = [];
-    }
+    catalog = (await request("/api/service-items").catch(() => ({}))).items || [];
   }
   const itemSel = $("transfer-item");
-  itemSel.replaceChildren();
-  for (const item of catalog) {
-    const o = document.createElement("option");
-    o.value = item.code;
-    o.textContent = itemLabel(item);
-    itemSel.append(o);
-  }
+  itemSel.replaceChildren(...catalog.map((item) => el("option", { value: item.code, text: itemLabel(item) })));
   const current = vw.call && vw.call.service_item && vw.call.service_item.code;
   if (current) itemSel.value = current;
-  const specSel = $("transfer-specialist");
-  specSel.replaceChildren();
   const ack = await emitAck(vw.socket, "call:transfer_targets", {});
-  for (const s of (ack.ok && ack.specialists) || []) {
-    const o = document.createElement("option");
-    o.value = s.username;
-    const stateKey = `state.${s.state}`;
-    o.textContent = `${s.display_name} (${s.username}) · ${t(stateKey) !== stateKey ? t(stateKey) : s.state}`;
-    specSel.append(o);
-  }
-  if (!specSel.options.length) {
-    const o = document.createElement("option");
-    o.value = "";
-    o.textContent = t("console.transfer.nobody");
-    specSel.append(o);
-  }
+  const targets = (ack.ok && ack.specialists) || [];
+  $("transfer-specialist").replaceChildren(...(targets.length
+    ? targets.map((s) => el("option", { value: s.username, text: `${s.display_name} (${s.username}) · ${tv("state", s.state)}` }))
+    : [el("option", { value: "", text: t("console.transfer.nobody") })]));
   syncTransferKind();
   $("transfer-dialog").showModal();
 }
@@ -664,8 +528,11 @@ async function confirmTransfer(ev) {
 // ---------------------------------------------------------------- wiring
 
 function init() {
-  applyI18n();
-  bindLangSwitch($("lang-switch"));
+  mountChrome();
+  meter = new MicMeter($("mic-level"), $("mic-level-bar"));
+  chat = mountChat($("chat"), {
+    me: "specialist", current: () => ({ socket: vw.socket, callId: vw.callId, token: vw.token }), onError: showError,
+  }).chat;
   onLangChange(() => {
     renderState();
     showLegState(vw.legState);
@@ -677,10 +544,9 @@ function init() {
   });
   watchFrames($("remote-video"));
   watchFrames($("screen-video"));
-  $("error-dismiss").addEventListener("click", clearError);
   $("auto-answer").checked = !!prefs().auto_answer;
 
-  bindLoginForm(ROLE, { onLogin: start, onError: showError, clearError });
+  mountSignIn(ROLE, { onLogin: start });
   $("logout-btn").addEventListener("click", async () => {
     if (vw.socket && vw.socket.connected && ["ready", "away"].includes(vw.state)) {
       await emitAck(vw.socket, "agent:state", { state: "offline" }, 3000);
@@ -707,11 +573,8 @@ function init() {
   $("transfer-cancel").addEventListener("click", closeTransfer);
   for (const r of document.querySelectorAll('input[name="transfer-kind"]')) r.addEventListener("change", syncTransferKind);
   $("camera-btn").addEventListener("click", () => {
-    const tracks = vw.localStream ? vw.localStream.getVideoTracks() : [];
-    if (!tracks.length) return;
-    const enabled = !tracks[0].enabled;
-    for (const tr of tracks) tr.enabled = enabled;
-    $("camera-btn").setAttribute("aria-pressed", String(enabled));
+    const enabled = toggleTracks(vw.localStream, "video");
+    if (enabled !== null) $("camera-btn").setAttribute("aria-pressed", String(enabled));
   });
   $("mic-select").addEventListener("change", switchMic);
   $("speaker-select").addEventListener("change", switchSpeaker);
@@ -719,12 +582,7 @@ function init() {
   if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
     navigator.mediaDevices.addEventListener("devicechange", refreshDevices);
   }
-  $("unmute-remote").addEventListener("click", () => {
-    const v = $("remote-video");
-    v.muted = false;
-    v.play().catch(() => {});
-    $("unmute-remote").hidden = true;
-  });
+  bindUnmute($("unmute-remote"), $("remote-video"));
   $("wrapup-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const callId = vw.wrapupCallId;
@@ -742,10 +600,6 @@ function init() {
     }
     hideWrapup();
   });
-  bindChatForm(
-    { form: $("chat-form"), input: $("chat-input"), attachButton: $("attach-btn"), fileInput: $("file-input"), status: $("upload-status") },
-    { chat, current: () => ({ socket: vw.socket, callId: vw.callId, token: vw.token }), onError: showError },
-  );
 
   // Keyboard shortcuts (Alt + letter, so typing in chat or notes is never taken).
   document.addEventListener("keydown", (ev) => {

@@ -1,14 +1,16 @@
 // Virtual Window — the supervisor monitor on the administration pages (see docs/contract.md, "/admin").
 //
-// The administrator's own receive-only leg on the /admin socket: four m-lines
-// in the contract's order (caller audio, caller video, specialist audio,
-// specialist video), opened on the first "Monitor" and kept for later ones
-// (switching calls is only `monitor:start` again; nothing is renegotiated).
-// The page sends nothing: no microphone or camera is asked for.
+// The administrator's own receive-only leg (shared_web/leg.js) on the /admin socket: four
+// m-lines in the contract's order (caller audio, caller video, specialist audio, specialist
+// video), opened on the first "Monitor" and kept for later ones (switching calls is only
+// `monitor:start` again; nothing is renegotiated). The page sends nothing: no microphone
+// or camera is asked for.
 
-import { emitAck, fetchConfig, attachVideo } from "/c/rtc.js";
+import { Leg } from "/lib/leg.js";
+import { emitAck } from "/lib/socket.js";
+import { attachVideo } from "/lib/media.js";
 
-const KINDS = ["audio", "video", "audio", "video"];
+const LINES = ["audio", "video", "audio", "video"].map((kind) => ({ kind }));
 
 export class Monitor {
   /**
@@ -19,10 +21,20 @@ export class Monitor {
     this.socket = socket;
     this.videos = videos;
     this.onState = onState || (() => {});
-    this.pc = null;
-    this.sid = null;          // the socket connection the leg belongs to
     this.callId = null;
     this.streams = { caller: new MediaStream(), specialist: new MediaStream() };
+    this.refused = null;      // the server's error when it refused the leg's offer
+    this.leg = new Leg(socket, {
+      onTrack: (track, index) => {
+        const stream = index < 2 ? this.streams.caller : this.streams.specialist;
+        for (const old of stream.getTracks()) if (old.kind === track.kind) stream.removeTrack(old);
+        stream.addTrack(track);
+      },
+      onState: (state, origin) => {
+        if (origin === "local" && state === "failed" && this.active) this.onState("error", { code: "media_failed", message: state });
+      },
+      onError: (error) => { this.refused = error; },
+    });
     this._onEnded = (msg) => {
       if (!msg || msg.call_id !== this.callId) return;
       this.callId = null;
@@ -36,59 +48,23 @@ export class Monitor {
     return this.callId !== null;
   }
 
+  /** The leg, opened when this connection has none; the error when the server refused it. */
   async _openLeg() {
-    const usable = this.pc && this.sid === this.socket.id && !["failed", "closed"].includes(this.pc.connectionState);
-    if (usable) return { ok: true };
-    this._closeLeg();
-    const config = await fetchConfig();
-    const pc = new RTCPeerConnection({ iceServers: config.ice_servers || [], bundlePolicy: "max-bundle" });
-    this.pc = pc;
-    this.sid = this.socket.id;
+    if (this.leg.usable) return null;
     this.streams = { caller: new MediaStream(), specialist: new MediaStream() };
-    for (const kind of KINDS) pc.addTransceiver(kind, { direction: "recvonly" });
-    pc.ontrack = (ev) => {
-      if (this.pc !== pc) return;
-      const index = pc.getTransceivers().indexOf(ev.transceiver);
-      const stream = index < 2 ? this.streams.caller : this.streams.specialist;
-      for (const old of stream.getTracks()) if (old.kind === ev.track.kind) stream.removeTrack(old);
-      stream.addTrack(ev.track);
-    };
-    let answered = false;
-    const pending = [];
-    const send = (c) => this.socket.emit("rtc:candidate", c, () => {});
-    pc.onicecandidate = (ev) => {
-      if (this.pc !== pc || (ev.candidate && !ev.candidate.candidate)) return;
-      const c = ev.candidate
-        ? { candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid, sdpMLineIndex: ev.candidate.sdpMLineIndex }
-        : { candidate: "", sdpMid: null, sdpMLineIndex: null };
-      if (answered) send(c);
-      else pending.push(c);
-    };
-    pc.onconnectionstatechange = () => {
-      if (this.pc === pc && pc.connectionState === "failed" && this.active) {
-        this.onState("error", { code: "media_failed", message: pc.connectionState });
-      }
-    };
-    await pc.setLocalDescription(await pc.createOffer());
-    const ack = await emitAck(this.socket, "rtc:offer", { type: "offer", sdp: pc.localDescription.sdp }, 15000);
-    if (this.pc !== pc) return { ok: false, error: { code: "cancelled", message: "cancelled" } };
-    if (!ack.ok) {
-      this._closeLeg();
-      return ack;
-    }
-    await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
-    answered = true;
-    for (const c of pending.splice(0)) send(c);
-    return { ok: true };
+    this.refused = null;
+    if (await this.leg.open(LINES)) return null;
+    this.leg.close();
+    return this.refused || { code: "cancelled", message: "cancelled" };
   }
 
   /** Listen to and watch `callId`; resolves to the server's ack ({ok, call_id, caller, specialist, ...}). */
   async start(callId) {
     this.onState("connecting", { call_id: callId });
-    const leg = await this._openLeg();
-    if (!leg.ok) {
-      this.onState("error", leg.error);
-      return leg;
+    const error = await this._openLeg();
+    if (error) {
+      this.onState("error", error);
+      return { ok: false, error };
     }
     const ack = await emitAck(this.socket, "monitor:start", { call_id: callId });
     if (!ack.ok) {
@@ -120,17 +96,10 @@ export class Monitor {
     }
   }
 
-  _closeLeg() {
-    if (this.pc) {
-      try { this.pc.close(); } catch (_) { /* already closed */ }
-    }
-    this.pc = null;
-  }
-
   destroy() {
     this.callId = null;
     this._clearVideos();
-    this._closeLeg();
+    this.leg.destroy();
     this.socket.off("monitor:ended", this._onEnded);
   }
 }

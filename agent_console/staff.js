@@ -1,6 +1,10 @@
-// Virtual Window — helpers shared by the staff pages (console and administration).
+// Virtual Window — what the staff pages (console and administration) share: signing in,
+// the login kept per tab, and service item labels.
 
-import { t, getLang } from "/c/i18n.js";
+import { t, getLang, applyI18n } from "/lib/i18n.js";
+import { $, el } from "/lib/dom.js";
+import { request, HttpError } from "/lib/http.js";
+import { showError, clearError } from "/lib/errors.js";
 
 const key = (role) => `vw.session.${role}`;
 
@@ -9,21 +13,14 @@ const key = (role) => `vw.session.${role}`;
  * Throws {code, message} on bad credentials or when the role does not fit.
  */
 export async function login(username, password, role) {
-  let r;
-  let body = {};
+  let body;
   try {
-    r = await fetch("/api/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ username, password }),
-    });
-    body = await r.json().catch(() => ({}));
+    body = await request("/api/login", { method: "POST", json: { username, password } });
   } catch (err) {
-    throw { code: "network_error", message: err.message || String(err) };
+    if (err.status === 401) throw new HttpError(err.code, t("login.bad"), 401);
+    throw err;
   }
-  if (r.status === 401) throw { code: (body.error && body.error.code) || "invalid_credentials", message: t("login.bad") };
-  if (!r.ok) throw (body.error || { code: `http_${r.status}`, message: r.statusText });
-  if (body.role !== role) throw { code: "wrong_role", message: t(`login.role.${role}`) };
+  if (body.role !== role) throw new HttpError("wrong_role", t(`login.role.${role}`));
   const session = { token: body.token, role: body.role, user: body.user || { username } };
   try { sessionStorage.setItem(key(role), JSON.stringify(session)); } catch (_) { /* storage disabled */ }
   return session;
@@ -42,20 +39,6 @@ export function clearSession(role) {
   try { sessionStorage.removeItem(key(role)); } catch (_) { /* ignore */ }
 }
 
-/** GET/POST with the Bearer token; throws the contract's error object, with `status`. */
-export async function api(path, token, init = {}) {
-  const headers = { Accept: "application/json", ...(init.headers || {}), Authorization: `Bearer ${token}` };
-  let r;
-  try {
-    r = await fetch(path, { ...init, headers });
-  } catch (err) {
-    throw { code: "network_error", message: err.message || String(err) };
-  }
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw { status: r.status, ...(body.error || { code: `http_${r.status}`, message: r.statusText }) };
-  return body;
-}
-
 /** "Name (CODE)" of a service item in the current language. */
 export function itemLabel(item) {
   if (!item) return t("common.none");
@@ -64,21 +47,38 @@ export function itemLabel(item) {
   return item.code ? `${name || ""} (${item.code})`.trim() : name || t("common.none");
 }
 
-/** The staff login form (`#login-form`, `#username`, `#password`, `#login-btn`) of a page for `role`. */
-export function bindLoginForm(role, { onLogin, onError, clearError }) {
-  const byId = (id) => document.getElementById(id);
-  byId("login-form").addEventListener("submit", async (ev) => {
+/**
+ * The staff sign-in: the form, built into the page's `<main id="login-view">`, and in the
+ * header who is signed in (#whoami) and the Log out button (#logout-btn), both hidden until
+ * then. `onLogin(session)` once a `role` has signed in.
+ */
+export function mountSignIn(role, { onLogin }) {
+  const tools = document.querySelector("header .topbar-tools");
+  tools.prepend(el("span", { id: "whoami", class: "pill", hidden: true }));
+  $("lang-switch").before(el("button", { type: "button", class: "btn btn-ghost", id: "logout-btn", hidden: true, "data-i18n": "login.logout" }));
+  applyI18n(tools);
+  const field = (id, label, attrs) => el("div", { class: "field" },
+    el("label", { for: id, "data-i18n": label }), el("input", { id, required: true, ...attrs }));
+  const button = el("button", { type: "submit", class: "btn btn-primary", id: "login-btn", "data-i18n": "login.submit" });
+  const form = el("form", { id: "login-form", class: "card login-card", "aria-labelledby": "login-title" },
+    el("h1", { id: "login-title", "data-i18n": "login.title" }),
+    field("username", "login.username", { type: "text", autocomplete: "username" }),
+    field("password", "login.password", { type: "password", autocomplete: "current-password" }),
+    el("div", { class: "actions" }, button));
+  $("login-view").append(form);
+  applyI18n(form);
+  form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     clearError();
-    byId("login-btn").disabled = true;
+    button.disabled = true;
     try {
-      const session = await login(byId("username").value.trim(), byId("password").value, role);
-      byId("password").value = "";
+      const session = await login($("username").value.trim(), $("password").value, role);
+      $("password").value = "";
       onLogin(session);
     } catch (err) {
-      onError(err);
+      showError(err);
     } finally {
-      byId("login-btn").disabled = false;
+      button.disabled = false;
     }
   });
 }

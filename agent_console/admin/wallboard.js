@@ -1,0 +1,123 @@
+// Virtual Window — administration view #/wallboard: the live /admin `stats` stream (about
+// every second), and the calls in progress with the supervisor monitor (silent, receive-only).
+
+import { t, getLang, fmtTime, fmtDuration } from "/lib/i18n.js";
+import { $, el } from "/lib/dom.js";
+import { showError, clearError } from "/lib/errors.js";
+import { connectSocket, closeSocket } from "/lib/socket.js";
+import { Monitor } from "/s/monitor.js";
+import { vw, fillTable, none, num, pct, itemName } from "/s/admin/common.js";
+
+/** The /admin socket of a signed-in administrator: the stats stream and the monitor's leg. */
+export function connectLive() {
+  const socket = connectSocket("/admin", { token: vw.session.token });
+  vw.socket = socket;
+  socket.on("stats", (s) => {
+    vw.stats = s;
+    vw.statsCount += 1;
+    vw.statsAt = new Date().toISOString();
+    if (vw.view === "wallboard") relabel();
+  });
+  socket.on("connect_error", () => { /* the wallboard shows "not connected" */ });
+  vw.monitor = new Monitor(socket, { caller: $("monitor-caller"), specialist: $("monitor-specialist") }, { onState: monitorState });
+}
+
+export function disconnectLive() {
+  if (vw.monitor) vw.monitor.destroy();
+  vw.monitor = null;
+  if (vw.socket) closeSocket(vw.socket);
+  vw.socket = null;
+}
+
+export const show = () => relabel();
+
+export function relabel() {
+  const s = vw.stats;
+  if (!s) {
+    $("wb-updated").textContent = t("adm.wb.offline");
+    return;
+  }
+  $("wb-updated").textContent = fmtTime(vw.statsAt);
+  $("wb-updated").dateTime = vw.statsAt;
+  const queues = s.queues || [];
+  $("wb-waiting").textContent = String(queues.reduce((n, q) => n + (q.waiting || 0), 0));
+  const longest = Math.max(0, ...queues.map((q) => q.longest_wait_s || 0));
+  $("wb-longest").textContent = queues.length ? fmtDuration(longest) : none();
+  for (const k of ["ready", "ringing", "busy", "wrap_up", "away"]) $(`wb-${k}`).textContent = num((s.specialists || {})[k] ?? 0);
+  const today = s.today || {};
+  $("wb-offered").textContent = num(today.offered);
+  $("wb-answered").textContent = num(today.answered);
+  $("wb-abandoned").textContent = num(today.abandoned);
+  $("wb-sl").textContent = pct(today.service_level);
+  const names = Object.fromEntries(vw.catalog.map((i) => [i.code, i]));
+  fillTable($("wb-queues"), [
+    { label: t("admin.col.item"), value: (q) => { const i = names[q.service_item] || {}; return itemName(q.service_item, i.name, i.name_en); } },
+    { label: t("adm.col.waiting"), cls: "num", value: (q) => num(q.waiting) },
+    { label: t("adm.col.longest"), cls: "num", value: (q) => fmtDuration(q.longest_wait_s) },
+  ], queues.filter((q) => q.waiting), { empty: t("adm.wb.none") });
+  renderCalls();
+}
+
+// ---------------------------------------------------------------- supervisor monitor
+
+let callsShown = "";
+function renderCalls() {
+  const calls = (vw.stats && vw.stats.calls) || [];
+  const watching = vw.monitor && vw.monitor.callId;
+  // Rebuild the rows only when the list changes, so a button is never replaced under the pointer.
+  const shape = JSON.stringify([getLang(), watching, calls.map((c) => c.call_id)]);
+  if (shape === callsShown) {
+    for (const c of calls) {
+      const cell = document.querySelector(`#wb-calls tr[data-call-id="${c.call_id}"] td.talk`);
+      if (cell) cell.textContent = fmtDuration(c.talk_s);
+    }
+    return;
+  }
+  callsShown = shape;
+  const who = (c) => [c.caller.name, c.caller.company].filter(Boolean).join(" · ");
+  fillTable($("wb-calls"), [
+    { label: t("admin.col.item"), value: (c) => itemName(c.service_item.code, c.service_item.name, c.service_item.name_en) },
+    { label: t("adm.mon.col.caller"), value: who },
+    { label: t("adm.mon.col.specialist"), value: (c) => c.specialist.display_name || c.specialist.username },
+    { label: t("adm.mon.col.talk"), cls: "num talk", value: (c) => fmtDuration(c.talk_s) },
+    { label: t("adm.mon.col.action"), cell: (c) => c.call_id === watching
+      ? el("span", { class: "pill", text: t("adm.mon.watching") })
+      : el("button", {
+        type: "button", class: "btn btn-small", text: t("adm.mon.start"),
+        title: t("adm.mon.start.label", { caller: who(c), specialist: c.specialist.display_name || "" }),
+        onclick: () => startMonitor(c),
+      }) },
+  ], calls, { empty: t("adm.mon.none"), rowAttrs: (c) => ({ "data-call-id": c.call_id }) });
+}
+
+async function startMonitor(c) {
+  if (!vw.monitor) return;
+  clearError();
+  vw.monitorCall = c;
+  $("monitor").hidden = false;
+  await vw.monitor.start(c.call_id);
+  renderCalls();
+}
+
+function monitorState(state, info) {
+  const c = vw.monitorCall || {};
+  const status = $("monitor-status");
+  $("monitor-stop").hidden = state !== "monitoring" && state !== "connecting";
+  if (state === "connecting") status.textContent = t("adm.mon.connecting");
+  else if (state === "monitoring") {
+    status.textContent = t("adm.mon.on", {
+      caller: (info.caller && info.caller.name) || (c.caller && c.caller.name) || "",
+      specialist: (info.specialist && info.specialist.display_name) || "",
+    });
+  } else if (state === "ended") status.textContent = t("adm.mon.ended");
+  else if (state === "idle") status.textContent = t("adm.mon.idle");
+  else if (state === "error") {
+    status.textContent = `${t("adm.mon.failed")}: ${(info && (info.message || info.code)) || ""}`;
+    showError(info);
+  }
+  if (state !== "connecting") renderCalls();
+}
+
+export function bind() {
+  $("monitor-stop").addEventListener("click", () => { if (vw.monitor) vw.monitor.stop(); });
+}

@@ -104,6 +104,9 @@ class Settings:
     # at most this many records; beyond either, new calls are refused (store/writer.py).
     store_max_lag_s: float = field(default_factory=lambda: _float_env("VW_STORE_MAX_LAG_S", 120))
     store_max_backlog: int = field(default_factory=lambda: int(_float_env("VW_STORE_MAX_BACKLOG", 50_000)))
+    # Caps per client address for anonymous callers (one leg per socket, so legs are capped too).
+    max_sockets_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_SOCKETS_PER_ADDRESS", 50)))
+    max_calls_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_CALLS_PER_ADDRESS", 20)))
     # On SIGTERM, answered calls may go on this long before they are ended with `server_shutdown`.
     drain_s: float = field(default_factory=lambda: _float_env("VW_DRAIN_S", 30))
     # Home of the session writer's journal (records not yet in the database survive a crash).

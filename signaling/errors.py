@@ -6,7 +6,7 @@ from .engine.errors import DomainError
 
 # How the adapters answer each kind of domain error.
 STATUS_OF_KIND = {"bad_input": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
-                  "conflict": 409, "unavailable": 503}
+                  "conflict": 409, "too_many": 429, "unavailable": 503}
 
 
 class ApiError(Exception):

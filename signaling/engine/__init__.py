@@ -10,7 +10,7 @@
 """
 
 from .engine import SessionEngine
-from .errors import BadInput, Conflict, DomainError, Forbidden, NotFound, Unauthorized, Unavailable
+from .errors import BadInput, Conflict, DomainError, Forbidden, NotFound, TooMany, Unauthorized, Unavailable
 
-__all__ = ["SessionEngine", "DomainError", "BadInput", "Conflict", "Forbidden", "NotFound", "Unauthorized",
-           "Unavailable"]
+__all__ = ["SessionEngine", "DomainError", "BadInput", "Conflict", "Forbidden", "NotFound", "TooMany",
+           "Unauthorized", "Unavailable"]

@@ -212,17 +212,20 @@ class SessionEngine:
 
     # -- callers -----------------------------------------------------------------------
 
-    async def caller_connected(self, sid: str, resume_token: str | None) -> dict | None:
+    async def caller_connected(self, sid: str, resume_token: str | None, address: str = "") -> dict | None:
         """Register a caller; with a valid call token, reattach it to its live session."""
         async with self.lock:
+            session = None
+            if resume_token is not None:  # checked first: a refused connection must leave nothing behind
+                session_id = self.tokens.verify_call_token(resume_token)
+                session = self.sessions.live.get(session_id) if session_id else None
+                if session is None:
+                    raise NotFound("unknown_call", "this call has ended or the token is invalid")
+            self.presence.admit_caller(sid, address, self.settings.max_sockets_per_address)
             part = Participant(sid=sid, role="caller")
             self.presence.participants[sid] = part
-            if resume_token is None:
-                return None
-            session_id = self.tokens.verify_call_token(resume_token)
-            session = self.sessions.live.get(session_id) if session_id else None
             if session is None:
-                raise NotFound("unknown_call", "this call has ended or the token is invalid")
+                return None
             old = self.presence.get(session.caller_sid) if session.caller_sid else None
             if old is not None and old.sid != sid:
                 old.session_id = None
@@ -235,6 +238,7 @@ class SessionEngine:
 
     async def caller_disconnected(self, sid: str) -> None:
         async with self.lock:
+            self.presence.caller_addresses.pop(sid, None)
             part = self.presence.participants.pop(sid, None)
             if part is None:
                 return

@@ -38,6 +38,12 @@ class Conflict(DomainError):
     kind = "conflict"
 
 
+class TooMany(DomainError):
+    """A cap per client address or per connection is reached."""
+
+    kind = "too_many"
+
+
 class Unavailable(DomainError):
     """The service cannot take this now (stopping, or the session log is beyond its bound)."""
 

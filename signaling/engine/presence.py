@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from .errors import Conflict
+from .errors import Conflict, TooMany
 from .live import LiveSession, Participant
 
 Emit = Callable[..., Awaitable[Any]]  # socketio.AsyncServer.emit(event, data, to=, namespace=)
@@ -24,6 +24,17 @@ class Presence:
         self.skills: dict[int, dict[str, int]] = {}
         # Specialists whose console dropped during a call or wrap-up: id -> when (they may come back).
         self.gone: dict[int, float] = {}
+        self.caller_addresses: dict[str, str] = {}  # a caller's sid -> the client address it came from
+
+    def admit_caller(self, sid: str, address: str, max_sockets: int) -> None:
+        """Callers are anonymous: cap the sockets one client address may hold (an office behind one
+        NAT shares an address, so the cap is generous)."""
+        if sum(1 for a in self.caller_addresses.values() if a == address) >= max_sockets:
+            raise TooMany("too_many_connections", "too many connections from this address; close some and retry")
+        self.caller_addresses[sid] = address
+
+    def callers_at(self, address: str | None) -> set[str]:
+        return {sid for sid, a in self.caller_addresses.items() if a == address}
 
     def get(self, sid: str) -> Participant | None:
         return self.participants.get(sid)

@@ -27,7 +27,7 @@ from ..routing import (
 from ..store.outcomes import outcome
 from ..store.writer import SessionWriter
 from ..telemetry import Telemetry
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, Forbidden, NotFound, TooMany
 from .live import LiveSession, Participant
 from .presence import Presence
 
@@ -105,6 +105,9 @@ class SessionMachine:
             raise Conflict("not_connected", "connect first")
         if part.session_id in self.live:
             raise Conflict("already_in_call", "this connection already has a call")
+        neighbours = self.presence.callers_at(self.presence.caller_addresses.get(sid))
+        if sum(1 for s in self.live.values() if s.caller_sid in neighbours) >= self.settings.max_calls_per_address:
+            raise TooMany("too_many_calls", "too many calls from this address at once")
         session = self.open_session(item, caller, sid, received_at)
         part.session_id = session.id
         await self.apply(self.router.request(session.id, item["code"], item["category"], self.clock()))

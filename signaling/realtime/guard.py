@@ -8,12 +8,16 @@
 - Queries that only read (`QUERIES`) are cancelled when their client goes: they
   must not hold a database connection for nobody. Events that change state
   always run to the end, so the engine never stops half-way.
+- A packet that cannot be decoded (bad JSON, nesting too deep, an unknown
+  type) is answered `bad_packet` when its ack id can be read, and logged at
+  most a few times a minute: bad input must not flood the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import socketio
 from limits import parse_many
@@ -36,12 +40,19 @@ EVENT_LIMITS = {
     "chat:message": "5/second;120/minute",
 }
 QUERIES = frozenset(("agent:day", "call:transfer_targets"))
+# The namespace and ack id of an EVENT packet, read without decoding it.
+_EVENT_HEAD = re.compile(r"^2(?:(/[^,]{1,64}),)?(\d{1,15})")
+_BAD_INPUT_LOG = parse_many("5/minute")
 
 
 class EventLimits:
     def __init__(self, table: dict[str, str] = EVENT_LIMITS):
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._items = {name: parse_many(spec) for name, spec in table.items()}
+
+    def allow_log(self, item) -> bool:
+        """Room for one more log line about bad input (shared by all connections)."""
+        return self._limiter.hit(item, "log")
 
     def allow(self, connection: str, event: str) -> bool:
         for name in ("*", event):
@@ -69,6 +80,18 @@ class GuardedServer(socketio.AsyncServer):
         if id is not None:
             await self._send_packet(eio_sid, self.packet_class(
                 packet.ACK, namespace=namespace or "/", id=id, data=[refusal.ack()]))
+
+    async def _handle_eio_message(self, eio_sid, data):
+        try:
+            return await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            if all(self.event_limits.allow_log(item) for item in _BAD_INPUT_LOG):
+                log.warning("undecodable socket.io packet from %s: %s", eio_sid, type(exc).__name__)
+            head = _EVENT_HEAD.match(data) if isinstance(data, str) else None
+            if head is not None:
+                refusal = ApiError("bad_packet", "the packet could not be decoded", 400)
+                await self._send_packet(eio_sid, self.packet_class(
+                    packet.ACK, namespace=head[1] or "/", id=int(head[2]), data=[refusal.ack()]))
 
     async def _handle_event_internal(self, server, sid, eio_sid, data, namespace, id):
         if data[0] not in QUERIES:

@@ -29,6 +29,12 @@ def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErr
     return socketio.exceptions.ConnectionRefusedError({"code": code, "message": message})
 
 
+def _address(environ: dict) -> str:
+    """The client's address (engine.io's aiohttp driver leaves REMOTE_ADDR fixed at 127.0.0.1)."""
+    request = environ.get("aiohttp.request")
+    return (request.remote if request is not None else None) or ""
+
+
 class _Namespace(socketio.AsyncNamespace):
     """Dispatches `a:b` event names to handlers registered in `events`."""
 
@@ -103,7 +109,7 @@ class CallerNamespace(_Namespace):
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         resume = auth.get("resume") if isinstance(auth, dict) else None
         try:
-            resumed = await self.engine.caller_connected(sid, resume)
+            resumed = await self.engine.caller_connected(sid, resume, _address(environ))
         except DomainError as exc:
             raise _refuse(exc.code, exc.message) from exc
         if resumed:
@@ -278,7 +284,8 @@ async def _stats_loop(sio: socketio.AsyncServer, engine: SessionEngine) -> None:
 def attach_socketio(app: web.Application, engine_key: web.AppKey) -> socketio.AsyncServer:
     """Create the Socket.IO server on `app`; the engine is bound at start-up."""
     # Default CORS policy: same origin only (the pages are served by this server).
-    sio = GuardedServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    # 256 KB per message: an offer is at most 64 KB; documents go over HTTP.
+    sio = GuardedServer(async_mode="aiohttp", logger=False, engineio_logger=False, max_http_buffer_size=256_000)
     sio.attach(app, socketio_path="socket.io")
 
     async def bind(app: web.Application) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import socketio
+
 from signaling.client import Caller
 from test_calls import SI, caller, specialist
 
@@ -58,3 +60,31 @@ async def test_clients_cannot_send_the_servers_own_events(server):
         assert (await c.request(SI, "仍然正常"))["ok"]
     finally:
         await c.close()
+
+
+async def test_callers_are_capped_per_address(server):
+    server.engine.settings.max_sockets_per_address = 3
+    server.engine.settings.max_calls_per_address = 2
+    callers = [Caller(server.url) for _ in range(4)]
+    try:
+        for c in callers[:3]:
+            await c.connect()
+        refusals = []
+        callers[3].sio.on("connect_error", refusals.append, namespace="/caller")
+        try:
+            await callers[3].connect()
+            raise AssertionError("a fourth socket from one address was let in")
+        except socketio.exceptions.ConnectionError:
+            pass
+        assert refusals and "too_many_connections" in str(refusals[0])
+        assert len(server.engine.presence.caller_addresses) == 3
+        callers[3] = Caller(server.url)
+        assert (await callers[0].request(SI, "一"))["ok"]
+        assert (await callers[1].request(SI, "二"))["ok"]
+        third = await callers[2].request(SI, "三")
+        assert third["ok"] is False and third["error"]["code"] == "too_many_calls"
+        await callers[0].close()  # a socket that leaves frees its place
+        await callers[3].connect()
+    finally:
+        for c in callers:
+            await c.close()

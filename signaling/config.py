@@ -6,11 +6,23 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The pages (client_web/, agent_console/) live beside the package in the source tree.
-REPO_ROOT = Path(os.environ.get("VW_STATIC_ROOT") or Path(__file__).resolve().parent.parent)
+def _static_root() -> Path:
+    """Where the pages (client_web/, agent_console/, shared_web/) are: beside the package in a
+    source checkout or an editable install; under `<prefix>/share/virtual-window/` when installed
+    from a wheel (pyproject.toml's data-files)."""
+    if os.environ.get("VW_STATIC_ROOT"):
+        return Path(os.environ["VW_STATIC_ROOT"])
+    source = Path(__file__).resolve().parent.parent
+    if (source / "client_web" / "index.html").is_file():
+        return source
+    return Path(sys.prefix) / "share" / "virtual-window"
+
+
+STATIC_ROOT = _static_root()
 VAR_DIR = Path(os.environ.get("VW_VAR_DIR", "var"))
 
 
@@ -113,7 +125,7 @@ class Settings:
     var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0
     demo: bool = False
-    static_root: Path = REPO_ROOT
+    static_root: Path = STATIC_ROOT
 
     def journal_path(self) -> Path:
         """One journal per database, so servers on different databases never share one."""

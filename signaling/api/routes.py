@@ -164,6 +164,7 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     setup_admin_routes(app)  # api/admin.py: scores, management, OpenAPI at /api/docs
     setup_queue_routes(app)  # api/queues.py: routing queue settings
     r.add_get("/", _page(static_root / "client_web" / "index.html"))
+    r.add_get("/favicon.ico", _page(static_root / "shared_web" / "favicon.svg"))
     r.add_get("/console", _page(static_root / "agent_console" / "console.html"))
     r.add_get("/admin", _page(static_root / "agent_console" / "admin.html"))
     r.add_static("/c/", static_root / "client_web", append_version=False)

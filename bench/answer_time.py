@@ -16,88 +16,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import aiohttp
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from report import machine, write_section  # noqa: E402  (bench/report.py)
-from signaling.client import Caller, Specialist  # noqa: E402
-from signaling.store import Store  # noqa: E402
-from signaling.store.demo import load_demo  # noqa: E402
-
-SERVICE_ITEM = "SI-001"
-ADDRESSES = ["127.0.0.1"]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def summary(values: list[float]) -> dict:
-    return {
-        "n": len(values),
-        "p50": percentile(values, 50),
-        "p90": percentile(values, 90),
-        "p99": percentile(values, 99),
-        "within_2s": sum(v <= 2000 for v in values) / len(values),
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def prepare_database(url: str, specialists: int) -> None:
-    store = Store(url)
-    await store.open()
-    await load_demo(store)
-    for i in range(specialists):
-        await store.upsert_account(
-            f"bench{i}", "specialist", "bench123", display_name=f"Bench {i}", skills=["category:social_insurance"]
-        )
-    await store.close()
-
-
-async def wait_healthy(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(url + "/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not start")
+from harness import (  # bench/harness.py
+    ADDRESSES, BENCH_PASSWORD, SERVICE_ITEM, AdminHttp, Server, bench_accounts, prepare_database, summary,
+)
+from report import machine, write_section  # bench/report.py
+from signaling.client import Caller, Specialist
 
 
 async def admin_connect_ms(url: str, call_ids: list[str]) -> list[float]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(url + "/api/login", json={"username": "admin", "password": "admin123"}) as r:
-            token = (await r.json())["token"]
-        values = []
-        for call_id in call_ids:
-            async with http.get(f"{url}/api/sessions/{call_id}", headers={"Authorization": f"Bearer {token}"}) as r:
-                session = await r.json()
-            if session.get("connect_ms") is not None:
-                values.append(float(session["connect_ms"]))
-        return values
+    admin = AdminHttp(url)
+    try:
+        await admin.login()
+        sessions = [await admin.session(call_id) or {} for call_id in call_ids]
+    finally:
+        await admin.close()
+    return [float(s["connect_ms"]) for s in sessions if s.get("connect_ms") is not None]
 
 
 async def run_specialist(spec: Specialist) -> None:
@@ -132,29 +71,15 @@ async def one_call(url: str, talk_s: float, preopen: bool = True) -> tuple[str |
 async def bench(args: argparse.Namespace) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="vw-bench-"))
     db_url = f"sqlite+aiosqlite:///{tmp / 'vw.db'}"
-    await prepare_database(db_url, args.specialists)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "VW_DATABASE_URL": db_url,
-        "VW_VAR_DIR": str(tmp),
-        "VW_MEDIA_ADDRESSES": "127.0.0.1",
-        "VW_RECORDINGS_DIR": str(tmp / "recordings"),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "signaling", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    await prepare_database(db_url, bench_accounts(args.specialists))
+    server = Server(db_url, tmp)
+    url = server.url
     specialists: list[Specialist] = []
     workers: list[asyncio.Task] = []
     try:
-        await wait_healthy(url)
+        await server.start()
         for i in range(args.specialists):
-            spec = Specialist(url, username=f"bench{i}", password="bench123", media_addresses=ADDRESSES)
+            spec = Specialist(url, username=f"bench{i}", password=BENCH_PASSWORD, media_addresses=ADDRESSES)
             await spec.connect()
             await spec.open_leg()
             await spec.set_state("ready", auto_answer=True)
@@ -198,8 +123,7 @@ async def bench(args: argparse.Namespace) -> dict:
             task.cancel()
         for spec in specialists:
             await spec.close()
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def render(args: argparse.Namespace, results: dict) -> str:

@@ -17,8 +17,20 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def os_name() -> str:
+    """The distribution, e.g. `Debian GNU/Linux 12 (bookworm)` (the kernel's name without one)."""
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
 def machine() -> str:
-    return f"{platform.node() or 'host'}: {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}"
+    return (f"{platform.node() or 'host'}: {os.cpu_count()} cores ({cpu_model()}), {os_name()}, "
+            f"Python {platform.python_version()}")
 
 
 def write_section(path: Path, title: str, body: str) -> None:

@@ -15,7 +15,26 @@ passthrough : transcode cost ratio.
 
     python bench/media_capacity.py --calls 8 --transcode-calls 2 --seconds 20 --write docs/benchmarks.md
 
-Roles used internally: `_server` (the server with a lag sampler), `_clients`.
+Comparing two versions of the server on a shared, noisy machine: give each
+source tree (e.g. made with `git archive REV | tar -x -C DIR`) as
+LABEL=DIR to `--trees`; every round runs each tree's server in turn (the
+order alternates between rounds, so a drift in the machine's load falls on
+both), with the clients of this checkout. Server CPU is also sampled every
+second, so medians and p99 are reported per tree, with CPU time per
+delivered frame (CPU per call falls when a starved server delivers less):
+
+    python bench/media_capacity.py --calls 8 --transcode-calls 0 --seconds 20 --rounds 3 \
+        --trees before=/tmp/vw-before after=/tmp/vw-after
+
+`--hot-path FRAMES` measures the per-frame media code alone, with little
+noise: each tree's taps, bridge, recorder, monitor and outputs in one
+process, no network, received frames pushed in and every output packed by
+aiortc's packer; it reports CPU time of that (event-loop) thread per frame:
+
+    python bench/media_capacity.py --hot-path 20000 --rounds 6 --trees before=/tmp/vw-before after=/tmp/vw-after
+
+Roles used internally: `_server` (the server with a lag sampler), `_clients`,
+`_hotpath`.
 """
 
 from __future__ import annotations
@@ -25,6 +44,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,6 +165,145 @@ async def run_clients(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps({"sent": sent, "delivered": delivered, "first_frame_ms": first_frame_ms}))
 
 
+# -- the hot path alone (the `_hotpath` role) -------------------------------------------
+
+
+class _FakeLeg:
+    """Just what Bridge and Monitor read of a leg: its taps and outputs, always connected."""
+
+    state, closed = "connected", False
+
+    def __init__(self, taps: dict, outputs: dict) -> None:
+        self._taps, self._outputs = taps, outputs
+
+    def inputs(self) -> dict:
+        return self._taps
+
+    def outputs(self) -> dict:
+        return self._outputs
+
+    def watch(self, callback) -> None:
+        pass
+
+    def unwatch(self, callback) -> None:
+        pass
+
+
+async def run_hot_path(args: argparse.Namespace) -> None:
+    """Feed received frames through one tree's media plane code, no network: loop-thread CPU per frame.
+
+    A caller's mic and camera taps each feed a bridge link, the recorder and
+    a monitor; the specialist's and the administrator's outputs are drained
+    and packed by aiortc's own packers, as their senders would.
+    """
+    sys.path.insert(0, str(args.tree))  # that tree's signaling package, not this checkout's
+    from aiortc import RTCPeerConnection, RTCRtpCodecParameters
+    from aiortc.codecs import get_encoder
+    from aiortc.jitterbuffer import JitterFrame
+
+    from signaling.client import EncodedClip
+    from signaling.media import ice
+    from signaling.media.bridge import Bridge
+    from signaling.media.monitor import Monitor
+    from signaling.media.recorder import Recorder
+    from signaling.media.relay import OutputTrack, Tap
+
+    clip = EncodedClip.load(args.clip)
+    pcs = []
+
+    async def slots(kinds: list[str]) -> tuple[dict, dict]:
+        offerer, answerer = RTCPeerConnection(ice.rtc_configuration([])), RTCPeerConnection(ice.rtc_configuration([]))
+        for kind in kinds:
+            offerer.addTransceiver(kind)
+        await answerer.setRemoteDescription(await offerer.createOffer())  # receivers with tracks; no network
+        pcs.extend((offerer, answerer))
+        taps, outputs, counts = {}, {}, {}
+        for t in answerer.getTransceivers():
+            key = (t.kind, counts.setdefault(t.kind, 0))
+            counts[t.kind] += 1
+            taps[key], outputs[key] = Tap(t), OutputTrack(t.kind, t)
+        return taps, outputs
+
+    caller, specialist = _FakeLeg(*await slots(["audio", "video"])), _FakeLeg(*await slots(["audio", "video"]))
+    admin = _FakeLeg({}, (await slots(["audio", "video", "audio", "video"]))[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        recorder = Recorder(Path(tmp) / "hot.webm")
+        bridge = Bridge(caller, specialist, recorders={caller: recorder})
+        monitor = Monitor("hot", admin)
+        monitor.follow(caller, specialist)
+        feeds = [(caller.inputs()[key], key[0]) for key in (("audio", 0), ("video", 0))]
+        drains = [leg.outputs()[key] for leg, key in ((specialist, ("audio", 0)), (specialist, ("video", 0)),
+                                                       (admin, ("audio", 0)), (admin, ("video", 0)))]
+        codecs = {"audio": RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111),
+                  "video": RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)}
+        encoders = {id(out): get_encoder(codecs[out.kind]) for out in drains}
+        n_video = args.frames * 3 // 8  # 30 video : 50 audio frames a second
+        a = 0
+        started = time.thread_time()
+        for i in range(n_video):
+            for _ in range(1 if i % 3 == 2 else 2):  # 5 audio frames per 3 video frames
+                feeds[0][0].splitter.put((codecs["audio"], JitterFrame(clip.audio[a % len(clip.audio)], a * 960)))
+                a += 1
+            feeds[1][0].splitter.put((codecs["video"], JitterFrame(clip.video[i % len(clip.video)], i * 3000)))
+            for out in drains:
+                while not out._queue.empty():  # what its sender would take now (recv() would wait otherwise)
+                    encoders[id(out)].pack(await out.recv())
+        cpu = time.thread_time() - started
+        received = sum(tap.frames for tap, _ in feeds)
+        sent = sum(out.frames for out in drains)
+        monitor.detach()
+        bridge.detach()
+        recorder.close()
+        recorder.join(30)
+        for tap, _ in feeds:
+            await tap.stop()
+        for pc in pcs:
+            await pc.close()
+    print(json.dumps({"frames": received, "packed": sent, "loop_cpu_s": round(cpu, 4),
+                      "us_per_frame": round(cpu / received * 1e6, 2), "recorded_frames": recorder.muxed}), flush=True)
+
+
+def rounds(args: argparse.Namespace, trees: list[tuple[str, Path]]):
+    """(round, label, tree) for every run: each round runs every tree, in alternating order,
+    so that a trend in the shared machine's load falls on all trees alike."""
+    for round_ in range(1, args.rounds + 1):
+        for label, tree in trees if round_ % 2 else trees[::-1]:
+            yield round_, label, tree
+
+
+def hot_path(args: argparse.Namespace, clip_path: str) -> list[dict]:
+    results = []
+    for round_, label, tree in rounds(args, args.trees):
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "_hotpath", "--tree", str(tree), "--clip", clip_path,
+             "--frames", str(args.hot_path)], capture_output=True, text=True, cwd=ROOT, check=True,
+        ).stdout.strip().splitlines()[-1]
+        result = {"label": label, "round": round_, **json.loads(out)}
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    return results
+
+
+def render_hot_path(args: argparse.Namespace, results: list[dict], command: str) -> str:
+    lines = [
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, aiortc 1.16.0; "
+        f"{args.rounds} rounds, each running every tree in turn (order alternating), {args.hot_path} received frames "
+        "per run (30 VP8 : 50 Opus), each to a bridge link, the recorder and a monitor, every output packed by "
+        "aiortc's packer. CPU time of the event-loop thread only (the recorder's muxing thread is not counted).",
+        "",
+        f"Command: `{command}`",
+        "",
+        "| tree | runs | loop CPU µs per received frame, median | min | max | frames packed per run |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, _ in args.trees:
+        runs = [r["us_per_frame"] for r in results if r["label"] == label]
+        packed = statistics.median(r["packed"] for r in results if r["label"] == label)
+        lines.append(f"| {label} | {len(runs)} | {statistics.median(runs):.1f} | {min(runs):.1f} | {max(runs):.1f} "
+                     f"| {packed:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 # -- the orchestrator -------------------------------------------------------------------
 
 
@@ -159,14 +318,22 @@ def machine_cpu() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: str, workdir: Path) -> dict:
+async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: str, workdir: Path,
+                   tree: Path = ROOT, label: str = "") -> dict:
     port = free_port()
-    sdir = workdir / relay
+    name = f"{label}-{relay}" if label else relay
+    sdir = workdir / name
+    for n in range(2, 1000):  # a directory per run (several rounds of one tree)
+        if not sdir.exists():
+            break
+        sdir = workdir / f"{name}-{n}"
     sdir.mkdir()
     me = [sys.executable, str(Path(__file__).resolve())]
+    # The server runs from `tree` (its own bench script and signaling package); the clients from here.
     server = subprocess.Popen(
-        me + ["_server", "--port", str(port), "--dir", str(sdir), "--relay", relay, "--specialists", str(calls)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        [sys.executable, str(tree / "bench" / "media_capacity.py"), "_server", "--port", str(port), "--dir", str(sdir),
+         "--relay", relay, "--specialists", str(calls)],
+        stdout=subprocess.PIPE, text=True, cwd=tree,
     )
     lag_lines: list[dict] = []
     try:
@@ -189,7 +356,7 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
         window_at = call_at + 4
         outs, procs, first = [], [], 0
         for i, n in enumerate(per):
-            out = workdir / f"{relay}-{i}.json"
+            out = sdir / f"clients-{i}.json"
             outs.append(out)
             procs.append(subprocess.Popen(
                 me + ["_clients", "--port", str(port), "--clip", clip_path, "--first", str(first), "--count", str(n),
@@ -198,7 +365,14 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
             first += n
         await asyncio.sleep(max(0.0, window_at - time.time()))
         cpu0, m0, t0 = cpu_seconds(server.pid), machine_cpu(), time.time()
-        await asyncio.sleep(args.seconds)
+        per_second: list[float] = []  # server CPU per call, % of a core, each second of the window
+        last_cpu, last_t, end_t = cpu0, t0, t0 + args.seconds
+        while (left := end_t - time.time()) > 0:
+            await asyncio.sleep(min(1.0, left))
+            now_cpu, now_t = cpu_seconds(server.pid), time.time()
+            if now_t - last_t >= 0.5:
+                per_second.append(round((now_cpu - last_cpu) / (now_t - last_t) * 100 / calls, 2))
+                last_cpu, last_t = now_cpu, now_t
         cpu1, m1, t1 = cpu_seconds(server.pid), machine_cpu(), time.time()
         for p in procs:
             p.wait(timeout=120)
@@ -215,8 +389,9 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
     delivered = {k: sum(r["delivered"][k] for r in results) for k in ("audio", "video")}
     recordings = list((sdir / "recordings").glob("*.webm"))
     cpu = (cpu1 - cpu0) / (t1 - t0) * 100
+    frames = sum(delivered.values())
     return {
-        "relay": relay, "calls": calls, "completed_workers": len(results),
+        "label": label, "relay": relay, "calls": calls, "completed_workers": len(results), "workers": workers,
         "server_cpu_pct": round(cpu, 1), "cpu_per_call_pct": round(cpu / calls, 1),
         "machine_busy_pct": round((m1[0] - m0[0]) / max(1, m1[1] - m0[1]) * 100, 1),
         "sent": sent, "delivered": delivered,
@@ -225,6 +400,9 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
         "connect_ms_p50": connect and pct(connect, 0.5), "connect_ms_p99": connect and pct(connect, 0.99),
         "first_frame_ms_p50": pct([x for r in results for x in r["first_frame_ms"]], 0.5),
         "recordings": len(recordings),
+        "cpu_per_call_per_second": per_second,
+        "cpu_us_per_frame": round((cpu1 - cpu0) / frames * 1e6, 1) if frames else None,
+        "lag_p50_ms": round(pct(lags, 0.5), 1),
     }
 
 
@@ -265,6 +443,71 @@ def render(args: argparse.Namespace, results: list[dict], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_compare(args: argparse.Namespace, results: list[dict], command: str) -> str:
+    """Per tree and relay mode: medians over rounds and over per-second samples, and p99s."""
+    lines = [
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, aiortc 1.16.0; "
+        f"{args.rounds} rounds, each running every tree in turn (order alternating); clients in {args.workers} "
+        f"other processes on the same machine; window {args.seconds} s per run; every call recorded.",
+        "",
+        f"Command: `{command}`",
+        "",
+        "| tree | relay | calls | runs | server CPU per call, median of runs | per call, per-second p50 / p99 "
+        "| CPU µs per delivered frame, median | video delivered, median (min) | audio delivered, median "
+        "| loop lag p99 ms, median | machine busy, median |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        runs = groups.setdefault((r["label"], r["relay"]), [])
+        if complete(r):  # a run whose clients gave up (machine overloaded) measures nothing
+            runs.append(r)
+    for (label, relay), runs in groups.items():
+        if not runs:
+            lines.append(f"| {label} | {relay} | | 0 | no complete run | | | | | | |")
+            continue
+        samples = [x for r in runs for x in r["cpu_per_call_per_second"]]
+        video = [r["delivered_ratio"]["video"] or 0 for r in runs]
+        lines.append(
+            f"| {label} | {relay} | {runs[0]['calls']} | {len(runs)} "
+            f"| {statistics.median(r['cpu_per_call_pct'] for r in runs):.2f} "
+            f"| {pct(samples, 0.5):.2f} / {pct(samples, 0.99):.2f} "
+            f"| {statistics.median(r['cpu_us_per_frame'] or 0 for r in runs):.0f} "
+            f"| {statistics.median(video):.2%} ({min(video):.2%}) "
+            f"| {statistics.median(r['delivered_ratio']['audio'] or 0 for r in runs):.2%} "
+            f"| {statistics.median(r['lag_p99_ms'] for r in runs):.1f} "
+            f"| {statistics.median(r['machine_busy_pct'] for r in runs):.1f}% |"
+        )
+    lines += ["", "Every run (server CPU per call, % of a core; frames delivered in the window):", "",
+              "| round | tree | relay | server CPU | per call | CPU µs per frame | video delivered | audio delivered "
+              "| loop lag p99 ms | machine busy |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if not complete(r):
+            lines.append(f"| {r['round']} | {r['label']} | {r['relay']} | {r['server_cpu_pct']} | "
+                         f"not counted: {r['workers'] - r['completed_workers']} of {r['workers']} client processes "
+                         f"timed out | | | | {r['lag_p99_ms']} | {r['machine_busy_pct']}% |")
+            continue
+        lines.append(
+            f"| {r['round']} | {r['label']} | {r['relay']} | {r['server_cpu_pct']} | {r['cpu_per_call_pct']} "
+            f"| {r['cpu_us_per_frame']} | {r['delivered_ratio']['video']:.2%} ({r['delivered']['video']}/{r['sent']['video']}) "
+            f"| {r['delivered_ratio']['audio']:.2%} | {r['lag_p99_ms']} | {r['machine_busy_pct']}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def complete(result: dict) -> bool:
+    return result["completed_workers"] == result["workers"] and all(result["sent"].values())
+
+
+def tree_arg(value: str) -> tuple[str, Path]:
+    label, sep, path = value.partition("=")
+    tree = Path(path if sep else label).resolve()
+    if not (tree / "bench" / "media_capacity.py").exists() or not (tree / "signaling").is_dir():
+        raise argparse.ArgumentTypeError(f"{tree} is not a source tree of this project")
+    return (label if sep else tree.name), tree
+
+
 async def orchestrate(args: argparse.Namespace) -> int:
     from signaling.client import EncodedClip
 
@@ -274,24 +517,40 @@ async def orchestrate(args: argparse.Namespace) -> int:
         clip = EncodedClip(seconds=4)
         clip.save(clip_path)
         print(f"clip: {len(clip.video)} VP8 frames, {clip.video_bitrate / 1e6:.2f} Mbit/s", flush=True)
-        results = []
-        for relay, calls in (("passthrough", args.calls), ("transcode", args.transcode_calls)):
-            if calls <= 0:
-                continue
-            print(f"running {relay} with {calls} calls...", flush=True)
-            result = await run_mode(relay, calls, args, clip_path, workdir)
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        if args.hot_path:
+            args.trees = args.trees or [("this tree", ROOT)]
+            results = hot_path(args, clip_path)
+        else:
+            results = []
+            for round_, label, tree in rounds(args, args.trees or [("", ROOT)]):
+                for relay, calls in (("passthrough", args.calls), ("transcode", args.transcode_calls)):
+                    if calls <= 0:
+                        continue
+                    print(f"round {round_}: running {label or 'this tree'} {relay} with {calls} calls...", flush=True)
+                    result = await run_mode(relay, calls, args, clip_path, workdir, tree, label)
+                    result["round"] = round_
+                    print(json.dumps(result), flush=True)
+                    results.append(result)
     command = "python " + " ".join(["bench/media_capacity.py"] + sys.argv[1:])
-    text = render(args, results, command)
+    if args.hot_path:
+        text = render_hot_path(args, results, command)
+    else:
+        text = render_compare(args, results, command) if args.trees else render(args, results, command)
     print(text)
     if args.write:
-        write_section(args.write, "Media capacity", text)
+        write_section(args.write, args.section, text)
         print(f"written to {args.write}")
     return 0
 
 
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "_hotpath":
+        p = argparse.ArgumentParser()
+        p.add_argument("--tree", type=Path, required=True)
+        p.add_argument("--clip", required=True)
+        p.add_argument("--frames", type=int, required=True)
+        asyncio.run(run_hot_path(p.parse_args(sys.argv[2:])))
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] in ("_server", "_clients"):
         role = sys.argv[1]
         p = argparse.ArgumentParser()
@@ -316,6 +575,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="measuring window")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--write", type=Path, help="record the figures in this Markdown file (docs/benchmarks.md)")
+    parser.add_argument("--section", default="Media capacity", help="the section --write replaces")
+    parser.add_argument("--trees", type=tree_arg, nargs="+", metavar="LABEL=DIR",
+                        help="compare servers run from these source trees (default: this checkout alone)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every tree (with --trees)")
+    parser.add_argument("--hot-path", type=int, default=0, metavar="FRAMES",
+                        help="instead of calls: push this many received frames through each tree's media code "
+                             "in-process (no network) and report event-loop CPU per frame")
     args = parser.parse_args()
     return asyncio.run(orchestrate(args))
 

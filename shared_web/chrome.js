@@ -1,5 +1,5 @@
-// Virtual Window — the page chrome every page shares: the icon, the header's brand and
-// language switch, the error block under the header, and the footer.
+// Virtual Window — the page chrome every page shares: the header's brand and language
+// switch, the error block under the header, and the footer.
 //
 // The page's markup keeps only what is its own:
 //   <header class="topbar" data-title="console.title" data-subtitle="app.center">
@@ -13,14 +13,10 @@ import { applyI18n, bindLangSwitch } from "./i18n.js";
 import { el } from "./dom.js";
 import { errorBlock } from "./errors.js";
 
-const ICON = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='6' fill='%2314508f'/%3E%3Crect x='7' y='8' width='18' height='14' rx='2' fill='none' stroke='white' stroke-width='2.5'/%3E%3Cpath d='M16 8v14M7 15h18' stroke='white' stroke-width='2'/%3E%3C/svg%3E";
-
 const key = (k) => el("span", { "data-i18n": k });
 
 /** Build the chrome around the page's own markup and translate the whole page. */
 export function mountChrome() {
-  document.head.append(el("link", { rel: "icon", href: ICON }));
-
   const header = document.querySelector("header.topbar");
   const { title, subtitle = "app.center" } = header.dataset;
   header.prepend(el("div", { class: "brand" },

@@ -1,6 +1,6 @@
 """Unit tests of the pages' shared library (shared_web/, served at /lib/) in headless Chromium.
 
-Each test opens a plain page of the real server (same origin, no page script), imports the
+Each test opens a blank page on the real server's origin (no page script), imports the
 modules with `import()` and asserts what they do: the HTTP error shape and time-outs, errors
 shown and cleared by id, the element helper, the language switch and the page chrome, and a
 WebRTC leg against a peer connection in the same page standing in for the server (a fake
@@ -17,8 +17,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 async def blank(new_page):
-    """A same-origin page with nothing of its own (the modules are imported into it)."""
-    return await new_page("/healthz")
+    """A same-origin page with nothing of its own (the modules are imported into it).
+
+    Playwright answers it, so none of the server's pages or their headers are involved."""
+    page = await new_page("/healthz")
+    await page.route("**/web-lib-test", lambda route: route.fulfill(
+        status=200, content_type="text/html", body="<!doctype html><html lang='en'><title>shared_web</title></html>"))
+    await page.goto("/web-lib-test")
+    return page
 
 
 async def test_http_error_shape_auth_and_timeout(new_page):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -150,8 +151,14 @@ def _queue_import(args: argparse.Namespace) -> int:
     return 0
 
 
+# Files this process creates (the database, the journal, recordings, the secret key) are
+# readable by their owner and group only: 0640, directories 0750 (docs/security.md).
+UMASK = 0o027
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(UMASK)
     if args.command == "serve":
         return _serve(args)
     if args.command == "user":

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from . import keys
 from .api import setup_routes
-from .api.middleware import errors
-from .auth import Tokens
+from .api.middleware import errors, quiet_protocol_errors
+from .api.security import setup_security
+from .auth import AccountVersions, Tokens
 from .engine import SessionEngine
 from .engine.presence import NAMESPACE_OF
 from .config import Settings
@@ -35,9 +36,12 @@ def make_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=2 * 1024 * 1024)
     app[keys.SETTINGS] = settings
     app[keys.STORE] = Store(settings.database_url)
-    app[keys.TOKENS] = Tokens(settings.secret_key, settings.token_ttl_s)
+    # Staff tokens are checked against the accounts' token versions (revocation, auth.py).
+    app[keys.TOKENS] = Tokens(settings.secret_key, settings.token_ttl_s, AccountVersions(app[keys.STORE].token_state))
     app[keys.TELEMETRY] = Telemetry()
-    sio = attach_socketio(app, keys.ENGINE)
+    sio = app[keys.SIO] = attach_socketio(app, keys.ENGINE)
+    setup_security(app)  # api/security.py: identity, cookie writes, login limits, headers
+    quiet_protocol_errors()
     setup_routes(app, settings.static_root)
 
     async def start(app: web.Application) -> None:

@@ -12,11 +12,12 @@ STATUS_OF_KIND = {"bad_input": 400, "unauthorized": 401, "forbidden": 403, "not_
 class ApiError(Exception):
     """A refusal with a snake_case code, a human message and an HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400):
+    def __init__(self, code: str, message: str, status: int = 400, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
     @classmethod
     def of(cls, exc: DomainError) -> "ApiError":

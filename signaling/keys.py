@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    import socketio
+
     from .auth import Tokens
     from .config import Settings
     from .engine import SessionEngine
@@ -18,3 +20,4 @@ STORE: web.AppKey["Store"] = web.AppKey("store")
 TOKENS: web.AppKey["Tokens"] = web.AppKey("tokens")
 TELEMETRY: web.AppKey["Telemetry"] = web.AppKey("telemetry")
 ENGINE: web.AppKey["SessionEngine"] = web.AppKey("engine")
+SIO: web.AppKey["socketio.AsyncServer"] = web.AppKey("socketio")

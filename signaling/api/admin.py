@@ -4,7 +4,7 @@
 |---|---|
 | `GET /api/admin/scores?since=&until=&threshold_s=` | `{items: [leaderboard row]}` best first |
 | `GET /api/admin/accounts?role=` | `{items: [{id, username, display_name, role, skills}]}` |
-| `PUT /api/admin/accounts/{username}` `{role, display_name?, password?, skills?}` | the account |
+| `PUT /api/admin/accounts/{username}` `{role, display_name?, password?, skills?, disabled?}` | the account |
 | `PUT /api/admin/service-items/{code}` `ServiceItem` | the item (created or updated) |
 | `POST /api/admin/service-items/import` CSV or JSON body | `{imported: N}`; a bad row imports nothing (400, names the line) |
 | `GET /api/docs` , `GET /api/openapi.json` | the OpenAPI 3 description (HTML viewer, raw JSON) |
@@ -22,8 +22,9 @@ from ..errors import ApiError, bad_input
 from ..store import StoreError
 from ..store.catalog import CatalogError, _load_csv, _load_json, validate_item
 from ..store.store import SESSION_SORTS
-from .openapi import docs_page, openapi_document
+from .openapi import DOCS_CSP, docs_page, openapi_document
 from .params import identity, json_body, query_datetime, threshold_s
+from .security import account_changed
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 ROLES = ("specialist", "admin")
@@ -37,7 +38,7 @@ def admin_filters(request: web.Request) -> dict:
     for name, value in (("category", category), ("company", company)):
         if value is not None and len(value) > 200:
             raise bad_input(f"{name} is longer than 200 characters", "too_long")
-    if sort is not None and sort.lstrip("-") not in SESSION_SORTS:
+    if sort is not None and sort.removeprefix("-") not in SESSION_SORTS:
         raise bad_input(f"sort must be one of {', '.join(SESSION_SORTS)} (prefix - for descending)", "invalid_value")
     return {"category": category, "company": company, "sort": sort}
 
@@ -71,6 +72,9 @@ async def put_account(request: web.Request) -> web.Response:
     display_name = body.get("display_name")
     password = body.get("password")
     skills = body.get("skills")
+    disabled = body.get("disabled")
+    if disabled is not None and not isinstance(disabled, bool):
+        raise bad_input("disabled must be true or false", "wrong_type")
     if display_name is not None and (not isinstance(display_name, str) or len(display_name) > 100):
         raise bad_input("display_name must be a string of at most 100 characters", "invalid_value")
     if password is not None and (not isinstance(password, str) or len(password) > 200):
@@ -82,14 +86,17 @@ async def put_account(request: web.Request) -> web.Response:
             raise bad_input("skills must be a list of service item codes or category:NAME", "invalid_value")
         if len(skills) > 500:
             raise bad_input("at most 500 skills", "too_long")
-    if me.username == username and role != "admin":
-        raise ApiError("conflict", "you cannot remove your own administrator role", 409)
+    if me.username == username and (role != "admin" or disabled):
+        raise ApiError("conflict", "you cannot remove your own administrator role or disable yourself", 409)
+    store = request.app[keys.STORE]
     try:
-        account = await request.app[keys.STORE].upsert_account(
-            username, role, password or None, display_name=display_name or None, skills=skills
+        account = await store.upsert_account(
+            username, role, password or None, display_name=display_name or None, skills=skills, disabled=disabled,
         )
     except StoreError as exc:
         raise bad_input(exc.message, exc.code) from None
+    # A new role, password or `disabled` revoked its tokens: take effect here at once.
+    await account_changed(request.app, account["id"], await store.token_state(account["id"]))
     return web.json_response(account)
 
 
@@ -141,7 +148,8 @@ async def openapi_json(request: web.Request) -> web.Response:
 async def openapi_docs(request: web.Request) -> web.Response:
     if "application/json" in request.headers.get("Accept", "") or request.query.get("format") == "json":
         return await openapi_json(request)
-    return web.Response(text=docs_page(), content_type="text/html", charset="utf-8")
+    return web.Response(text=docs_page(), content_type="text/html", charset="utf-8",
+                        headers={"Content-Security-Policy": DOCS_CSP})
 
 
 def setup_admin_routes(app: web.Application) -> None:

@@ -17,36 +17,42 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .. import keys
 from ..errors import ApiError
 from ..store.documents import MAX_DOCUMENT_BYTES, DocumentRefused
-from .params import bearer_token
+from .params import bearer_token, staff
 
 _CHUNK = 64 * 1024
 
 
 async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
-    """`caller`, `specialist` or `admin` for this session; 401/403/404 otherwise."""
+    """`caller`, `specialist` or `admin` for this session; 401/403/404/409 otherwise.
+
+    The parties may act only while the session is live: the caller (its call token), and the
+    specialist who answered it — not one it merely rings. Administrators may read any time."""
     token = bearer_token(request)
     if token is None:
         raise ApiError("unauthorized", "a call token or a staff token is required", 401)
-    owner = await request.app[keys.ENGINE].incall.documents.session_owner(session_id)
+    live = request.app[keys.ENGINE].sessions.live.get(session_id)
     call_id = request.app[keys.TOKENS].verify_call_token(token)
     if call_id is not None:
-        if call_id != session_id or owner is None:
+        if call_id != session_id:
             raise ApiError("forbidden", "this call token is for another session", 403)
+        if live is None:
+            raise ApiError("not_live", "the session has ended: its documents are no longer shared with you", 409)
         return "caller"
-    ident = request.app[keys.TOKENS].verify(token)
+    ident = staff(request)
     if ident is None:
         raise ApiError("unauthorized", "the token is invalid or has expired", 401)
-    if owner is None:
-        raise ApiError("not_found", "no session with this id", 404)
     if ident.role == "admin" and admin_ok:
+        if live is None and await request.app[keys.ENGINE].incall.documents.session_owner(session_id) is None:
+            raise ApiError("not_found", "no session with this id", 404)
         return "admin"
-    if ident.role == "specialist" and owner["specialist_id"] == ident.account_id:
+    if ident.role == "specialist" and live is not None and live.answered and live.specialist_id == ident.account_id:
         return "specialist"
-    raise ApiError("forbidden", "only the session's participants may do this", 403)
+    raise ApiError("forbidden", "only the parties answering a live session may do this", 403)
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -57,27 +63,30 @@ async def upload(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise ApiError("bad_request", "send the file as multipart/form-data in a part named 'file'", 400)
     try:
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and getattr(part, "name", None) != "file":
-            part = await reader.next()
-    except (ValueError, AssertionError) as exc:
-        raise ApiError("bad_request", f"unreadable multipart body: {exc}", 400) from None
-    if part is None or not getattr(part, "filename", None):
-        raise ApiError("missing_field", "a part named 'file' with a file name is required", 400)
-    data = bytearray()
-    while True:
-        chunk = await part.read_chunk(_CHUNK)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise ApiError("too_large", f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", 413)
+        filename, data = await _file_part(request)
+    except (ValueError, AssertionError, HttpProcessingError) as exc:  # a NUL in a part header: BadHttpMessage
+        raise ApiError("bad_request", f"unreadable multipart body: {str(exc)[:200]}", 400) from None
     try:
-        doc = await request.app[keys.ENGINE].share_document(session_id, sender, part.filename, bytes(data))
+        doc = await request.app[keys.ENGINE].share_document(session_id, sender, filename, data)
     except DocumentRefused as exc:
         raise ApiError(exc.code, exc.message, exc.status) from None
     return web.json_response(doc, status=201)
+
+
+async def _file_part(request: web.Request) -> tuple[str, bytes]:
+    """The name and bytes of the part named `file`, read in chunks up to the size limit."""
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and getattr(part, "name", None) != "file":
+        part = await reader.next()
+    if part is None or not getattr(part, "filename", None):
+        raise ApiError("missing_field", "a part named 'file' with a file name is required", 400)
+    data = bytearray()
+    while chunk := await part.read_chunk(_CHUNK):
+        data += chunk
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise ApiError("too_large", f"a document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", 413)
+    return part.filename, bytes(data)
 
 
 async def list_documents(request: web.Request) -> web.Response:

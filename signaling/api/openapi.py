@@ -8,10 +8,14 @@ document always names every endpoint the server answers.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from base64 import b64encode
 from typing import Any
 
 from aiohttp import web
+
+from ..store.store import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, SESSION_SORTS
 
 VERSION = "1"
 
@@ -25,6 +29,16 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 
 ERR = {"$ref": "#/components/responses/Error"}
+SORTS = [f"{sign}{column}" for column in SESSION_SORTS for sign in ("", "-")]
+# Who may use the document operations: the caller's call token, a staff token, or the cookie.
+PARTY_SECURITY = [{"bearer": []}, {"cookie": []}]
+RATE_LIMITED = {"description": "too many requests; retry after the given seconds",
+                "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+DOC_ERRORS = {"401": ERR, "403": ERR, "404": ERR, "409": ERR}
+DOC_WHO = ("The caller (Bearer: its call token) and the specialist who answered the session (staff token), "
+           "only while the session is live (409 not_live afterwards); administrators may read any time. "
+           "A specialist the session only rings is refused (403).")
 
 
 def _q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
@@ -32,42 +46,53 @@ def _q(name: str, description: str, schema: dict | None = None, required: bool =
             "schema": schema or {"type": "string"}}
 
 
-def _p(name: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+def _p(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string"}}
 
 
 RANGE = [
     _q("since", "start of the range, ISO 8601 (inclusive; a time without zone is UTC)", {"type": "string", "format": "date-time"}),
     _q("until", "end of the range, ISO 8601 (exclusive)", {"type": "string", "format": "date-time"}),
 ]
-THRESHOLD = _q("threshold_s", "service-level threshold in seconds (default 2)", {"type": "number", "minimum": 0, "maximum": 3600})
+THRESHOLD = _q("threshold_s", "service-level threshold in seconds, more than 0 and at most 3600 (default 2)",
+               {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 3600})
 SESSION_FILTERS = [
     _q("service_item", "service item code"),
-    _q("category", "service item category"),
+    _q("category", "service item category", {"type": "string", "maxLength": 200}),
     _q("specialist", "specialist id or username"),
     _q("outcome", "outcome", {"type": "string", "enum": ["answered", "abandoned", "missed", "failed", "transferred"]}),
-    _q("company", "caller's company contains this text (case-insensitive)"),
+    _q("company", "caller's company contains this text (case-insensitive)", {"type": "string", "maxLength": 200}),
     *RANGE,
-    _q("sort", "created_at, wait_ms, connect_ms, talk_s, service_item or outcome; prefix - for descending (default -created_at)"),
+    _q("sort", "a column, prefix - for descending (default -created_at)", {"type": "string", "enum": SORTS}),
 ]
+ROLES = ["specialist", "admin"]
+PARTIES = ["caller", "specialist"]
 
 
 def _op(summary: str, responses: dict, *, admin: bool = False, params: list | None = None,
-        body: dict | None = None, tags: list[str] | None = None, description: str | None = None) -> dict:
+        body: dict | None = None, tags: list[str] | None = None, description: str | None = None,
+        security: list | None = None) -> dict:
     op: dict[str, Any] = {"summary": summary, "tags": tags or ["public"], "responses": dict(responses)}
     if description:
         op["description"] = description
+    if security:
+        op["security"] = security
     if params:
         op["parameters"] = params
     if body:
         op["requestBody"] = body
     if admin:
         op["security"] = [{"bearer": []}, {"cookie": []}]
-        op["responses"].update({"401": ERR, "403": ERR})
+        # 503: the token's revocation cannot be checked (database down, account unknown to this process).
+        op["responses"].update({"401": ERR, "403": ERR, "503": ERR})
         op["tags"] = tags or ["administration"]
     op["responses"].setdefault("400", ERR)
     return op
 
+
+# The recording's state (as in the session's `recordings`), on the file itself.
+RECORDING_STATE = {"X-Recording-State": {"schema": {"type": "string", "enum": ["recording", "complete", "repaired", "failed"]}}}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -98,7 +123,10 @@ SCHEMAS: dict[str, Any] = {
         "disposition": {"type": "string", "nullable": True}, "notes": {"type": "string", "nullable": True},
         "recordings": {"type": "array", "items": {"type": "object", "properties": {
             "party": {"type": "string", "enum": ["caller", "specialist"]}, "url": {"type": "string"},
-            "duration_s": {"type": "number", "nullable": True}, "bytes": {"type": "integer", "nullable": True}}}},
+            "duration_s": {"type": "number", "nullable": True}, "bytes": {"type": "integer", "nullable": True},
+            "state": {"type": "string", "enum": ["recording", "complete", "repaired", "failed"],
+                      "description": "recording: still being written (served as far as it is on disk); "
+                                     "repaired: remuxed at start-up after a crash; failed: nothing decodable"}}}},
     }},
     "SessionWithEvents": {"allOf": [_ref("Session"), {"type": "object", "properties": {"events": {
         "type": "array", "items": {"type": "object", "properties": {
@@ -129,9 +157,13 @@ SCHEMAS: dict[str, Any] = {
             "over": {"type": "integer"}, "threshold_ms": {"type": "number"}}},
         "threshold_s": {"type": "number"},
     }},
+    "Document": {"type": "object", "properties": {
+        "id": {"type": "string"}, "session_id": {"type": "string"},
+        "from": {"type": "string", "enum": PARTIES}, "name": {"type": "string"}, "content_type": {"type": "string"},
+        "size": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "url": {"type": "string"}}},
     "Account": {"type": "object", "properties": {
         "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
-        "role": {"type": "string", "enum": ["specialist", "admin"]},
+        "role": {"type": "string", "enum": ROLES}, "disabled": {"type": "boolean"},
         "skills": {"type": "array", "items": {"type": "string"}, "description": "service item codes or category:NAME"}}},
     "ScoreRow": {"type": "object", "properties": {
         "rank": {"type": "integer", "nullable": True}, "id": {"type": "integer"}, "username": {"type": "string"},
@@ -144,26 +176,34 @@ SCHEMAS: dict[str, Any] = {
 
 def _paths() -> dict:
     sessions_params = [*SESSION_FILTERS,
-                       _q("limit", "page size 1-1000 (default 50)", {"type": "integer"}),
-                       _q("offset", "rows to skip", {"type": "integer"})]
+                       _q("limit", "page size 1-1000 (default 50)", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                       _q("offset", "rows to skip", {"type": "integer", "minimum": 0, "maximum": 10**9})]
+    session_id = _p("id", "session id")
     return {
         "/healthz": {"get": _op("Liveness", {"200": _json({"type": "object", "properties": {"status": {"type": "string"}}})},
                                 tags=["operations"])},
         "/metrics": {"get": _op("Prometheus metrics (text format)", {"200": {
             "description": "vw_sessions_total{outcome}, vw_connect_seconds histogram, vw_specialists{state}, vw_legs_active, vw_sessions_waiting",
-            "content": {"text/plain": {"schema": {"type": "string"}}}}}, tags=["operations"])},
+            "content": {"text/plain": {"schema": {"type": "string"}}}}, "401": ERR}, tags=["operations"],
+            description="With VW_METRICS_TOKEN set, needs `Authorization: Bearer <that token>` (401 otherwise).")},
         "/api/config": {"get": _op("Client configuration", {"200": _json({"type": "object", "properties": {
             "ice_servers": {"type": "array", "items": {"type": "object"}}, "answer_target_s": {"type": "number"}}})})},
         "/api/login": {"post": _op("Staff login", {
-            "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "role": {"type": "string"},
+            "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "role": {"type": "string", "enum": ROLES},
                                                            "user": {"type": "object"}}}),
-            "401": ERR}, body={"required": True, "content": {"application/json": {"schema": {
+            "401": ERR, "403": ERR, "415": ERR, "429": RATE_LIMITED}, body={"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["username", "password"],
                 "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-            description="Also sets the HttpOnly cookie vw_token holding the same token.")},
+            description="Also sets the HttpOnly cookie vw_token holding the same token. Only application/json (415 "
+                        "otherwise). 403 account_disabled; 429 with Retry-After while the account or the client "
+                        "address is locked out (docs/security.md).")},
+        "/api/logout": {"post": _op("Log out: revoke the account's tokens and clear the cookie", {
+            "200": _json({"type": "object", "required": ["revoked"], "properties": {"revoked": {"type": "boolean"}}}),
+            "403": ERR}, description="Every token of the account is revoked (all its tabs and devices). Without a valid "
+            "token, nothing is revoked (`revoked: false`) and the cookie is cleared anyway.")},
         "/api/service-items": {"get": _op("Search the service catalog", {"200": _json({"type": "object", "properties": {
             "items": {"type": "array", "items": _ref("ServiceItem")}}})},
-            params=[_q("q", "matches code, name and name_en")])},
+            params=[_q("q", "matches code, name and name_en", {"type": "string", "maxLength": 100})])},
         "/api/sessions": {"get": _op("The session log (newest first)", {"200": _json({"type": "object", "properties": {
             "items": {"type": "array", "items": _ref("Session")}, "total": {"type": "integer"}}})},
             admin=True, params=sessions_params)},
@@ -171,27 +211,32 @@ def _paths() -> dict:
             "description": "CSV, one row per session", "content": {"text/csv": {"schema": {"type": "string"}}}}},
             admin=True, params=SESSION_FILTERS)},
         "/api/sessions/{id}": {"get": _op("One session with its events", {"200": _json(_ref("SessionWithEvents")), "404": ERR},
-                                          admin=True, params=[_p("id", "session id")])},
+                                          admin=True, params=[session_id])},
         "/api/metrics": {"get": _op("Response times, service level and scores for a range", {"200": _json(_ref("Metrics"))},
                                     admin=True, params=[*RANGE, THRESHOLD, _q(
                                         "tz_offset_min", "minutes east of UTC for by_hour (480 = Beijing)",
                                         {"type": "integer", "minimum": -840, "maximum": 840})])},
         "/api/recordings/{session_id}/{party}": {"get": _op("A party's recording (WebM; Range requests answered with 206)", {
-            "200": {"description": "video/webm", "content": {"video/webm": {"schema": {"type": "string", "format": "binary"}}}},
-            "206": {"description": "partial content"}, "404": ERR},
-            admin=True, params=[_p("session_id", "session id"), _p("party", "caller or specialist")])},
+            "200": {"description": "video/webm", "headers": RECORDING_STATE,
+                    "content": {"video/webm": {"schema": {"type": "string", "format": "binary"}}}},
+            "206": {"description": "partial content", "headers": RECORDING_STATE}, "404": ERR, "416": ERR},
+            admin=True, params=[_p("session_id", "session id"), _p("party", "caller or specialist", {"type": "string", "enum": PARTIES})])},
         "/api/admin/scores": {"get": _op("Specialist leaderboard with breakdowns", {"200": _json({"type": "object", "properties": {
             "items": {"type": "array", "items": _ref("ScoreRow")}, "threshold_s": {"type": "number"}}})},
             admin=True, params=[*RANGE, THRESHOLD])},
         "/api/admin/accounts": {"get": _op("Staff accounts with their skills", {"200": _json({"type": "object", "properties": {
             "items": {"type": "array", "items": _ref("Account")}}})}, admin=True,
-            params=[_q("role", "specialist or admin")])},
+            params=[_q("role", "specialist or admin", {"type": "string", "enum": ROLES})])},
         "/api/admin/accounts/{username}": {"put": _op("Create or update an account", {"200": _json(_ref("Account")), "409": ERR},
-            admin=True, params=[_p("username", "login name")], body={"required": True, "content": {"application/json": {"schema": {
+            admin=True, params=[_p("username", "login name", {"type": "string", "minLength": 1, "maxLength": 64})],
+            body={"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {
-                    "role": {"type": "string", "enum": ["specialist", "admin"]}, "display_name": {"type": "string"},
-                    "password": {"type": "string", "description": "required for a new account; omit to keep"},
-                    "skills": {"type": "array", "items": {"type": "string"}}}}}}})},
+                    "role": {"type": "string", "enum": ROLES}, "display_name": {"type": "string", "maxLength": 100},
+                    "password": {"type": "string", "minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH,
+                                 "description": "required for a new account; omit to keep. A new password, a new role "
+                                                "or a change of `disabled` revokes the account's tokens."},
+                    "skills": {"type": "array", "maxItems": 500, "items": {"type": "string", "maxLength": 100}},
+                    "disabled": {"type": "boolean", "description": "a disabled account cannot log in; its tokens are refused"}}}}}})},
         "/api/admin/service-items/{code}": {"put": _op("Create or update a service item", {"200": _json(_ref("ServiceItem"))},
             admin=True, params=[_p("code", "service item code")],
             body={"required": True, "content": {"application/json": {"schema": _ref("ServiceItem")}}})},
@@ -217,14 +262,19 @@ def _paths() -> dict:
                           tags=["routing"], params=[_p("service_item", "service item code")]),
         },
         "/api/sessions/{id}/documents": {
-            "get": _op("Documents sent during a session (its participants or an administrator)", {"200": _json({
-                "type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}), "404": ERR},
-                tags=["documents"], params=[_p("id", "session id")]),
-            "post": _op("Send a document during the session (multipart; caller with its call token, or the specialist)",
-                        {"201": _json({"type": "object"}), "413": ERR}, tags=["documents"], params=[_p("id", "session id")]),
+            "get": _op("Documents sent during a session", {"200": _json({
+                "type": "object", "properties": {"items": {"type": "array", "items": _ref("Document")}}}), **DOC_ERRORS},
+                tags=["documents"], params=[session_id], security=PARTY_SECURITY, description=DOC_WHO),
+            "post": _op("Send a document during the session (multipart, one part named `file`)",
+                        {"201": _json(_ref("Document")), **DOC_ERRORS, "413": ERR, "415": ERR, "429": ERR, "503": ERR},
+                        tags=["documents"], params=[session_id], security=PARTY_SECURITY, description=DOC_WHO,
+                        body={"required": True, "content": {"multipart/form-data": {"schema": {
+                            "type": "object", "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}}}}}}),
         },
         "/api/documents/{doc_id}": {"get": _op("Download a document (`?inline=1` shows images inline)", {
-            "200": {"description": "the file"}, "404": ERR}, tags=["documents"], params=[_p("doc_id", "document id")])},
+            "200": {"description": "the file"}, **DOC_ERRORS}, tags=["documents"], security=PARTY_SECURITY,
+            description=DOC_WHO, params=[_p("doc_id", "document id"), _q("inline", "1: images inline")])},
         "/api/docs": {"get": _op("This description (HTML viewer; JSON with Accept: application/json)", {
             "200": {"description": "HTML"}}, tags=["operations"])},
         "/api/openapi.json": {"get": _op("This description as JSON", {"200": {"description": "OpenAPI 3 document"}},
@@ -256,7 +306,10 @@ def openapi_document(app: web.Application | None = None) -> dict:
         "info": {"title": "Virtual Window", "version": VERSION,
                  "description": "HTTP API of the Virtual Window server. Errors are "
                                 "{\"error\": {\"code\", \"message\"}}. Real-time events (Socket.IO "
-                                "namespaces /caller, /agent, /admin) are described in the wire contract."},
+                                "namespaces /caller, /agent, /admin) are described in the wire contract. "
+                                "A POST, PUT or DELETE authenticated by the vw_token cookie alone (no Bearer "
+                                "header) is refused from another origin (403 cross_origin) and must send "
+                                "application/json where JSON is expected (415); docs/security.md."},
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
@@ -273,6 +326,12 @@ def openapi_document(app: web.Application | None = None) -> dict:
 def docs_page() -> str:
     """A small dependency-free viewer: fetches /api/openapi.json and lists every operation."""
     return _DOCS_HTML
+
+
+def _inline_hash(tag: str) -> str:
+    """The CSP source allowing the page's one inline <tag> element, by the hash of its text."""
+    body = _DOCS_HTML.split(f"<{tag}", 1)[1].split(">", 1)[1].split(f"</{tag}>", 1)[0]
+    return f"'sha256-{b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
 
 
 _DOCS_HTML = """<!doctype html>
@@ -306,3 +365,7 @@ for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of 
 }
 </script></body></html>
 """
+
+# The viewer's own policy: its inline script and style by hash, nothing else inline.
+DOCS_CSP = (f"default-src 'self'; script-src {_inline_hash('script')}; style-src {_inline_hash('style')}; "
+            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")

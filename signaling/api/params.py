@@ -6,16 +6,26 @@ Every check answers with the contract's error shape (ApiError), never a tracebac
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from .. import keys
 from ..auth import Identity
+from ..engine import DomainError
 from ..errors import ApiError, bad_input
 
 TOKEN_COOKIE = "vw_token"
+# The request's staff identity, checked once by api/security.py's middleware: an Identity,
+# None (no valid, unrevoked staff token) or the DomainError saying it cannot be checked now.
+IDENTITY: web.RequestKey["Identity | DomainError | None"] = web.RequestKey("identity")
+
+
+def token_from_cookie(request: web.Request) -> bool:
+    """True when the request's token is the cookie's (no Bearer header)."""
+    return not request.headers.get("Authorization", "").lower().startswith("bearer ") and TOKEN_COOKIE in request.cookies
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -26,9 +36,17 @@ def bearer_token(request: web.Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE)
 
 
+def staff(request: web.Request) -> Identity | None:
+    """The request's valid, unrevoked staff identity, or None; 503 when that cannot be checked."""
+    ident = request.get(IDENTITY)
+    if isinstance(ident, DomainError):
+        raise ident
+    return ident
+
+
 def identity(request: web.Request, role: str) -> Identity:
     """The staff identity of the request: 401 without a valid token, 403 with the wrong role."""
-    ident = request.app[keys.TOKENS].verify(bearer_token(request))
+    ident = staff(request)
     if ident is None:
         raise ApiError("unauthorized", "log in first (a valid token is required)", 401)
     if ident.role != role:
@@ -36,7 +54,10 @@ def identity(request: web.Request, role: str) -> Identity:
     return ident
 
 
-async def json_body(request: web.Request) -> Any:
+async def json_body(request: web.Request, *, strict: bool = False) -> Any:
+    """The body as JSON; `strict`: only when sent as application/json (415 otherwise)."""
+    if strict and request.content_type != "application/json":
+        raise ApiError("unsupported_media_type", "send the body as application/json", 415)
     try:
         return await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -79,3 +100,23 @@ def threshold_s(request: web.Request) -> float:
     if not 0 < threshold <= 3600:
         raise bad_input("threshold_s must be between 0 and 3600", "out_of_range")
     return threshold
+
+
+_SUFFIX_ZERO = re.compile(r"bytes=-0+", re.ASCII | re.IGNORECASE)
+
+
+def check_range(request: web.Request, size: int) -> None:
+    """Refuse a Range that cannot be satisfied, in the contract's shape (416 with
+    `Content-Range: bytes */SIZE`), before FileResponse would answer it with an empty body.
+    A satisfiable single range is left to FileResponse (206)."""
+    raw = request.headers.get(hdrs.RANGE)
+    if raw is None:
+        return
+    try:
+        rng = request.http_range  # aiohttp's parser: one range, `start-end`, `start-` or `-suffix`
+    except ValueError:
+        rng = None
+    # `-0` asks for the last zero bytes: aiohttp reads it as `0-`, the whole file.
+    if rng is None or _SUFFIX_ZERO.fullmatch(raw.strip()) or (rng.start is not None and rng.start >= size) or size == 0:
+        raise ApiError("range_not_satisfiable", f"the range {raw[:100]!r} is outside the file's {size} bytes", 416,
+                       {hdrs.CONTENT_RANGE: f"bytes */{size}"})

@@ -12,14 +12,18 @@ from ..telemetry import CONTENT_TYPE
 from .admin import admin_filters as _admin_filters
 from .admin import setup_admin_routes
 from .documents import setup_document_routes
+from ..store.store import MAX_PASSWORD_LENGTH
 from .params import (
     TOKEN_COOKIE,
+    check_range,
     identity,
     json_body,
     query_datetime,
     query_int,
+    staff,
     threshold_s,
 )
+from .security import LOGIN_LIMITS, account_changed, check_metrics_token, client_address
 from .queues import setup_queue_routes
 
 OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
@@ -53,12 +57,20 @@ async def config(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    body = await json_body(request, strict=True)  # a form or text/plain post from another site is refused
     if not isinstance(body, dict) or not isinstance(body.get("username"), str) or not isinstance(body.get("password"), str):
         raise bad_input("username and password are required strings", "missing_field")
-    account = await request.app[keys.STORE].authenticate(body["username"].strip(), body["password"])
+    username, password = body["username"].strip(), body["password"]
+    if len(username) > 64 or len(password) > MAX_PASSWORD_LENGTH:
+        raise ApiError("invalid_credentials", "wrong username or password", 401)  # no account has such
+    limits = request.app[LOGIN_LIMITS]
+    limits.attempt(username, client_address(request))  # 429 with Retry-After while locked out
+    account = await request.app[keys.STORE].authenticate(username, password)
     if account is None:
         raise ApiError("invalid_credentials", "wrong username or password", 401)
+    limits.succeeded(username)
+    if account["disabled"]:
+        raise ApiError("account_disabled", "this account is disabled; ask an administrator", 403)
     token = request.app[keys.TOKENS].issue(account)
     response = web.json_response(
         {
@@ -67,7 +79,23 @@ async def login(request: web.Request) -> web.Response:
             "user": {k: account[k] for k in ("id", "username", "display_name")},
         }
     )
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", max_age=request.app[keys.TOKENS].ttl_s)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/",
+                        secure=request.app[keys.SETTINGS].cookie_secure, max_age=request.app[keys.TOKENS].ttl_s)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    """Revoke the account's tokens (every tab and device: the token version is bumped) and clear
+    the cookie. Without a valid token there is nothing to revoke; the cookie is cleared anyway."""
+    ident = staff(request)
+    revoked = False
+    if ident is not None:
+        state = await request.app[keys.STORE].revoke_tokens(ident.account_id)
+        await account_changed(request.app, ident.account_id, state)
+        revoked = True
+    response = web.json_response({"revoked": revoked})
+    response.del_cookie(TOKEN_COOKIE, path="/", secure=request.app[keys.SETTINGS].cookie_secure,
+                        httponly=True, samesite="Strict")
     return response
 
 
@@ -133,11 +161,15 @@ async def recording(request: web.Request) -> web.StreamResponse:
     path = await request.app[keys.STORE].recording_path(found["id"], party)
     if path is None or not Path(path).is_file():
         raise ApiError("not_found", "no recording of this party", 404)
-    # FileResponse answers Range requests (206) itself.
-    return web.FileResponse(path, headers={"Content-Type": "video/webm"})
+    check_range(request, Path(path).stat().st_size)
+    # A recording still in state `recording` is served as far as it is on disk (docs/media.md).
+    state = next((r["state"] for r in found["recordings"] if r["party"] == party), "complete")
+    # FileResponse answers satisfiable Range requests (206) itself.
+    return web.FileResponse(path, headers={"Content-Type": "video/webm", "X-Recording-State": state})
 
 
 async def prometheus(request: web.Request) -> web.Response:
+    check_metrics_token(request)
     return web.Response(body=request.app[keys.TELEMETRY].render(), headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -154,6 +186,7 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     r.add_get("/metrics", prometheus)
     r.add_get("/api/config", config)
     r.add_post("/api/login", login)
+    r.add_post("/api/logout", logout)
     r.add_get("/api/service-items", service_items)
     r.add_get("/api/sessions", sessions)
     r.add_get("/api/sessions.csv", sessions_csv)

@@ -164,10 +164,10 @@ class AgentNamespace(_Namespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        identity = self.engine.tokens.verify(token, role="specialist")
-        if identity is None:
-            raise _refuse("unauthorized", "a valid specialist token is required")
         try:
+            identity = await self.engine.tokens.check(token, role="specialist")  # revoked tokens too
+            if identity is None:
+                raise _refuse("unauthorized", "a valid specialist token is required")
             resumed = await self.engine.specialist_connected(sid, identity)
         except DomainError as exc:
             raise _refuse(exc.code, exc.message) from exc
@@ -248,7 +248,10 @@ class AdminNamespace(_Namespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        identity = self.engine.tokens.verify(token, role="admin")
+        try:
+            identity = await self.engine.tokens.check(token, role="admin")  # revoked tokens too
+        except DomainError as exc:
+            raise _refuse(exc.code, exc.message) from exc
         if identity is None:
             raise _refuse("unauthorized", "a valid administrator token is required")
         await self.engine.admin_connected(sid, identity)

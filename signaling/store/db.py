@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ def make_engine(database_url: str, **engine_kwargs: Any) -> AsyncEngine:
     url = make_url(database_url)
     sqlite = url.get_backend_name() == "sqlite"
     if sqlite and url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     engine = create_async_engine(url, **engine_kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)

@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -74,6 +74,11 @@ POOLS = {
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
+# Each argon2 hash takes 64 MiB and a core for ~0.1 s: this many at once, the rest wait their turn.
+HASH_CONCURRENCY = 2
+# New staff passwords (admin API, command line); the demo accounts' are shorter and load anyway.
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200  # argon2 takes any length; nothing longer is ever needed
 
 
 def _utcnow() -> datetime:
@@ -142,6 +147,7 @@ class Store:
         self._engines: list[AsyncEngine] = []
         self._reports: async_sessionmaker[AsyncSession] | None = None
         self._writes: async_sessionmaker[AsyncSession] | None = None
+        self._hash_slots = asyncio.Semaphore(HASH_CONCURRENCY)
 
     async def open(self) -> None:
         self._engine = self._make_engine(POOLS["interactive"])
@@ -243,18 +249,28 @@ class Store:
         password: str | None,
         display_name: str | None = None,
         skills: list[str] | None = None,
+        *,
+        disabled: bool | None = None,
+        check_password: bool = True,
     ) -> dict:
+        """Create or update an account. A new role, a new password or a change of `disabled`
+        bumps its token version, which revokes the tokens issued before (auth.py).
+        `check_password=False` lets the demo loader keep its short, published passwords."""
         username = (username or "").strip()
         if not username or len(username) > 64:
             raise StoreError("invalid_username", "username must be 1-64 characters")
         _check_enum("role", role, ROLES)
         if password is not None and not password:
             raise StoreError("invalid_password", "password must not be empty")
+        if password and check_password and len(password) < MIN_PASSWORD_LENGTH:
+            raise StoreError("password_too_short", f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if password and len(password) > MAX_PASSWORD_LENGTH:
+            raise StoreError("password_too_long", f"a password may have at most {MAX_PASSWORD_LENGTH} characters")
         try:  # `CODE@N`: a skill with proficiency N (1-5, default 3)
             levels = parse_skills(skills) if skills is not None else None
         except SettingsError as exc:
             raise StoreError("invalid_skill", exc.message) from None
-        password_hash = await asyncio.to_thread(_hasher.hash, password) if password else None
+        password_hash = await self._hash(password) if password else None
         async with self._db() as db, db.begin():
             account = await db.scalar(select(Account).where(Account.username == username))
             if account is None:
@@ -262,16 +278,21 @@ class Store:
                     raise StoreError("password_required", "a new account needs a password")
                 account = Account(
                     username=username, display_name=display_name or username, role=role,
-                    password_hash=password_hash, created_at=_utcnow(),
+                    password_hash=password_hash, created_at=_utcnow(), token_version=0,
+                    disabled=bool(disabled),
                 )
                 db.add(account)
                 await db.flush()
             else:
+                if role != account.role or password_hash or (disabled is not None and disabled != account.disabled):
+                    account.token_version += 1
                 account.role = role
                 if display_name:
                     account.display_name = display_name
                 if password_hash:
                     account.password_hash = password_hash
+                if disabled is not None:
+                    account.disabled = disabled
             if skills is not None:
                 await db.execute(delete(Skill).where(Skill.account_id == account.id))
                 db.add_all(Skill(account_id=account.id, target=t, proficiency=p) for t, p in sorted(levels.items()))
@@ -279,16 +300,45 @@ class Store:
         return await self.get_account(account_id)
 
     async def authenticate(self, username: str, password: str) -> dict | None:
+        """The account (with its `token_version`) if the password is right, else None.
+        A disabled account is returned too (`disabled: true`): the caller refuses it."""
         async with self._db() as db:
             account = await db.scalar(select(Account).where(Account.username == username))
         if account is None:
-            await asyncio.to_thread(_verify, _dummy(), password)  # same cost as a real check
+            await self._verify(_dummy(), password)  # same cost as a real check
             return None
-        if not await asyncio.to_thread(_verify, account.password_hash, password):
+        if not await self._verify(account.password_hash, password):
             return None
         if _hasher.check_needs_rehash(account.password_hash):
-            await self.upsert_account(account.username, account.role, password)
-        return await self.get_account(account.id)
+            new_hash = await self._hash(password)  # the same password: no token is revoked
+            async with self._db() as db, db.begin():
+                await db.execute(update(Account).where(Account.id == account.id).values(password_hash=new_hash))
+        found = await self.get_account(account.id)
+        return {**found, "token_version": account.token_version} if found else None
+
+    async def _hash(self, password: str) -> str:
+        async with self._hash_slots:
+            return await asyncio.to_thread(_hasher.hash, password)
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        async with self._hash_slots:
+            return await asyncio.to_thread(_verify, password_hash, password)
+
+    async def token_state(self, account_id: int) -> tuple[int, bool] | None:
+        """(token_version, disabled) of an account, None if it does not exist (auth.py's check)."""
+        async with self._db() as db:
+            row = (await db.execute(
+                select(Account.token_version, Account.disabled).where(Account.id == account_id)
+            )).first()
+        return (row[0], row[1]) if row else None
+
+    async def revoke_tokens(self, account_id: int) -> tuple[int, bool] | None:
+        """Bump the account's token version (a logout): every token issued so far is refused."""
+        async with self._db() as db, db.begin():
+            await db.execute(
+                update(Account).where(Account.id == account_id).values(token_version=Account.token_version + 1)
+            )
+        return await self.token_state(account_id)
 
     async def skill_levels(self, account_id: int) -> dict[str, int]:
         """Skill target -> proficiency (store/queues.py)."""
@@ -323,7 +373,7 @@ class Store:
                     skills.setdefault(account_id, []).append(target)
         return [
             {"id": a.id, "username": a.username, "display_name": a.display_name,
-             "role": a.role, "skills": skills.get(a.id, [])}
+             "role": a.role, "skills": skills.get(a.id, []), "disabled": a.disabled}
             for a in accounts
         ]
 

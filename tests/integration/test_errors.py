@@ -122,7 +122,9 @@ async def test_http_auth_and_errors(server):
         assert status == 400
         assert (await get("/api/no-such-thing"))[0] == 404
 
-        async with http.post(server.url + "/api/login", data="not json") as r:
+        async with http.post(server.url + "/api/login", data="not json") as r:  # text/plain: refused
+            assert r.status == 415 and (await r.json())["error"]["code"] == "unsupported_media_type"
+        async with http.post(server.url + "/api/login", data="not json", headers={"Content-Type": "application/json"}) as r:
             assert r.status == 400 and (await r.json())["error"]["code"] == "bad_request"
         async with http.post(server.url + "/api/login", json={"username": "admin", "password": "wrong"}) as r:
             assert r.status == 401 and (await r.json())["error"]["code"] == "invalid_credentials"

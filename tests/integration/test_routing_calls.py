@@ -169,7 +169,7 @@ async def test_priority_higher_first_then_fifo(server):
 
 
 async def test_escalation_widens_to_category_and_lower_proficiency(server):
-    await server.store.upsert_account("novice", "specialist", "demo123", skills=["SI-001@1"])
+    await server.store.upsert_account("novice", "specialist", "demo123", skills=["SI-001@1"], check_password=False)
     await configure(server, "SI-001", scope="item", min_proficiency=3,
                     escalation=[{"after_s": 1, "min_proficiency": 1}, {"after_s": 2, "scope": "category"}])
     novice, z = await spec(server, "novice"), await spec(server, "zhang.wei")

@@ -75,8 +75,8 @@ async def fixture_store(tmp_path):
     store = Store(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
     await store.open()
     await store.import_service_items(ITEMS)
-    a = (await store.upsert_account("zhang.wei", "specialist", "pw", display_name="张伟"))["id"]
-    b = (await store.upsert_account("li.na", "specialist", "pw", display_name="李娜"))["id"]
+    a = (await store.upsert_account("zhang.wei", "specialist", "password1", display_name="张伟"))["id"]
+    b = (await store.upsert_account("li.na", "specialist", "password1", display_name="李娜"))["id"]
     at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
     await _session(store, 1, "SI-001", at(0), specialist=a, answered=1.0, media=1.5, ended=61.5, outcome="answered", difficulty=4)
     await _session(store, 2, "SI-001", at(10), specialist=a, answered=1.8, media=2.5, ended=122.5, outcome="answered")

@@ -196,16 +196,20 @@ async def test_accounts_upsert_and_authenticate(store):
         await store.upsert_account("zhang.wei", "specialist", None)
     assert info.value.code == "password_required"
     with pytest.raises(StoreError):
-        await store.upsert_account("x", "boss", "pw")
+        await store.upsert_account("x", "boss", "password1")
+    with pytest.raises(StoreError) as info:
+        await store.upsert_account("x", "specialist", "short")
+    assert info.value.code == "password_too_short"
+    assert (await store.upsert_account("x", "specialist", "short", check_password=False))["username"] == "x"
 
     created = await store.upsert_account(
-        "zhang.wei", "specialist", "s3cret", display_name="张伟", skills=["category:tax", "SI-001"]
+        "zhang.wei", "specialist", "s3cret-pass", display_name="张伟", skills=["category:tax", "SI-001"]
     )
     assert created == {"id": created["id"], "username": "zhang.wei", "display_name": "张伟",
-                       "role": "specialist", "skills": ["SI-001", "category:tax"]}
-    assert await store.authenticate("zhang.wei", "s3cret") == created
+                       "role": "specialist", "skills": ["SI-001", "category:tax"], "disabled": False}
+    assert await store.authenticate("zhang.wei", "s3cret-pass") == {**created, "token_version": 0}
     assert await store.authenticate("zhang.wei", "wrong") is None
-    assert await store.authenticate("nobody", "s3cret") is None
+    assert await store.authenticate("nobody", "s3cret-pass") is None
 
     async with store._db() as db:
         stored = await db.scalar(select(Account.password_hash).where(Account.username == "zhang.wei"))
@@ -214,20 +218,38 @@ async def test_accounts_upsert_and_authenticate(store):
     # no password and no skills given: both kept; display name changed
     updated = await store.upsert_account("zhang.wei", "specialist", None, display_name="张伟 (组长)")
     assert updated["skills"] == ["SI-001", "category:tax"] and updated["display_name"] == "张伟 (组长)"
-    assert await store.authenticate("zhang.wei", "s3cret") is not None
+    assert await store.authenticate("zhang.wei", "s3cret-pass") is not None
     # new password and a replaced skill set
-    updated = await store.upsert_account("zhang.wei", "specialist", "n3w", skills=["category:legal_aid"])
+    updated = await store.upsert_account("zhang.wei", "specialist", "n3w-passw0rd", skills=["category:legal_aid"])
     assert updated["skills"] == ["category:legal_aid"]
-    assert await store.authenticate("zhang.wei", "s3cret") is None
-    assert (await store.authenticate("zhang.wei", "n3w"))["id"] == created["id"]
+    assert await store.authenticate("zhang.wei", "s3cret-pass") is None
+    assert (await store.authenticate("zhang.wei", "n3w-passw0rd"))["id"] == created["id"]
 
-    admin = await store.upsert_account("admin", "admin", "pw")
+    admin = await store.upsert_account("admin", "admin", "password1")
     assert admin["display_name"] == "admin" and admin["skills"] == []
-    assert await store.count_accounts() == 2
-    assert [a["username"] for a in await store.list_accounts()] == ["zhang.wei", "admin"]
+    assert await store.count_accounts() == 3
+    assert [a["username"] for a in await store.list_accounts()] == ["x", "zhang.wei", "admin"]
     assert [a["username"] for a in await store.list_accounts("admin")] == ["admin"]
     assert await store.get_account(created["id"]) == updated
     assert await store.get_account(99999) is None
+
+
+async def test_token_version_bumps_on_role_password_disable_and_logout(store):
+    a = (await store.upsert_account("li.na", "specialist", "password1"))["id"]
+    assert await store.token_state(a) == (0, False)
+    await store.upsert_account("li.na", "specialist", None, display_name="李娜", skills=["SI-001"])
+    assert await store.token_state(a) == (0, False)  # name and skills revoke nothing
+    await store.upsert_account("li.na", "admin", None)
+    assert await store.token_state(a) == (1, False)  # role
+    await store.upsert_account("li.na", "admin", "password2")
+    assert await store.token_state(a) == (2, False)  # password
+    disabled = await store.upsert_account("li.na", "admin", None, disabled=True)
+    assert disabled["disabled"] is True and await store.token_state(a) == (3, True)
+    found = await store.authenticate("li.na", "password2")
+    assert found["disabled"] is True and found["token_version"] == 3  # the login refuses it
+    await store.upsert_account("li.na", "admin", None, disabled=False)
+    assert await store.revoke_tokens(a) == (5, False)  # re-enabled, then a logout
+    assert await store.token_state(99999) is None
 
 
 # ---- sessions -----------------------------------------------------------
@@ -239,7 +261,7 @@ def _sid(n: int) -> str:
 
 async def test_session_lifecycle(catalog):
     store = catalog
-    spec = await store.upsert_account("li.na", "specialist", "pw", display_name="李娜")
+    spec = await store.upsert_account("li.na", "specialist", "password1", display_name="李娜")
     # a timezone-aware time is converted to UTC (16:00 in Beijing is 08:00 UTC)
     created = datetime(2026, 11, 26, 16, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
     s = await store.create_session(
@@ -328,8 +350,8 @@ async def _session(store, n, code, created, *, specialist=None, answered=None, m
 
 async def test_list_sessions_filters_and_total(catalog):
     store = catalog
-    a = await store.upsert_account("zhang.wei", "specialist", "pw")
-    b = await store.upsert_account("li.na", "specialist", "pw")
+    a = await store.upsert_account("zhang.wei", "specialist", "password1")
+    b = await store.upsert_account("li.na", "specialist", "password1")
     await _session(store, 1, "SI-001", T0, specialist=a["id"], answered=1, media=2, ended=60, outcome="answered")
     await _session(store, 2, "SI-001", T0 + timedelta(minutes=1), ended=5, outcome="abandoned")
     await _session(store, 3, "BR-002", T0 + timedelta(minutes=2), specialist=b["id"], answered=1, media=2,
@@ -361,7 +383,7 @@ async def test_list_sessions_filters_and_total(catalog):
 
 async def test_sessions_csv_export(catalog):
     store = catalog
-    a = await store.upsert_account("zhang.wei", "specialist", "pw", display_name="张伟")
+    a = await store.upsert_account("zhang.wei", "specialist", "password1", display_name="张伟")
     await _session(store, 1, "SI-001", T0, specialist=a["id"], answered=1, media=1.5, ended=61.5,
                    outcome="answered", caller={"name": "王小明", "company": "=HYPERLINK(\"x\")", "phone": "+86 10 1234"})
     await _session(store, 2, "BR-002", T0 + timedelta(minutes=1), ended=3, outcome="abandoned")
@@ -386,8 +408,8 @@ async def test_sessions_csv_export(catalog):
 
 async def test_metrics_hand_worked(catalog):
     store = catalog
-    a = (await store.upsert_account("zhang.wei", "specialist", "pw", display_name="张伟"))["id"]
-    b = (await store.upsert_account("li.na", "specialist", "pw", display_name="李娜"))["id"]
+    a = (await store.upsert_account("zhang.wei", "specialist", "password1", display_name="张伟"))["id"]
+    b = (await store.upsert_account("li.na", "specialist", "password1", display_name="李娜"))["id"]
     at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
     # n  item     created  specialist answered media  ended  outcome      wait  connect talk
     await _session(store, 1, "SI-001", at(0), specialist=a, answered=1.0, media=1.5, ended=61.5,
@@ -439,7 +461,7 @@ async def test_metrics_hand_worked(catalog):
 
 async def test_close_open_sessions(catalog):
     store = catalog
-    a = (await store.upsert_account("zhang.wei", "specialist", "pw"))["id"]
+    a = (await store.upsert_account("zhang.wei", "specialist", "password1"))["id"]
     await _session(store, 1, "SI-001", T0)                                            # still queued
     await _session(store, 2, "SI-001", T0, specialist=a, answered=1)                  # answered, no media
     await _session(store, 3, "SI-001", T0, specialist=a, answered=1, media=2)         # talking

@@ -16,7 +16,7 @@ import { request } from "/lib/http.js";
 import { connectSocket, closeSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
 import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames } from "/lib/media.js";
-import { mountChat, fillDevices, MicMeter } from "/lib/callkit.js";
+import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { mountSignIn, loadSession, clearSession, itemLabel } from "/s/staff.js";
 import { Tones } from "/s/tones.js";
 
@@ -201,7 +201,11 @@ function setCallerScreen(sharing) {
   }
 }
 
+// "The caller is reconnecting…" over the call's video (S→C call:media).
+const mediaNotice = new MediaNotice($("media-overlay"), $("media-text"), { prefix: "console", self: "specialist" });
+
 function showWrapup(msg) {
+  mediaNotice.clear();
   clearInterval(timerHandle);
   hideOffer();
   closeTransfer();
@@ -379,6 +383,7 @@ function connect(token) {
   socket.on("call:connected", (msg) => showCall(msg));
   socket.on("call:ended", (msg) => showWrapup(msg));
   socket.on("call:held", (msg) => { if (msg.call_id === vw.callId) setHeld(!!msg.held); });
+  socket.on("call:media", (msg) => { if (msg.call_id === vw.callId) mediaNotice.update(msg); });
   socket.on("call:screen", (msg) => {
     if (msg.call_id === vw.callId && msg.from === "caller") setCallerScreen(!!msg.sharing);
   });

@@ -16,7 +16,7 @@ import { request } from "/lib/http.js";
 import { connectSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
 import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames } from "/lib/media.js";
-import { mountChat, fillDevices, MicMeter } from "/lib/callkit.js";
+import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { initCatalog, renderCatalog, selectedItem, itemTitle } from "/c/catalog.js";
 import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, detailsPayload } from "/c/details.js";
 import { CallSession } from "/c/session.js";
@@ -155,8 +155,11 @@ function renderEnd() {
 }
 
 /** The session is over (told by the server, or it could not be resumed). */
+let mediaNotice = null; // "the specialist is reconnecting…" (S→C call:media)
+
 function ended(end) {
   lastEnd = end;
+  if (mediaNotice) mediaNotice.clear();
   session.forget();
   connectedAt = 0;
   transferInfo = null;
@@ -354,6 +357,8 @@ function connect() {
   });
   session.on("call:ended", ended);
   session.on("call:held", (msg) => setHeld(!!msg.held));
+  mediaNotice = new MediaNotice($("media-overlay"), $("media-text"), { prefix: "caller", self: "caller" });
+  session.on("call:media", (msg) => mediaNotice.update(msg));
   session.on("call:transferred", (msg) => {
     // The session continues as a new one (new number, new token) with the same connection.
     session.begin(msg.new_call_id, msg.call_token);

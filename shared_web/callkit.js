@@ -265,3 +265,37 @@ export function mountChat(section, { me, current, onError }) {
   });
   return { chat, sendFile };
 }
+
+/**
+ * The "reconnecting…" notice over the call's video, driven by S→C `call:media`
+ * ({party, state: "lost" | "restored"}). `prefix` picks the page's strings
+ * (`${prefix}.media.${party}`), so each page says who is reconnecting in its own
+ * words; `self` is the page's own party.
+ */
+export class MediaNotice {
+  constructor(overlay, text, { prefix, self }) {
+    this.overlay = overlay;
+    this.text = text;
+    this.prefix = prefix;
+    this.self = self;
+    this.lost = new Set();
+  }
+
+  update(msg) {
+    if (msg.state === "lost") this.lost.add(msg.party);
+    else this.lost.delete(msg.party);
+    this.render();
+  }
+
+  clear() {
+    this.lost.clear();
+    this.render();
+  }
+
+  render() {
+    // The other party first: their absence is what the user sees on screen.
+    const party = [...this.lost].sort((a, b) => (a === this.self) - (b === this.self))[0];
+    this.overlay.hidden = !party;
+    if (party) this.text.textContent = t(`${this.prefix}.media.${party}`);
+  }
+}

@@ -11,13 +11,17 @@ from test_call_browser import wait_for_decoding
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-async def test_console_reload_during_a_call_resumes_it(server, new_page):
-    item = server.get_json("/api/service-items?q=")["items"][0]
+async def sign_in(page) -> None:
+    await page.get_by_label("Username", exact=True).fill("demo")
+    await page.get_by_label("Password", exact=True).fill("demo123")
+    await page.get_by_role("button", name="Log in", exact=True).click()
 
+
+async def connected_call(server, new_page, name: str):
+    """A ready auto-answer console and a caller page in a connected call with it."""
+    item = server.get_json("/api/service-items?q=")["items"][0]
     console = await new_page("/console")
-    await console.get_by_label("Username", exact=True).fill("demo")
-    await console.get_by_label("Password", exact=True).fill("demo123")
-    await console.get_by_role("button", name="Log in", exact=True).click()
+    await sign_in(console)
     auto = console.get_by_label("Auto-answer", exact=True)
     await auto.wait_for()
     if not await auto.is_checked():
@@ -25,14 +29,18 @@ async def test_console_reload_during_a_call_resumes_it(server, new_page):
     await console.get_by_role("button", name="Ready", exact=True).click()
     await console.wait_for_function("() => window.vw.state === 'ready' && window.vw.legState === 'connected'",
                                     timeout=15_000)
-
     caller = await new_page("/")
     await caller.get_by_label("Service", exact=True).fill(item["code"])
     await caller.get_by_role("radio", name=re.compile(re.escape(item["code"]))).first.check()
-    await caller.get_by_label("Name", exact=True).fill("Reload Tester")
+    await caller.get_by_label("Name", exact=True).fill(name)
     await caller.wait_for_function("() => window.vw && window.vw.legState === 'connected'", timeout=15_000)
     await caller.get_by_role("button", name="Call", exact=True).click()
     await caller.wait_for_function("() => window.vw.state === 'connected'", timeout=15_000)
+    return console, caller
+
+
+async def test_console_reload_during_a_call_resumes_it(server, new_page):
+    console, caller = await connected_call(server, new_page, "Reload Tester")
     call_id = await caller.evaluate("() => window.vw.callId")
     await wait_for_decoding(console, "console before the reload")
 
@@ -53,31 +61,7 @@ async def test_console_reload_during_a_call_resumes_it(server, new_page):
 
 
 async def test_the_caller_sees_at_once_that_the_specialist_is_reconnecting(server, new_page):
-    item = server.get_json("/api/service-items?q=")["items"][0]
-
-    async def sign_in(page):
-        await page.get_by_label("Username", exact=True).fill("demo")
-        await page.get_by_label("Password", exact=True).fill("demo123")
-        await page.get_by_role("button", name="Log in", exact=True).click()
-
-    console = await new_page("/console")
-    await sign_in(console)
-    auto = console.get_by_label("Auto-answer", exact=True)
-    await auto.wait_for()
-    if not await auto.is_checked():
-        await auto.check()
-    await console.get_by_role("button", name="Ready", exact=True).click()
-    await console.wait_for_function("() => window.vw.state === 'ready' && window.vw.legState === 'connected'",
-                                    timeout=15_000)
-
-    caller = await new_page("/")
-    await caller.get_by_label("Service", exact=True).fill(item["code"])
-    await caller.get_by_role("radio", name=re.compile(re.escape(item["code"]))).first.check()
-    await caller.get_by_label("Name", exact=True).fill("Notice Tester")
-    await caller.wait_for_function("() => window.vw && window.vw.legState === 'connected'", timeout=15_000)
-    await caller.get_by_role("button", name="Call", exact=True).click()
-    await caller.wait_for_function("() => window.vw.state === 'connected'", timeout=15_000)
-
+    console, caller = await connected_call(server, new_page, "Notice Tester")
     await console.close()  # the console is gone (not yet back): the caller is told at once
     notice = caller.get_by_role("status").filter(has_text="The specialist is reconnecting")
     await notice.wait_for(state="visible", timeout=5_000)

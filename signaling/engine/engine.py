@@ -32,7 +32,7 @@ from .supervision import Supervision
 
 log = logging.getLogger(__name__)
 
-LOOKUP_TIMEOUT_S = 3.0  # a database read at connect or request time gives up after this (then the cache)
+LOOKUP_TIMEOUT_S = 10.0  # a database read at connect or request time gives up after this (then the cache)
 TICK_S = 0.1
 # The catalog and queue settings are read again this often, so that edits made outside the
 # admin API (the command line, another node) reach a running engine.

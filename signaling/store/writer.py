@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP = 500  # records per transaction
 PING_S = 1.0  # how often an idle writer checks that the database answers
+PING_TIMEOUT_S = 5.0  # a check that takes longer than this counts as an outage (a busy SQLite is slow, not down)
 ALIVE_S = 5.0  # how often an idle writer records that this server is alive (crash recovery's `ended_at`)
 BACKOFF_S = (0.05, 2.0)  # first and longest pause between retries while the database is down
 _DATETIME_KEYS = frozenset((*TIME_FIELDS, "at", "created_at"))
@@ -295,10 +296,10 @@ class SessionWriter:
     async def _ping(self) -> None:
         try:
             if self.journal is not None and self._clock() - self._alive_written >= ALIVE_S:
-                await asyncio.wait_for(self._write_group([], upto=self._applied), 2.0)  # records `alive_at`
+                await asyncio.wait_for(self._write_group([], upto=self._applied), PING_TIMEOUT_S)  # records `alive_at`
             else:
                 async with self.store.writer_db() as db:
-                    await asyncio.wait_for(db.execute(text("SELECT 1")), 2.0)
+                    await asyncio.wait_for(db.execute(text("SELECT 1")), PING_TIMEOUT_S)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -59,8 +59,9 @@ def make_app(settings: Settings) -> web.Application:
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         use_media_addresses(settings.media_addresses)
 
-        async def recorded(session_id: str, party: str, path: str, duration_s: float | None, size: int | None) -> None:
-            writer.recording(session_id, party, path, duration_s, size, datetime.now(timezone.utc))
+        async def recorded(session_id: str, party: str, path: str, duration_s: float | None, size: int | None,
+                           state: str) -> None:  # indexed when the file starts, and again once finalized
+            writer.recording(session_id, party, path, duration_s, size, datetime.now(timezone.utc), state=state)
 
         media = MediaPlane(
             ice_servers=settings.ice_servers,

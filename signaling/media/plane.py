@@ -14,12 +14,13 @@ from .errors import MediaError
 from .ice import rtc_configuration, use_media_addresses
 from .leg import Leg
 from .monitor import Monitor
-from .recorder import Recorder, RecordingResult
+from .recorder import RECORDING, Recorder, RecordingResult
 
 logger = logging.getLogger(__name__)
 
-# (session_id, party, path, duration_s, bytes) -> indexed somewhere (the store)
-OnRecorded = Callable[[str, str, str, float, int], Awaitable[None]]
+# (session_id, party, path, duration_s, bytes, state) -> indexed somewhere (the store): once with state
+# `recording` (duration and bytes None) when the file starts, again when it is finalized (`complete`).
+OnRecorded = Callable[[str, str, str, float | None, int | None, str], Awaitable[None]]
 PARTIES = ("caller", "specialist")
 
 
@@ -31,7 +32,8 @@ class MediaPlane:
     addresses gathered on (process-wide, see `use_media_addresses`); `relay`
     is ``"passthrough"`` (forward encoded frames where the codecs match) or
     ``"transcode"`` (always decode and re-encode); recordings are written
-    under `recordings_dir` and reported to `on_recorded` once finalized.
+    under `recordings_dir` and reported to `on_recorded` when their file
+    starts and again once finalized.
     """
 
     def __init__(
@@ -96,7 +98,8 @@ class MediaPlane:
             for leg, party in zip((a, b), PARTIES):
                 if party not in mine:
                     path = self.recordings_dir / f"{session_id}-{party}.webm"
-                    mine[party] = Recorder(path, self._recorded_callback(session_id, party))
+                    done, start = self._recorded_callbacks(session_id, party)
+                    mine[party] = Recorder(path, done, on_start=start)
                 recorders[leg] = mine[party]
         bridge = Bridge(a, b, on_media, relay=self.relay, recorders=recorders)
         self._bridges.append(bridge)
@@ -150,22 +153,35 @@ class MediaPlane:
             monitor.detach()
             self._monitors.remove(monitor)
 
-    def _recorded_callback(self, session_id: str, party: str) -> Callable[[RecordingResult | None], None]:
+    def _recorded_callbacks(
+        self, session_id: str, party: str
+    ) -> tuple[Callable[[RecordingResult | None], None], Callable[[Path], None]]:
         loop = asyncio.get_running_loop()
 
-        def done(result: RecordingResult | None) -> None:  # on the recorder's thread
+        # Both run on the recorder's thread; the loop runs them in order (start before done).
+        def done(result: RecordingResult | None) -> None:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self._index, session_id, party, result)
 
-        return done
+        def start(path: Path) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._index_start, session_id, party, path)
+
+        return done, start
+
+    def _index_start(self, session_id: str, party: str, path: Path) -> None:
+        self._report(session_id, party, str(path), None, None, RECORDING)
 
     def _index(self, session_id: str, party: str, result: RecordingResult | None) -> None:
         self._closing = {r for r in self._closing if not r.done.is_set()}
-        if result is None or self._on_recorded is None:
+        if result is not None:
+            self._report(session_id, party, result.path, result.duration_s, result.size, result.state)
+
+    def _report(self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None,
+                state: str) -> None:
+        if self._on_recorded is None:
             return
-        future = asyncio.ensure_future(
-            self._on_recorded(session_id, party, result.path, result.duration_s, result.size)
-        )
+        future = asyncio.ensure_future(self._on_recorded(session_id, party, path, duration_s, size, state))
         self._tasks.add(future)
         future.add_done_callback(self._index_done)
 

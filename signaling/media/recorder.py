@@ -16,6 +16,9 @@ a gap instead of overlapping.
 Only the camera (video slot 0) and the microphone are recorded; a stream in
 another codec (H.264 from a transcoded leg) is skipped, since WebM carries
 VP8 and Opus here.
+
+The index learns of a recording twice: `on_start` as soon as its file
+exists (header and first packets written), `on_done` once it is finalized.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ OPUS_FRAME = 960  # 20 ms at 48 kHz
 # Without a video keyframe after this long, the file is written audio-only.
 VIDEO_WAIT_S = 10.0
 _BUFFER_MAX = 2000  # packets held while waiting for the first video keyframe
+# A recording's states in the index (store `recordings.state`).
+RECORDING, COMPLETE, REPAIRED, FAILED = "recording", "complete", "repaired", "failed"
 
 
 @dataclass
@@ -51,6 +56,7 @@ class RecordingResult:
     size: int
     video_frames: int
     audio_frames: int
+    state: str = COMPLETE  # `repaired` when writing failed and the file was remuxed; `failed`: nothing usable
 
 
 @dataclass
@@ -65,13 +71,23 @@ class _Stream:
 class Recorder:
     """Writes one party's media to `path`; :meth:`close` finalizes it (idempotent).
 
-    `on_done(result)` is called from the recorder's thread once the file is
-    complete (None if nothing was ever written).
+    `on_start(path)` is called from the recorder's thread once the file exists
+    (its header and first packets written); `on_done(result)` once the file is
+    complete (None if nothing was ever written, and then `on_start` was not
+    called either).
     """
 
-    def __init__(self, path: Path, on_done: Callable[[RecordingResult | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        on_done: Callable[[RecordingResult | None], None] | None = None,
+        *,
+        on_start: Callable[[Path], None] | None = None,
+    ) -> None:
         self.path = Path(path)
         self._on_done = on_done
+        self._on_start = on_start
+        self._started = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._streams = {"audio": _Stream(), "video": _Stream()}
@@ -205,6 +221,13 @@ class Recorder:
                     counts[kind] += 1
                     last[kind] = max(last[kind], pts)
                 pending.clear()
+                if not self._started:
+                    self._started = True
+                    if self._on_start is not None:
+                        try:
+                            self._on_start(self.path)
+                        except Exception:
+                            logger.exception("recording start callback failed")
                 if ending:
                     break
         finally:

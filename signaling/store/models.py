@@ -218,8 +218,14 @@ class Document(Base):
 
 
 class Recording(Base):
+    """One party's recording of a session. `state`: `recording` from the moment its file exists
+    (served as far as it is on disk), then `complete` once finalized; a file a crash left
+    unfinished is remuxed at start-up and becomes `repaired`, or `failed` if nothing decodable
+    remained (media/repair.py, migration 0011)."""
+
     __tablename__ = "recordings"
     __table_args__ = (UniqueConstraint("session_id", "party"),)
+    STATES = ("recording", "complete", "repaired", "failed")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
@@ -227,7 +233,8 @@ class Recording(Base):
     path: Mapped[str] = mapped_column(String(500))
     duration_s: Mapped[float | None] = mapped_column(Float)
     bytes: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime())
+    created_at: Mapped[datetime] = mapped_column(DateTime())  # when the recording started
+    state: Mapped[str] = mapped_column(String(16), default="complete", server_default="complete")
 
 
 class JournalCheckpoint(Base):

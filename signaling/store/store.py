@@ -432,14 +432,27 @@ class Store:
             db.add(SessionEvent(session_id=id, at=utc_naive(at), type=type, data=data))
 
     async def add_recording(
-        self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None, at: datetime
+        self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None, at: datetime,
+        state: str = "complete",
     ) -> None:
-        """Index a finished recording (one per party per session; a later one replaces it)."""
+        """Index a recording (one per party per session; a later one updates it, keeping when it started).
+        The server itself indexes through the session writer (store/writer.py), in the same way."""
         _check_enum("party", party, ("caller", "specialist"))
+        _check_enum("state", state, Recording.STATES)
         async with self._db() as db, db.begin():
-            await db.execute(delete(Recording).where(Recording.session_id == session_id, Recording.party == party))
-            db.add(Recording(session_id=session_id, party=party, path=path, duration_s=duration_s,
-                             bytes=size, created_at=utc_naive(at)))
+            row = await db.scalar(select(Recording).where(Recording.session_id == session_id, Recording.party == party))
+            if row is None:
+                db.add(Recording(session_id=session_id, party=party, path=path, duration_s=duration_s,
+                                 bytes=size, state=state, created_at=utc_naive(at)))
+            else:
+                row.path, row.duration_s, row.bytes, row.state = path, duration_s, size, state
+
+    async def unfinished_recordings(self) -> list[dict]:
+        """Recordings still in state `recording` (at start-up: what a crash left; media/repair.py)."""
+        async with self._db() as db:
+            rows = await db.scalars(select(Recording).where(Recording.state == "recording").order_by(Recording.id))
+            return [{"session_id": r.session_id, "party": r.party, "path": r.path, "started_at": iso(r.created_at)}
+                    for r in rows]
 
     async def recording_path(self, session_id: str, party: str) -> str | None:
         async with self._db() as db:
@@ -609,7 +622,7 @@ class Store:
             for rec in found:
                 recordings.setdefault(rec.session_id, []).append({
                     "party": rec.party, "url": f"/api/recordings/{rec.session_id}/{rec.party}",
-                    "duration_s": rec.duration_s, "bytes": rec.bytes,
+                    "duration_s": rec.duration_s, "bytes": rec.bytes, "state": rec.state,
                 })
         return [_session_dict(*row, recordings.get(row[0].id, [])) for row in rows]
 

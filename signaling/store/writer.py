@@ -27,7 +27,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from .journal import Journal
@@ -157,10 +157,13 @@ class SessionWriter:
         return self._submit({"op": "event", "id": id, "event": type, "at": at, "data": data})
 
     def recording(self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None,
-                  at: datetime) -> int:
+                  at: datetime, state: str = "complete") -> int:
+        """Index a party's recording: `recording` when its file starts, then `complete` (or, after a
+        crash, `repaired`/`failed`); a later record for the same (session, party) updates the row."""
         _check_enum("party", party, ("caller", "specialist"))
+        _check_enum("state", state, Recording.STATES)
         return self._submit({"op": "recording", "id": session_id, "party": party, "path": path,
-                             "duration_s": duration_s, "bytes": size, "at": at})
+                             "duration_s": duration_s, "bytes": size, "at": at, "state": state})
 
     async def durable(self, seq: int) -> None:
         """Wait until record `seq` is in the journal (or the database, without a journal)."""
@@ -352,11 +355,16 @@ class SessionWriter:
                     db.add(SessionEvent(session_id=r["id"], at=_decode(r["at"]), type=r["event"], data=r["data"]))
                 elif op == "event":
                     db.add(SessionEvent(session_id=r["id"], at=_decode(r["at"]), type=r["event"], data=r["data"]))
-                elif op == "recording":
-                    await db.execute(delete(Recording).where(Recording.session_id == r["id"],
-                                                             Recording.party == r["party"]))
-                    db.add(Recording(session_id=r["id"], party=r["party"], path=r["path"],
-                                     duration_s=r["duration_s"], bytes=r["bytes"], created_at=_decode(r["at"])))
+                elif op == "recording":  # one row per (session, party): created when the file starts
+                    found = await db.scalar(select(Recording).where(Recording.session_id == r["id"],
+                                                                    Recording.party == r["party"]))
+                    state = r.get("state", "complete")  # a journal written before states existed
+                    if found is None:
+                        db.add(Recording(session_id=r["id"], party=r["party"], path=r["path"], state=state,
+                                         duration_s=r["duration_s"], bytes=r["bytes"], created_at=_decode(r["at"])))
+                    else:
+                        found.path, found.state = r["path"], state
+                        found.duration_s, found.bytes = r["duration_s"], r["bytes"]
             last = upto if upto is not None else (group[-1]["seq"] if group else None)
             if self.journal is not None and last is not None:
                 await db.merge(JournalCheckpoint(journal=self.journal.key, seq=last, alive_at=utc_naive(utcnow())))

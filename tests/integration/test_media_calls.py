@@ -70,9 +70,9 @@ async def test_call_is_recorded_per_party_and_served_to_admins(server, tmp_path)
         await c.hangup()
         await spec.wait_for("call:ended")
 
-        async def indexed():
+        async def indexed():  # each file is indexed when it starts, then again once finalized
             row = await server.store.get_session(ack["call_id"], with_events=False)
-            return row if len(row["recordings"]) == 2 else None
+            return row if [r["state"] for r in row["recordings"]] == ["complete", "complete"] else None
 
         row = await until(indexed)
         assert {r["party"] for r in row["recordings"]} == {"caller", "specialist"}

@@ -300,8 +300,9 @@ async def test_relay_transcode_forces_decoding(tmp_path, peers):
 
 
 def decode_all(path) -> dict:
-    """Decode every packet of a recording; returns counts and durations."""
-    out = {"video": 0, "audio": 0, "errors": 0}
+    """Decode every packet of a recording; returns counts, the header's duration (None in a file a crash
+    left unfinalized) and `end`, the time of the last decoded packet (s)."""
+    out = {"video": 0, "audio": 0, "errors": 0, "end": 0.0}
     with av.open(str(path)) as container:
         duration = container.duration / 1e6 if container.duration else None
         kinds = {s.index: s.type for s in container.streams}
@@ -314,6 +315,7 @@ def decode_all(path) -> dict:
                 out["errors"] += 1
                 continue
             out[kinds[packet.stream.index]] += len(frames)
+            out["end"] = max(out["end"], float(packet.pts * packet.time_base))
     out["duration"] = duration
     return out
 
@@ -369,11 +371,14 @@ async def test_recording_is_finalized_when_a_leg_drops(plane, peers, tmp_path):
     await leg_c.close()
     plane.end_session("s2")
     await plane.flush_recordings()
-    assert sorted(r[1] for r in results) == ["caller", "specialist"]
-    for session_id, party, path, duration_s, size in results:
+    started = [r for r in results if r[5] == "recording"]  # indexed when each file started
+    assert sorted(r[1] for r in started) == ["caller", "specialist"] and all(r[3:5] == (None, None) for r in started)
+    finished = results[len(started):]
+    assert sorted(r[1] for r in finished) == ["caller", "specialist"]
+    for session_id, party, path, duration_s, size, state in finished:
         got = decode_all(path)
         assert got["errors"] == 0 and got["video"] > 0 and got["audio"] > 0, got
-        assert size > 0 and duration_s > 0
+        assert size > 0 and duration_s > 0 and state == "complete"
 
 
 def test_recorder_alone_and_off_the_loop(tmp_path):

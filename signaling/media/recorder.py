@@ -17,8 +17,10 @@ Only the camera (video slot 0) and the microphone are recorded; a stream in
 another codec (H.264 from a transcoded leg) is skipped, since WebM carries
 VP8 and Opus here.
 
-The index learns of a recording twice: `on_start` as soon as its file
-exists (header and first packets written), `on_done` once it is finalized.
+Crash safety: the muxer closes a WebM cluster at least every second of media
+(`MUXER_OPTIONS`) and the file is flushed after every packet, so what a
+`SIGKILL` leaves on disk lacks at most the last second; `on_start` tells the
+index that a file exists as soon as its header is written.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ OPUS_FRAME = 960  # 20 ms at 48 kHz
 # Without a video keyframe after this long, the file is written audio-only.
 VIDEO_WAIT_S = 10.0
 _BUFFER_MAX = 2000  # packets held while waiting for the first video keyframe
+# The WebM muxer's defaults keep up to 5 s (or 5 MiB) of a cluster in memory and wait up to 10 s
+# for a stalled stream before writing the other: a crash lost all of that. Here a cluster is at
+# most 1 s of media (or 256 KiB), the file is flushed after each packet (a write(2) only when a
+# cluster ends: about one a second), and a stream that stalls holds the other back for 1 s at most.
+MUXER_OPTIONS = {
+    "cluster_time_limit": "1000",  # ms
+    "cluster_size_limit": str(256 * 1024),  # bytes
+    "flush_packets": "1",
+    "max_interleave_delta": "1000000",  # µs
+}
+
 # A recording's states in the index (store `recordings.state`).
 RECORDING, COMPLETE, REPAIRED, FAILED = "recording", "complete", "repaired", "failed"
 
@@ -247,7 +260,7 @@ class Recorder:
 
     def _open(self, dims: tuple[int, int] | None):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        container = av.open(str(self.path), mode="w", format="webm")
+        container = av.open(str(self.path), mode="w", format="webm", container_options=MUXER_OPTIONS)
         streams = {}
         if dims is not None:
             video = container.add_stream("libvpx", rate=30)

@@ -2,8 +2,9 @@
 features, supervision and the read models.
 
 Each adapter call takes the engine's lock, runs one part, and returns. Under
-the lock nothing waits for the database: transitions go to the session writer
-(store/writer.py), which records them in order. A `call:request` is
+the lock nothing waits for the database or the sockets: transitions go to the
+session writer (store/writer.py), which records them in order, and messages to
+the outbox (outbox.py), which sends them in order. A `call:request` is
 acknowledged after the lock is released, once its own record is durable.
 """
 
@@ -104,6 +105,7 @@ class SessionEngine:
             await asyncio.sleep(0.2)
         async with self.lock:
             await self.sessions.end_all("server_shutdown")
+        await self.presence.outbox.flushed()
 
     async def stop(self) -> None:
         """Stop routing at once; end every live session with `server_shutdown`; close the media."""
@@ -116,6 +118,7 @@ class SessionEngine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.presence.outbox.close()
         for part in list(self.presence.participants.values()):
             await self._close_leg(part)
         await self.media.close()

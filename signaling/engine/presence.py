@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
 from .errors import Conflict, TooMany
 from .live import LiveSession, Participant
-
-Emit = Callable[..., Awaitable[Any]]  # socketio.AsyncServer.emit(event, data, to=, namespace=)
+from .outbox import Emit, Outbox
 
 CALLER_NS, AGENT_NS, ADMIN_NS = "/caller", "/agent", "/admin"
 NAMESPACE_OF = {"caller": CALLER_NS, "specialist": AGENT_NS, "admin": ADMIN_NS}  # by participant role
@@ -15,7 +12,7 @@ NAMESPACE_OF = {"caller": CALLER_NS, "specialist": AGENT_NS, "admin": ADMIN_NS} 
 
 class Presence:
     def __init__(self, emit: Emit):
-        self._emit = emit
+        self.outbox = Outbox(emit)  # sent after the lock, in order (outbox.py)
         self.participants: dict[str, Participant] = {}
         self.specialist_sids: dict[int, str] = {}  # specialist id -> its active console
         # Accounts of specialists seen since start (display names; a console that reconnects
@@ -58,18 +55,20 @@ class Presence:
 
     # -- reaching people -------------------------------------------------------
 
+    # These queue the message and return at once (they stay coroutines for the callers' sake).
+
     async def to_sid(self, sid: str, event: str, data: dict) -> None:
         part = self.participants.get(sid)
-        await self._emit(event, data, to=sid, namespace=NAMESPACE_OF[part.role] if part else CALLER_NS)
+        self.outbox.put(event, data, sid, NAMESPACE_OF[part.role] if part else CALLER_NS)
 
     async def to_caller(self, session: LiveSession, event: str, data: dict) -> None:
         if session.caller_sid is not None:
-            await self._emit(event, data, to=session.caller_sid, namespace=CALLER_NS)
+            self.outbox.put(event, data, session.caller_sid, CALLER_NS)
 
     async def to_specialist(self, specialist_id: int | None, event: str, data: dict) -> None:
         sid = self.specialist_sids.get(specialist_id) if specialist_id is not None else None
         if sid is not None:
-            await self._emit(event, data, to=sid, namespace=AGENT_NS)
+            self.outbox.put(event, data, sid, AGENT_NS)
 
     async def to_admin(self, sid: str, event: str, data: dict) -> None:
-        await self._emit(event, data, to=sid, namespace=ADMIN_NS)
+        self.outbox.put(event, data, sid, ADMIN_NS)

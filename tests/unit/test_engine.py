@@ -115,7 +115,9 @@ class World:
     clock: Clock
     emitted: list[tuple[str, dict, str]] = field(default_factory=list)
 
-    def to(self, sid: str, event: str) -> list[dict]:
+    async def to(self, sid: str, event: str) -> list[dict]:
+        """What `sid` was sent of `event`, once the engine's outbox has delivered it."""
+        await self.engine.presence.outbox.flushed()
         return [data for name, data, to in self.emitted if to == sid and name == event]
 
     async def specialist(self, n: int, *, auto_answer: bool = False, ready: bool = True) -> str:
@@ -168,11 +170,11 @@ async def test_a_caller_who_drops_while_queued_keeps_its_place_but_is_not_offere
     b = await world.engine.request(second, "SI-001", {"name": "b"})
     await world.engine.caller_disconnected(first)
     spec = await world.specialist(1)
-    [offer] = world.to(spec, "call:offered")
+    [offer] = await world.to(spec, "call:offered")
     assert offer["call_id"] == b["call_id"]  # the absent caller is skipped, not dropped
     await world.engine.decline(spec, b["call_id"])
     await world.engine.caller_connected("caller1-again", a["call_token"])
-    offers = world.to(spec, "call:offered")
+    offers = await world.to(spec, "call:offered")
     assert offers[-1]["call_id"] == a["call_id"]  # back, and first in line again
 
 
@@ -182,7 +184,7 @@ async def test_an_offer_to_a_caller_who_left_is_withdrawn_and_is_not_rona(world)
         sid = await world.caller(n)
         await world.engine.request(sid, "SI-001", {"name": sid})
         await world.engine.caller_disconnected(sid)
-        assert world.to(spec, "call:offer_ended")[-1]["reason"] == "caller_left"
+        assert (await world.to(spec, "call:offer_ended"))[-1]["reason"] == "caller_left"
     assert world.engine.router.specialist_state(1) == "ready"
 
 
@@ -190,12 +192,12 @@ async def test_an_offer_to_a_specialist_whose_console_drops_is_withdrawn_logged_
     first = await world.specialist(1)
     sid = await world.caller(1)
     ack = await world.engine.request(sid, "SI-001", {"name": "a"})
-    assert world.to(first, "call:offered")
+    assert await world.to(first, "call:offered")
     await world.engine.specialist_disconnected(first)
     assert world.log.events(ack["call_id"])[-1] == "offer_withdrawn"
     assert world.log.last_fields(ack["call_id"]) == {"status": "queued", "specialist_id": None}
     second = await world.specialist(2)
-    assert world.to(second, "call:offered")[0]["call_id"] == ack["call_id"]
+    assert (await world.to(second, "call:offered"))[0]["call_id"] == ack["call_id"]
     await world.engine.hangup(sid, ack["call_id"])
     ended = world.log.last_fields(ack["call_id"])
     assert ended["outcome"] == "abandoned"
@@ -213,7 +215,7 @@ async def test_wrap_up_survives_a_console_reload(world):
     again = "spec1-again"
     assert await world.engine.specialist_connected(again, Identity(account_id=1, username="s1", role="specialist"))
     await world.engine.after_resume(again)
-    assert world.to(again, "call:ended")[0]["call_id"] == ack["call_id"]  # the form comes back
+    assert (await world.to(again, "call:ended"))[0]["call_id"] == ack["call_id"]  # the form comes back
     await world.engine.wrapup(again, ack["call_id"], notes="done", disposition="resolved", difficulty=2)
     assert world.log.last_fields(ack["call_id"]) == {"notes": "done", "disposition": "resolved", "difficulty": 2}
     assert world.engine.router.specialist_state(1) == "ready"
@@ -238,7 +240,7 @@ async def test_the_servers_own_stop_is_never_the_callers_abandonment(world):
     await world.engine.stop()
     fields = world.log.last_fields(ack["call_id"])
     assert (fields["outcome"], fields["end_reason"], fields["ended_by"]) == ("failed", "server_shutdown", "system")
-    assert world.to(sid, "call:ended")[0]["reason"] == "server_shutdown"
+    assert (await world.to(sid, "call:ended"))[0]["reason"] == "server_shutdown"
 
 
 async def test_a_dropped_console_is_told_to_the_caller_at_once(world):
@@ -246,7 +248,7 @@ async def test_a_dropped_console_is_told_to_the_caller_at_once(world):
     sid = await world.caller(1)
     ack = await world.engine.request(sid, "SI-001", {"name": "a"})
     await world.engine.specialist_disconnected(spec)
-    [media] = world.to(sid, "call:media")
+    [media] = await world.to(sid, "call:media")
     assert media == {"call_id": ack["call_id"], "party": "specialist", "state": "lost",
                      "reason": "specialist_disconnected"}
     await world.tick(16)  # the grace ends: the session ends, by the specialist's side

@@ -47,7 +47,10 @@ _EXEMPT_PREFIXES = ("/socket.io/",)
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
             "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
+OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON and text: nothing to load, never framed
+MEDIA_CSP = "frame-ancestors 'none'"  # a recording opened in a tab must still play
+_PAGE_PATHS = ("/", "/console", "/admin")
+_STATIC_PREFIXES = ("/c/", "/s/", "/lib/")
 SERVER_NAME = "virtual-window"
 _HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 
@@ -216,8 +219,11 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in _HEADERS.items():
         headers.setdefault(name, value)
     if hdrs.CONTENT_SECURITY_POLICY not in headers:
-        html = (response.content_type or "").startswith("text/html")
-        headers[hdrs.CONTENT_SECURITY_POLICY] = PAGE_CSP if html else OTHER_CSP
+        ctype = response.content_type or ""
+        # By path too: a browser keeps the headers of a 304 (no content type) for the page it revalidated.
+        page = ctype.startswith("text/html") or request.path in _PAGE_PATHS or request.path.startswith(_STATIC_PREFIXES)
+        headers[hdrs.CONTENT_SECURITY_POLICY] = (PAGE_CSP if page else OTHER_CSP
+                                                 if ctype.startswith(("application/json", "text/")) else MEDIA_CSP)
     headers[hdrs.SERVER] = SERVER_NAME  # not aiohttp's "Python/3.x aiohttp/3.y"
 
 

@@ -17,6 +17,7 @@ from .engine import SessionEngine
 from .engine.presence import NAMESPACE_OF
 from .config import Settings
 from .media import MediaPlane, use_media_addresses
+from .media.repair import repair_recordings
 from .media.retention import RetentionJob
 from .realtime import attach_socketio
 from .store import Store
@@ -58,6 +59,10 @@ def make_app(settings: Settings) -> web.Application:
         await writer.start()
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         use_media_addresses(settings.media_addresses)
+
+        # Recordings left unfinished by a crash are remuxed and indexed (the journal is replayed, so
+        # every row is there; the engine closes the open sessions next).
+        await repair_recordings(store, writer, settings.recordings_dir)
 
         async def recorded(session_id: str, party: str, path: str, duration_s: float | None, size: int | None,
                            state: str) -> None:  # indexed when the file starts, and again once finalized

@@ -20,7 +20,8 @@ VP8 and Opus here.
 Crash safety: the muxer closes a WebM cluster at least every second of media
 (`MUXER_OPTIONS`) and the file is flushed after every packet, so what a
 `SIGKILL` leaves on disk lacks at most the last second; `on_start` tells the
-index that a file exists as soon as its header is written.
+index that a file exists as soon as its header is written, and start-up
+remuxes what a crash left unfinished (media/repair.py).
 """
 
 from __future__ import annotations
@@ -181,6 +182,10 @@ class Recorder:
             result = self._write_file()
         except Exception:
             logger.exception("recording %s failed", self.path)
+            if self._started:  # what reached the file is kept, as start-up would after a crash
+                from .repair import repair_file
+
+                result = repair_file(self.path)
         self.result = result
         self.done.set()
         if self._on_done is not None:

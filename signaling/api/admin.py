@@ -112,11 +112,12 @@ async def put_service_item(request: web.Request) -> web.Response:
     if body.get("recording") is not None and not isinstance(body["recording"], bool):
         raise bad_input("recording must be true or false", "wrong_type")
     try:
-        await request.app[keys.STORE].import_service_items([validate_item(body, None)])  # one transaction
+        item = validate_item(body, None)
+        await request.app[keys.STORE].import_service_items([item])  # one transaction
     except CatalogError as exc:
         raise bad_input(str(exc), "invalid_service_item") from None
     await request.app[keys.ENGINE].reload_catalog()  # requests read the catalog from memory
-    return web.json_response(await request.app[keys.STORE].get_service_item(code))
+    return web.json_response(await request.app[keys.STORE].get_service_item(item["code"]))  # as stored: stripped
 
 
 async def import_service_items(request: web.Request) -> web.Response:
@@ -132,7 +133,9 @@ async def import_service_items(request: web.Request) -> web.Response:
         line = raw[: exc.start].count(b"\n") + 1
         raise bad_input(f"line {line}: not valid UTF-8", "invalid_catalog") from None
     try:
-        json_body = "json" in (request.content_type or "") or text.lstrip().startswith("[")
+        # The declared type decides; without one (or text/plain), a body that looks like JSON is JSON.
+        ctype = request.content_type or ""
+        json_body = "json" in ctype or (ctype != "text/csv" and text.lstrip().startswith("["))
         items = _load_json(text) if json_body else _load_csv(text)
         count = await request.app[keys.STORE].import_service_items(items)
     except CatalogError as exc:

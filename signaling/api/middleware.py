@@ -49,7 +49,8 @@ class _OneLineProtocolErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
-            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc.message}"[:500]
+            text = " ".join(f"{record.getMessage()}: {type(exc).__name__}: {exc.message}".split())
+            record.msg = text[:500]
             record.args, record.exc_info, record.exc_text = None, None, None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True

@@ -42,8 +42,11 @@ DOC_WHO = ("The caller (Bearer: its call token) and the specialist who answered 
 
 
 def _q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
-    return {"name": name, "in": "query", "required": required, "description": description,
-            "schema": schema or {"type": "string"}}
+    param = {"name": name, "in": "query", "required": required, "description": description,
+             "schema": schema or {"type": "string"}}
+    if not required:
+        param["allowEmptyValue"] = True  # `name=` is the same as leaving it out
+    return param
 
 
 def _p(name: str, description: str, schema: dict | None = None) -> dict:
@@ -51,9 +54,11 @@ def _p(name: str, description: str, schema: dict | None = None) -> dict:
             "schema": schema or {"type": "string"}}
 
 
+# Any ISO 8601 date or date-time Python reads (not only RFC 3339 date-times), so no `format`.
 RANGE = [
-    _q("since", "start of the range, ISO 8601 (inclusive; a time without zone is UTC)", {"type": "string", "format": "date-time"}),
-    _q("until", "end of the range, ISO 8601 (exclusive)", {"type": "string", "format": "date-time"}),
+    _q("since", "start of the range, ISO 8601 date or time (inclusive; a time without zone is UTC)",
+       {"type": "string", "example": "2026-12-01T00:00:00Z"}),
+    _q("until", "end of the range, ISO 8601 date or time (exclusive)", {"type": "string", "example": "2026-12-02"}),
 ]
 THRESHOLD = _q("threshold_s", "service-level threshold in seconds, more than 0 and at most 3600 (default 2)",
                {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 3600})
@@ -99,8 +104,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "example": "invalid_value"}, "message": {"type": "string"}}}}},
     "ServiceItem": {"type": "object", "required": ["code", "name", "category", "level", "difficulty"], "properties": {
-        "code": {"type": "string", "maxLength": 32}, "name": {"type": "string"}, "name_en": {"type": "string"},
-        "category": {"type": "string"}, "department": {"type": "string"},
+        "code": {"type": "string", "maxLength": 32}, "name": {"type": "string", "maxLength": 200},
+        "name_en": {"type": "string", "maxLength": 200},
+        "category": {"type": "string", "maxLength": 64}, "department": {"type": "string", "maxLength": 200},
         "level": {"type": "string", "enum": ["district", "municipal"]},
         "difficulty": {"type": "integer", "minimum": 1, "maximum": 5}}},
     "Session": {"type": "object", "properties": {
@@ -174,6 +180,14 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# What PUT /api/admin/service-items/{code} takes: every key but the code (the path's by default),
+# name_en and department may be null.
+ITEM_INPUT = {"type": "object", "required": ["name", "name_en", "category", "department", "level", "difficulty"],
+              "properties": {**SCHEMAS["ServiceItem"]["properties"],
+                             **{k: {"type": "string", "maxLength": 200, "nullable": True} for k in ("name_en", "department")},
+                             "recording": {"type": "boolean", "nullable": True, "description": "record this item's calls"}}}
+
+
 def _paths() -> dict:
     sessions_params = [*SESSION_FILTERS,
                        _q("limit", "page size 1-1000 (default 50)", {"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -239,10 +253,11 @@ def _paths() -> dict:
                     "disabled": {"type": "boolean", "description": "a disabled account cannot log in; its tokens are refused"}}}}}})},
         "/api/admin/service-items/{code}": {"put": _op("Create or update a service item", {"200": _json(_ref("ServiceItem"))},
             admin=True, params=[_p("code", "service item code")],
-            body={"required": True, "content": {"application/json": {"schema": _ref("ServiceItem")}}})},
+            body={"required": True, "content": {"application/json": {"schema": ITEM_INPUT}}})},
         "/api/admin/service-items/import": {"post": _op("Import service items (CSV or JSON; all or nothing)", {
             "200": _json({"type": "object", "properties": {"imported": {"type": "integer"}}}), "413": ERR},
-            admin=True, body={"required": True, "content": {
+            admin=True, description="The body's Content-Type decides: text/csv is CSV, application/json JSON.",
+            body={"required": True, "content": {
                 "text/csv": {"schema": {"type": "string", "description": "header code,name,name_en,category,department,level,difficulty"}},
                 "application/json": {"schema": {"type": "array", "items": _ref("ServiceItem")}}}})},
         "/api/queues": {

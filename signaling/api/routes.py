@@ -64,11 +64,11 @@ async def login(request: web.Request) -> web.Response:
     if len(username) > 64 or len(password) > MAX_PASSWORD_LENGTH:
         raise ApiError("invalid_credentials", "wrong username or password", 401)  # no account has such
     limits = request.app[LOGIN_LIMITS]
-    limits.attempt(username, client_address(request))  # 429 with Retry-After while locked out
+    await limits.attempt(username, client_address(request))  # 429 with Retry-After while locked out
     account = await request.app[keys.STORE].authenticate(username, password)
     if account is None:
         raise ApiError("invalid_credentials", "wrong username or password", 401)
-    limits.succeeded(username)
+    await limits.succeeded(username)
     if account["disabled"]:
         raise ApiError("account_disabled", "this account is disabled; ask an administrator", 403)
     token = request.app[keys.TOKENS].issue(account)

@@ -16,6 +16,7 @@ docs/security.md explains each choice and its settings.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import math
@@ -24,15 +25,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 from limits import parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from .. import keys
 from ..auth import TokenState
 from ..engine import DomainError
 from ..engine.presence import ADMIN_NS, AGENT_NS
 from ..errors import ApiError
-from .params import IDENTITY, TOKEN_COOKIE, bearer_token, token_from_cookie
+from .params import IDENTITY, bearer_token, token_from_cookie
 
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 # Routes whose body is not JSON: a cookie-authenticated request must prove it is same-origin.
@@ -96,7 +97,10 @@ def same_origin(request: web.Request) -> bool | None:
     Sec-Fetch-Site), None when nothing says (a non-browser client, or a very old browser)."""
     origin = request.headers.get(hdrs.ORIGIN)
     if origin is not None:
-        netloc = urlsplit(origin).netloc.lower() if origin != "null" else ""
+        try:
+            netloc = urlsplit(origin).netloc.lower()  # "null" (a sandboxed page) has none
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return False
         return bool(netloc) and netloc in _own_hosts(request)
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None:
@@ -106,8 +110,7 @@ def same_origin(request: web.Request) -> bool | None:
 
 @web.middleware
 async def cookie_writes(request: web.Request, handler) -> web.StreamResponse:
-    if (request.method in UNSAFE_METHODS and TOKEN_COOKIE in request.cookies and token_from_cookie(request)
-            and not request.path.startswith(_EXEMPT_PREFIXES)):
+    if request.method in UNSAFE_METHODS and token_from_cookie(request) and not request.path.startswith(_EXEMPT_PREFIXES):
         site = same_origin(request)
         if site is False:
             raise ApiError("cross_origin", "a request from another site cannot use the login cookie", 403)
@@ -118,6 +121,15 @@ async def cookie_writes(request: web.Request, handler) -> web.StreamResponse:
                                "(or send the token as Authorization: Bearer)", 403)
         elif request.body_exists and request.content_type != "application/json":
             raise ApiError("unsupported_media_type", "send the body as application/json", 415)
+    return await handler(request)
+
+
+@web.middleware
+async def single_query_values(request: web.Request, handler) -> web.StreamResponse:
+    """An API query parameter given twice is refused: which one counts would be a guess."""
+    if request.path.startswith("/api/") and len(request.query) != len(set(request.query)):
+        repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+        raise ApiError("invalid_value", f"query parameters given more than once: {', '.join(repeated)[:200]}", 400)
     return await handler(request)
 
 
@@ -150,29 +162,33 @@ class LoginLimits:
     """
 
     def __init__(self, account_limits: str, address_limits: str):
+        # The asyncio flavour, as realtime/guard.py uses (no lock shared with the database threads).
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._account = parse_many(account_limits)
         self._address = parse_many(address_limits)
+        self._lock = asyncio.Lock()
 
     def _keys(self, username: str, address: str) -> list:
         return ([(item, "account", username[:64]) for item in self._account]
                 + [(item, "address", address) for item in self._address])
 
-    def attempt(self, username: str, address: str) -> None:
+    async def attempt(self, username: str, address: str) -> None:
         """Count one attempt, or raise 429 when one of the windows is full."""
         keys_ = self._keys(username, address)
-        full = [k for k in keys_ if not self._limiter.test(*k)]
-        if full:
-            reset = max(self._limiter.get_window_stats(*k).reset_time for k in full)
-            retry = max(1, math.ceil(reset - time.time()))
-            raise ApiError("too_many_requests", f"too many login attempts; try again in {retry} s", 429,
-                           {hdrs.RETRY_AFTER: str(retry)})
-        for k in keys_:
-            self._limiter.hit(*k)
+        async with self._lock:  # test-then-hit as one step, so concurrent guesses cannot slip between
+            full = [k for k in keys_ if not await self._limiter.test(*k)]
+            if not full:
+                for k in keys_:
+                    await self._limiter.hit(*k)
+                return
+            reset = max([(await self._limiter.get_window_stats(*k)).reset_time for k in full])
+        retry = max(1, math.ceil(reset - time.time()))
+        raise ApiError("too_many_requests", f"too many login attempts; try again in {retry} s", 429,
+                       {hdrs.RETRY_AFTER: str(retry)})
 
-    def succeeded(self, username: str) -> None:
+    async def succeeded(self, username: str) -> None:
         for item in self._account:
-            self._limiter.clear(item, "account", username[:64])
+            await self._limiter.clear(item, "account", username[:64])
 
 
 # ---- revoked sockets ---------------------------------------------------------------
@@ -236,5 +252,5 @@ def setup_security(app: web.Application) -> None:
     settings = app[keys.SETTINGS]
     app[PROXIES] = _networks(settings)
     app[LOGIN_LIMITS] = LoginLimits(settings.login_account_limits, settings.login_address_limits)
-    app.middlewares.extend([cookie_writes, staff_identity])
+    app.middlewares.extend([single_query_values, cookie_writes, staff_identity])
     app.on_response_prepare.append(_headers)

@@ -16,22 +16,24 @@ passthrough : transcode cost ratio.
     python bench/media_capacity.py --calls 8 --transcode-calls 2 --seconds 20 --write docs/benchmarks.md
 
 Comparing two versions of the server on a shared, noisy machine: give each
-source tree (e.g. made with `git archive REV | tar -x -C DIR`) as
-LABEL=DIR to `--trees`; every round runs each tree's server in turn (the
+source tree as LABEL=DIR to `--trees` (export each revision into a directory
+of your own, e.g. `D=$(mktemp -d); mkdir $D/before; git archive REV | tar -x
+-C $D/before`: a fixed name under /tmp may be overwritten by someone else's
+comparison halfway through); every round runs each tree's server in turn (the
 order alternates between rounds, so a drift in the machine's load falls on
 both), with the clients of this checkout. Server CPU is also sampled every
 second, so medians and p99 are reported per tree, with CPU time per
 delivered frame (CPU per call falls when a starved server delivers less):
 
     python bench/media_capacity.py --calls 8 --transcode-calls 0 --seconds 20 --rounds 3 \
-        --trees before=/tmp/vw-before after=/tmp/vw-after
+        --trees before=$D/before after=$D/after
 
 `--hot-path FRAMES` measures the per-frame media code alone, with little
 noise: each tree's taps, bridge, recorder, monitor and outputs in one
 process, no network, received frames pushed in and every output packed by
 aiortc's packer; it reports CPU time of that (event-loop) thread per frame:
 
-    python bench/media_capacity.py --hot-path 20000 --rounds 6 --trees before=/tmp/vw-before after=/tmp/vw-after
+    python bench/media_capacity.py --hot-path 20000 --rounds 6 --trees before=$D/before after=$D/after
 
 Roles used internally: `_server` (the server with a lag sampler), `_clients`,
 `_hotpath`.
@@ -429,13 +431,18 @@ def render(args: argparse.Namespace, results: list[dict], command: str) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if not complete(r):
+            lines.append(f"| {r['relay']} | {r['calls']} | {r['server_cpu_pct']} | not counted: "
+                         f"{r['workers'] - r['completed_workers']} of {r['workers']} client processes timed out "
+                         f"| | | {r['lag_p99_ms']} | | {r['recordings']} | {r['machine_busy_pct']}% |")
+            continue
         dv, da = r["delivered_ratio"]["video"], r["delivered_ratio"]["audio"]
         lines.append(
             f"| {r['relay']} | {r['calls']} | {r['server_cpu_pct']} | {r['cpu_per_call_pct']} | "
             f"{dv:.2%} ({r['delivered']['video']}/{r['sent']['video']}) | {da:.2%} | {r['lag_p99_ms']} | "
             f"{r['connect_ms_p50']} / {r['connect_ms_p99']} | {r['recordings']} | {r['machine_busy_pct']}% |"
         )
-    by = {r["relay"]: r for r in results}
+    by = {r["relay"]: r for r in results if complete(r)}
     if "passthrough" in by and "transcode" in by and by["passthrough"]["cpu_per_call_pct"]:
         ratio = by["transcode"]["cpu_per_call_pct"] / by["passthrough"]["cpu_per_call_pct"]
         lines += ["", f"Calls carried at equal CPU, passthrough : transcode = **{ratio:.1f} : 1** "
@@ -478,6 +485,20 @@ def render_compare(args: argparse.Namespace, results: list[dict], command: str) 
             f"| {statistics.median(r['lag_p99_ms'] for r in runs):.1f} "
             f"| {statistics.median(r['machine_busy_pct'] for r in runs):.1f}% |"
         )
+    # A starved server delivers less and so spends less: the fairest CPU figures
+    # come from rounds in which every run delivered (nearly) everything.
+    clean = sorted({r["round"] for r in results} - {r["round"] for r in results if not delivered_all(r)})
+    if clean:
+        medians = []
+        for label, relay in groups:
+            per_call = [r["cpu_per_call_pct"] for r in results
+                        if (r["label"], r["relay"]) == (label, relay) and r["round"] in clean]
+            medians.append(f"{label} {relay} {statistics.median(per_call):.2f}")
+        lines += ["", f"Rounds in which every run delivered ≥ {CLEAN_SHARE:.0%} of its video and audio: "
+                      f"{', '.join(map(str, clean))}. Over those, server CPU per call (median of runs): "
+                      f"{'; '.join(medians)}."]
+    else:
+        lines += ["", f"No round in which every run delivered ≥ {CLEAN_SHARE:.0%} of its video and audio."]
     lines += ["", "Every run (server CPU per call, % of a core; frames delivered in the window):", "",
               "| round | tree | relay | server CPU | per call | CPU µs per frame | video delivered | audio delivered "
               "| loop lag p99 ms | machine busy |",
@@ -496,8 +517,15 @@ def render_compare(args: argparse.Namespace, results: list[dict], command: str) 
     return "\n".join(lines) + "\n"
 
 
+CLEAN_SHARE = 0.99
+
+
 def complete(result: dict) -> bool:
     return result["completed_workers"] == result["workers"] and all(result["sent"].values())
+
+
+def delivered_all(result: dict) -> bool:
+    return complete(result) and all(x >= CLEAN_SHARE for x in result["delivered_ratio"].values())
 
 
 def tree_arg(value: str) -> tuple[str, Path]:

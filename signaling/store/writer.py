@@ -185,6 +185,7 @@ class SessionWriter:
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:
+            self._applied_waiters.remove((seq, fut))  # nobody waits for it any more
             raise StoreUnavailable("the database has not caught up") from None
 
     def _submit(self, record: dict) -> int:

@@ -92,7 +92,7 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (addresses or networks).
     trusted_proxies: list[str] = field(default_factory=lambda: _list_env("VW_TRUSTED_PROXIES"))
     # Login attempts that did not succeed, per account (a success clears them) and per client
-    # address (all attempts), as `limits` strings; over either, 429 (docs/security.md).
+    # address, as `limits` strings; over either, 429 (docs/security.md).
     login_account_limits: str = field(default_factory=lambda: os.environ.get("VW_LOGIN_ACCOUNT_LIMITS", "5/minute;20/hour"))
     login_address_limits: str = field(default_factory=lambda: os.environ.get("VW_LOGIN_ADDRESS_LIMITS", "30/minute;300/hour"))
     # How long an offer rings before it goes to the next specialist.

@@ -361,9 +361,10 @@ a{color:#14508f}.op{background:#fff;border:1px solid #d5dfeb;border-radius:6px;m
 .m.post{background:#2e7d46}.m.put{background:#a66a00}.m.delete{background:#b3261e}
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{background:#f0f4f9;padding:.6rem;overflow:auto;border-radius:4px}
 .body{padding:0 .8rem .8rem}.lock{color:#a66a00;font-size:.8rem}
+header h1{margin:0;font-size:1.3rem}header a{color:#fff}
 </style></head><body>
-<header><h1 style="margin:0;font-size:1.3rem">Virtual Window — HTTP API</h1>
-<div>OpenAPI 3 document: <a style="color:#fff" href="/api/openapi.json">/api/openapi.json</a></div></header>
+<header><h1>Virtual Window — HTTP API</h1>
+<div>OpenAPI 3 document: <a href="/api/openapi.json">/api/openapi.json</a></div></header>
 <main><p id="desc"></p><div id="ops">Loading…</div></main>
 <script type="module">
 const r = await fetch("/api/openapi.json"); const doc = await r.json();
@@ -383,4 +384,4 @@ for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of 
 
 # The viewer's own policy: its inline script and style by hash, nothing else inline.
 DOCS_CSP = (f"default-src 'self'; script-src {_inline_hash('script')}; style-src {_inline_hash('style')}; "
-            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+            "img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")

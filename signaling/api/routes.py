@@ -63,12 +63,16 @@ async def login(request: web.Request) -> web.Response:
     username, password = body["username"].strip(), body["password"]
     if len(username) > 64 or len(password) > MAX_PASSWORD_LENGTH:
         raise ApiError("invalid_credentials", "wrong username or password", 401)  # no account has such
-    limits = request.app[LOGIN_LIMITS]
-    await limits.attempt(username, client_address(request))  # 429 with Retry-After while locked out
-    account = await request.app[keys.STORE].authenticate(username, password)
+    limits, address = request.app[LOGIN_LIMITS], client_address(request)
+    await limits.attempt(username, address)  # 429 with Retry-After while locked out
+    succeeded = None  # stays None when the check itself fails (the database): no password was judged
+    try:
+        account = await request.app[keys.STORE].authenticate(username, password)
+        succeeded = account is not None
+    finally:
+        await limits.done(username, address, succeeded)
     if account is None:
         raise ApiError("invalid_credentials", "wrong username or password", 401)
-    await limits.succeeded(username)
     if account["disabled"]:
         raise ApiError("account_disabled", "this account is disabled; ask an administrator", 403)
     token = request.app[keys.TOKENS].issue(account)

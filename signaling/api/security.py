@@ -43,10 +43,11 @@ RAW_BODY_ROUTES = frozenset(("/api/admin/service-items/import", "/api/sessions/{
 _EXEMPT_PREFIXES = ("/socket.io/",)
 
 # The pages are ES modules and stylesheets of this origin, with the vendored socket.io client;
-# data: for the icon, blob: for document thumbnails and downloads. `style-src-attr` allows the
-# few computed `style="width:…"` attributes (bars) without allowing any <style> element.
+# blob: for document thumbnails and downloads. `style-src-attr` allows the few computed
+# `style="width:…"` attributes (bars) without allowing any <style> element.
+# tests/browser/test_csp_browser.py fails on any violation.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
-            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+            "img-src 'self' blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON and text: nothing to load, never framed
 MEDIA_CSP = "frame-ancestors 'none'"  # a recording opened in a tab must still play
@@ -153,13 +154,18 @@ async def staff_identity(request: web.Request, handler) -> web.StreamResponse:
 class LoginLimits:
     """Moving windows (the `limits` library, in memory, per process):
 
-    - per account: attempts that did not succeed (a success clears them), e.g. 5/minute;20/hour;
-    - per client address: every attempt, e.g. 30/minute;300/hour.
+    - per account: attempts that did not succeed, e.g. 5/minute;20/hour. An attempt counts from
+      the moment it starts, so concurrent guesses cannot all slip in; a success clears them.
+    - per client address: failed attempts, e.g. 30/minute;300/hour (successes do not count: an
+      office behind one NAT signs in at the start of a shift), and at most `AT_ONCE` attempts
+      in progress, so one address cannot fill the queue for the password hashes.
 
-    Over either, the login is refused with 429 and Retry-After *before* any password hash
+    Over any of them, the login is refused with 429 and Retry-After *before* a password hash
     is computed, the right password included: that is the lockout. Refused attempts are not
     counted, so the lockout ends when the window has moved past the earlier attempts.
     """
+
+    AT_ONCE = 8
 
     def __init__(self, account_limits: str, address_limits: str):
         # The asyncio flavour, as realtime/guard.py uses (no lock shared with the database threads).
@@ -167,28 +173,37 @@ class LoginLimits:
         self._account = parse_many(account_limits)
         self._address = parse_many(address_limits)
         self._lock = asyncio.Lock()
-
-    def _keys(self, username: str, address: str) -> list:
-        return ([(item, "account", username[:64]) for item in self._account]
-                + [(item, "address", address) for item in self._address])
+        self._running: dict[str, int] = {}  # address -> attempts in progress
 
     async def attempt(self, username: str, address: str) -> None:
-        """Count one attempt, or raise 429 when one of the windows is full."""
-        keys_ = self._keys(username, address)
+        """Start one attempt (end it with `done`), or raise 429."""
+        account = [(item, "account", username[:64]) for item in self._account]
+        windows = account + [(item, "address", address) for item in self._address]
         async with self._lock:  # test-then-hit as one step, so concurrent guesses cannot slip between
-            full = [k for k in keys_ if not await self._limiter.test(*k)]
-            if not full:
-                for k in keys_:
+            full = [k for k in windows if not await self._limiter.test(*k)]
+            if not full and self._running.get(address, 0) < self.AT_ONCE:
+                for k in account:
                     await self._limiter.hit(*k)
+                self._running[address] = self._running.get(address, 0) + 1
                 return
-            reset = max([(await self._limiter.get_window_stats(*k)).reset_time for k in full])
+            reset = max([(await self._limiter.get_window_stats(*k)).reset_time for k in full], default=0)
         retry = max(1, math.ceil(reset - time.time()))
         raise ApiError("too_many_requests", f"too many login attempts; try again in {retry} s", 429,
                        {hdrs.RETRY_AFTER: str(retry)})
 
-    async def succeeded(self, username: str) -> None:
-        for item in self._account:
-            await self._limiter.clear(item, "account", username[:64])
+    async def done(self, username: str, address: str, succeeded: bool | None) -> None:
+        """End an attempt: True the password was right, False wrong, None not judged."""
+        left = self._running.get(address, 1) - 1
+        if left:
+            self._running[address] = left
+        else:
+            self._running.pop(address, None)
+        if succeeded:
+            for item in self._account:
+                await self._limiter.clear(item, "account", username[:64])
+        elif succeeded is False:
+            for item in self._address:
+                await self._limiter.hit(item, "address", address)
 
 
 # ---- revoked sockets ---------------------------------------------------------------

@@ -42,6 +42,8 @@ async def test_a_success_clears_the_accounts_failures(server):
 async def test_an_address_is_limited_across_accounts_and_proxies_are_believed(server):
     async with aiohttp.ClientSession() as http:
         behind = {"X-Forwarded-For": "203.0.113.7"}
+        for _ in range(8):  # successes do not count: an office behind one NAT signs in at 9:00
+            assert (await login(http, server, "demo", "demo123", behind))[0] == 200
         for name in ("a", "b", "c", "d", "e", "f"):
             assert (await login(http, server, name, "wrong", behind))[0] == 401
         status, code, retry = await login(http, server, "demo", "demo123", behind)
@@ -51,8 +53,8 @@ async def test_an_address_is_limited_across_accounts_and_proxies_are_believed(se
 
 
 async def test_concurrent_guesses_hash_at_most_the_limit(server, monkeypatch):
-    """40 guesses at once for one account: 5 are checked (each an argon2 hash), the rest refused at
-    once; and never more than HASH_CONCURRENCY hashes run at the same time."""
+    """40 guesses at once for one account: at most 5 are checked (each an argon2 hash; at most 8 run
+    at once per address), the rest refused at once; never more than HASH_CONCURRENCY hashes at a time."""
     running, peak, lock = 0, 0, threading.Lock()
     real = store_module._verify
 
@@ -71,7 +73,7 @@ async def test_concurrent_guesses_hash_at_most_the_limit(server, monkeypatch):
     async with aiohttp.ClientSession() as http:
         results = await asyncio.gather(*(login(http, server, "admin", f"guess-{i}") for i in range(40)))
     statuses = sorted(r[0] for r in results)
-    assert statuses.count(401) == 5 and statuses.count(429) == 35
+    assert 1 <= statuses.count(401) <= 5 and statuses.count(401) + statuses.count(429) == 40
     assert 1 <= peak <= store_module.HASH_CONCURRENCY
     async with aiohttp.ClientSession() as http:  # other logins are still served
         assert (await login(http, server, "demo", "demo123"))[0] == 200

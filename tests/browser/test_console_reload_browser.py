@@ -17,6 +17,12 @@ async def sign_in(page) -> None:
     await page.get_by_role("button", name="Log in", exact=True).click()
 
 
+async def finish_wrap_up(console) -> None:
+    """Leave `demo` ready for the next browser test (the server is shared by the whole session)."""
+    await console.get_by_role("button", name="Finish wrap-up", exact=True).click()
+    await console.wait_for_function("() => window.vw.state === 'ready'", timeout=15_000)
+
+
 async def connected_call(server, new_page, name: str):
     """A ready auto-answer console and a caller page in a connected call with it."""
     item = server.get_json("/api/service-items?q=")["items"][0]
@@ -54,6 +60,7 @@ async def test_console_reload_during_a_call_resumes_it(server, new_page):
 
     await console.get_by_role("button", name="Hang up", exact=True).click()
     await caller.wait_for_function("() => window.vw.state === 'ended'")
+    await finish_wrap_up(console)
     session = server.get_json(f"/api/sessions/{call_id}", server.login("admin", "admin123"))
     types = [e["type"] for e in session["events"]]
     assert session["outcome"] == "answered" and session["ended_by"] == "specialist"
@@ -72,3 +79,4 @@ async def test_the_caller_sees_at_once_that_the_specialist_is_reconnecting(serve
     await notice.wait_for(state="hidden", timeout=10_000)
     await again.get_by_role("button", name="Hang up", exact=True).click()
     await caller.wait_for_function("() => window.vw.state === 'ended'")
+    await finish_wrap_up(again)

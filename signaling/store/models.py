@@ -62,6 +62,21 @@ class ServiceItem(Base):
     difficulty: Mapped[int] = mapped_column(Integer)
     # Record bridged sessions of this item (migration 0003).
     recording: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # migration 0012: search synonyms, the department in English, and retiring an
+    # item without deleting what the log refers to.
+    keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
+    department_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Category(Base):
+    """Display names of a catalog category code (migration 0012)."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Account(Base):
@@ -143,6 +158,7 @@ class CallSession(Base):
         # migration 0006: (specialist, item) first, so the reports group without sorting
         Index("ix_sessions_group", "specialist_id", "service_item_code", "created_at", "outcome",
               "wait_ms", "connect_ms", "talk_s", "difficulty", "ended_at", "id"),
+        Index("uq_sessions_reference", "reference", unique=True),  # migration 0012
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -172,6 +188,9 @@ class CallSession(Base):
     # one continues after a transfer.
     caller_credit_code: Mapped[str | None] = mapped_column(String(18))
     transferred_from: Mapped[str | None] = mapped_column(String(32))
+    # 0012: the short human reference (unique), and the transferring specialist's note.
+    reference: Mapped[str | None] = mapped_column(String(20))
+    transfer_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SessionEvent(Base):

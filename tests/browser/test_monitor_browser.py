@@ -78,6 +78,9 @@ async def test_admin_monitors_a_live_call(server, new_page):
         await caller.hangup(call_id)
         await admin.locator("#monitor-status").filter(has_text="The call has ended.").wait_for()
         await admin.locator(f'#wb-calls tr[data-call-id="{call_id}"]').wait_for(state="detached")
+        # Leave `demo` ready, not in wrap-up, for the next browser test (the server is shared).
+        await spec.wait_for("call:ended", timeout=15, predicate=lambda e: e.get("call_id") == call_id)
+        assert (await spec.wrapup(call_id))["ok"]
     finally:
         await caller.close()
         await spec.close()

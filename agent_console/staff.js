@@ -77,6 +77,8 @@ export function mountSignIn(role, { onLogin }) {
       onLogin(session);
     } catch (err) {
       showError(err);
+      $("password").value = ""; // typed again, never left filled in after a refusal
+      $("password").focus();
     } finally {
       button.disabled = false;
     }

@@ -6,6 +6,7 @@
 
 import { t } from "./i18n.js";
 import { el } from "./dom.js";
+import { HttpError } from "./http.js";
 
 let block = null;
 let text = null;
@@ -22,11 +23,25 @@ export function errorBlock() {
   return block;
 }
 
-/** "Error: message (code)" from an error object, an {ok: false, error} ack or anything else. */
-export function errorText(err) {
+/**
+ * The words shown for `err`, in the page's language. An error from the server or the network
+ * (an HttpError, or an ack's `{ok: false, error}`) is told in the words strings.js has for its
+ * code (`error.<code>`), its own (English) message otherwise; a `{code, message}` the page made
+ * itself is already in the page's language. Codes are never shown: they are for support (the
+ * block's `data-code` and the browser console).
+ */
+export function errorMessage(err) {
+  const fromServer = err instanceof HttpError || !!(err && err.error);
   const e = (err && err.error) || err || {};
-  const message = e.message || e.code || String(err);
-  return `${t("common.error")}: ${message}${e.code && e.message ? ` (${e.code})` : ""}`;
+  const key = `error.${e.code}`;
+  if (e.code && (fromServer || !e.message) && t(key) !== key) return t(key);
+  if (e.message) return e.message;
+  return typeof err === "string" ? err : t("error.unknown");
+}
+
+/** "Error: message" from an error object, an {ok: false, error} ack or anything else. */
+export function errorText(err) {
+  return `${t("common.error")}: ${errorMessage(err)}`;
 }
 
 /** Show `err`; `id` names it for clearError (default: its code). */
@@ -34,6 +49,8 @@ export function showError(err, id) {
   const e = (err && err.error) || err || {};
   shownId = id ?? e.code ?? null;
   text.textContent = errorText(err);
+  block.dataset.code = e.code || "";
+  if (e.code) console.info(`[error] ${e.code}: ${e.message || ""}`);
   block.hidden = false;
 }
 

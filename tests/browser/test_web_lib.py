@@ -87,6 +87,7 @@ async def test_errors_are_shown_and_cleared_by_id(new_page):
         out.initially = state();
         showError({ code: "disconnected", message: "reconnecting" });
         out.shown = state();
+        out.code = box.dataset.code;
         showError({ ok: false, error: { code: "rtc_error", message: "the offer failed; disconnected" } });
         clearError("disconnected");          // an earlier error: the later one stays
         out.afterOtherId = state();
@@ -97,18 +98,30 @@ async def test_errors_are_shown_and_cleared_by_id(new_page):
         out.named = state();
         clearError("login");
         out.namedCleared = state();
+        // The server's words for a known code are replaced by the page's own; codes never show.
+        showError({ ok: false, error: { code: "invalid_credentials", message: "wrong username or password" } });
+        out.known = state();
+        const { HttpError } = await import("/lib/http.js");
+        showError(new HttpError("too_large", "a document may be at most 10 MB", 413));
+        out.http = state();
+        showError({ code: "too_large", message: "The file is larger than 10 MB." });  // the page's own words
+        out.page = state();
         showError("plain text");
         document.getElementById("error-dismiss").click();
         out.dismissed = state();
         return out;
     }""")
     assert result["initially"] is None
-    assert result["shown"] == "Error: reconnecting (disconnected)"
+    assert result["shown"] == "Error: reconnecting"
+    assert result["code"] == "disconnected"  # kept for support, not shown
     # Cleared by id, never by the words on screen (this message contains "disconnected").
-    assert result["afterOtherId"] == "Error: the offer failed; disconnected (rtc_error)"
+    assert result["afterOtherId"] == "Error: the offer failed; disconnected"
     assert result["cleared"] is None
     assert result["named"] == "Error: bad password"
     assert result["namedCleared"] is None
+    assert result["known"] == "Error: Wrong username or password."
+    assert result["http"] == "Error: The file is too large."
+    assert result["page"] == "Error: The file is larger than 10 MB."
     assert result["dismissed"] is None
 
 

@@ -121,6 +121,10 @@ class Settings:
     max_calls_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_CALLS_PER_ADDRESS", 20)))
     # On SIGTERM, answered calls may go on this long before they are ended with `server_shutdown`.
     drain_s: float = field(default_factory=lambda: _float_env("VW_DRAIN_S", 30))
+    # The center's time zone: the local date in session references (engine/references.py).
+    time_zone: str = field(default_factory=lambda: os.environ.get("VW_TIME_ZONE", "").strip() or "Asia/Shanghai")
+    # What every session reference starts with (`XH-20261202-0042`): 1-5 capital letters or digits.
+    reference_prefix: str = field(default_factory=lambda: os.environ.get("VW_REFERENCE_PREFIX", "").strip() or "XH")
     # Home of the session writer's journal (records not yet in the database survive a crash).
     var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0

@@ -68,6 +68,8 @@ SESSION_FILTERS = [
     _q("specialist", "specialist id or username"),
     _q("outcome", "outcome", {"type": "string", "enum": ["answered", "abandoned", "missed", "failed", "transferred"]}),
     _q("company", "caller's company contains this text (case-insensitive)", {"type": "string", "maxLength": 200}),
+    _q("q", "search: a whole reference, the start of a reference or of a session id, or part of the caller's "
+            "name or company (case-insensitive)", {"type": "string", "maxLength": 100}),
     *RANGE,
     _q("sort", "a column, prefix - for descending (default -created_at)", {"type": "string", "enum": SORTS}),
 ]
@@ -108,9 +110,23 @@ SCHEMAS: dict[str, Any] = {
         "name_en": {"type": "string", "maxLength": 200},
         "category": {"type": "string", "maxLength": 64}, "department": {"type": "string", "maxLength": 200},
         "level": {"type": "string", "enum": ["district", "municipal"]},
-        "difficulty": {"type": "integer", "minimum": 1, "maximum": 5}}},
+        "difficulty": {"type": "integer", "minimum": 1, "maximum": 5},
+        "department_en": {"type": "string", "maxLength": 200, "description": "the department in English"},
+        "category_name": {"type": "string", "description": "the category's display name (Chinese); its code when unnamed"},
+        "category_name_en": {"type": "string", "description": "the category's English display name; else category_name"},
+        "retired": {"type": "boolean", "description": "no longer offered to callers; kept in the log (admin catalog only)"}}},
+    "Category": {"type": "object", "required": ["code", "name", "name_en"], "properties": {
+        "code": {"type": "string", "maxLength": 64}, "name": {"type": "string", "maxLength": 200},
+        "name_en": {"type": "string", "maxLength": 200},
+        "named": {"type": "boolean", "description": "false: used by items but given no display names yet"},
+        "items": {"type": "integer"}, "retired_items": {"type": "integer"}}},
     "Session": {"type": "object", "properties": {
         "id": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "offered", "connected", "ended"]},
+        "reference": {"type": "string", "nullable": True, "maxLength": 20, "example": "XH-20261202-0042",
+                      "description": "the short human reference; null for sessions from before it existed"},
+        **{k: {"type": "string", "nullable": True} for k in (
+            "transferred_from", "transferred_to", "transferred_from_reference", "transferred_to_reference",
+            "transfer_note")},
         "outcome": {"type": "string", "nullable": True, "enum": ["answered", "abandoned", "missed", "failed", "transferred", None]},
         "service_item": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
         "caller": {"type": "object", "properties": {"name": {"type": "string"}, "company": {"type": "string", "nullable": True},

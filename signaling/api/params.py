@@ -75,6 +75,14 @@ def query_datetime(request: web.Request, name: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def query_text(request: web.Request, name: str, max_len: int) -> str | None:
+    """A free-text query value, trimmed; None when empty."""
+    value = (request.query.get(name) or "").strip() or None
+    if value is not None and len(value) > max_len:
+        raise bad_input(f"{name} is longer than {max_len} characters", "too_long")
+    return value
+
+
 def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":

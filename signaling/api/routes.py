@@ -20,6 +20,7 @@ from .params import (
     json_body,
     query_datetime,
     query_int,
+    query_text,
     staff,
     threshold_s,
 )
@@ -40,6 +41,7 @@ def _filters(request: web.Request) -> dict:
         "since": query_datetime(request, "since"),
         "until": query_datetime(request, "until"),
         **_admin_filters(request),  # category, company, sort (api/admin.py)
+        "q": query_text(request, "q", 100),  # a reference, a session id, the caller's name or company
     }
 
 

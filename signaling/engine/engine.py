@@ -78,6 +78,8 @@ class SessionEngine:
         closed = await self.store.close_open_sessions(utcnow(), alive_at=self.writer.previous_alive_at)
         if closed:
             log.warning("closed %d sessions left open by a previous run", closed)
+        # The journal is replayed by now: every reference handed out before is in the database.
+        await self.sessions.references.seed(utcnow(), self.store.last_reference_number)
         await self.reload_catalog()
         self._ticker = asyncio.create_task(self._tick_loop(), name="engine-tick")
         self.spawn(self._reload_loop())
@@ -313,7 +315,7 @@ class SessionEngine:
             async with self.lock:
                 await self.sessions.end(session, reason="store_unavailable", ended_by="system")
             raise Unavailable("service_unavailable", "the call could not be recorded; please try again") from None
-        return {"call_id": session.id, "call_token": session.token}
+        return {"call_id": session.id, "call_token": session.token, "reference": session.reference}
 
     async def _service_item(self, code: str) -> dict:
         item = self.catalog.get(code)

@@ -25,6 +25,7 @@ class LiveSession:
     created_at: datetime
     created_mono: float
     record: bool = True  # record the bridged media (settings and the service item allow it)
+    reference: str | None = None  # the short human reference (engine/references.py)
     created_seq: int = 0  # the session writer's record of its row
     specialist_id: int | None = None
     answered: bool = False

@@ -30,6 +30,7 @@ from ..telemetry import Telemetry
 from .errors import Conflict, Forbidden, NotFound, TooMany
 from .live import LiveSession, Participant
 from .presence import Presence
+from .references import ReferenceSequence, time_zone
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class SessionMachine:
         self.tokens = tokens
         self.telemetry = telemetry
         self.clock = clock
+        # Seeded at start-up (SessionEngine.start); decided here, in memory, with each new session.
+        self.references = ReferenceSequence(settings.reference_prefix, time_zone(settings.time_zone))
         self.live: dict[str, LiveSession] = {}
         # Specialist id -> the `call:ended` it was sent for the session it is wrapping up
         # (sent again to a console that reloads in wrap-up).
@@ -127,10 +130,11 @@ class SessionMachine:
             created_at=at,
             created_mono=self.clock(),
             record=self.settings.recording and item.get("recording", True),
+            reference=self.references.next(at),
         )
         session.created_seq = self.writer.create(
             id=session_id, service_item_code=item["code"], caller=caller, created_at=at,
-            transferred_from=transferred_from,
+            transferred_from=transferred_from, reference=session.reference,
         )
         self.live[session_id] = session
         return session
@@ -266,6 +270,7 @@ class SessionMachine:
         )
         await self.presence.to_specialist(d.specialist_id, "call:offered", {
             "call_id": d.call_id,
+            "reference": session.reference,
             "service_item": session.service_item,
             "caller": session.caller,
             "queued_ms": round((self.clock() - session.created_mono) * 1000),
@@ -284,13 +289,15 @@ class SessionMachine:
             d.call_id, event="answered", at=now, data={"specialist_id": d.specialist_id},
             status="connected", answered_at=now, specialist_id=d.specialist_id,
         )
-        await self.presence.to_specialist(d.specialist_id, "call:connected", {
-            "call_id": session.id, "service_item": session.service_item, "caller": session.caller,
-        })
+        await self.presence.to_specialist(d.specialist_id, "call:connected", self.connected_for_specialist(session))
         await self.presence.to_caller(session, "call:connected", self.connected_for_caller(session))
 
+    def connected_for_specialist(self, session: LiveSession) -> dict:
+        return {"call_id": session.id, "reference": session.reference, "service_item": session.service_item,
+                "caller": session.caller}
+
     def connected_for_caller(self, session: LiveSession) -> dict:
-        return {"call_id": session.id,
+        return {"call_id": session.id, "reference": session.reference,
                 "specialist": {"display_name": self.presence.account(session.specialist_id).get("display_name")}}
 
     async def _offer_ended(self, d: OfferEnded) -> None:

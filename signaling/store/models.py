@@ -7,13 +7,14 @@ Keep this file and migrations/versions/ in step: a test compares them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -135,6 +136,32 @@ class RoutingQueue(Base):
     scope: Mapped[str] = mapped_column(String(16))
     rona_offers: Mapped[int] = mapped_column(Integer)
     escalation: Mapped[list | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class OpeningHours(Base):
+    """A weekly schedule (migration 0013): the center's default (`service_item_code` '') or one
+    service item's own. No row at all: always open (routing/hours.py)."""
+
+    __tablename__ = "opening_hours"
+
+    service_item_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    weekly: Mapped[dict] = mapped_column(JSON)  # {mon: [["09:00", "17:00"]], ..., sun: []}
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class CalendarDay(Base):
+    """An administrator's override of one date (migration 0013): closed, open with periods, or a
+    make-up working day; it wins over the official calendar and the weekly schedule."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (CheckConstraint("kind IN ('closed', 'open', 'makeup')", name="kind"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    periods: Mapped[list | None] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime())
 
 

@@ -25,6 +25,7 @@ from .db import make_engine, migrate
 from .metrics import compute_metrics, compute_scores_report
 from .outcomes import outcome
 from .queues import configured_queues, skill_levels
+from .hours import load_hours
 from .models import (
     Account,
     CallSession,
@@ -347,6 +348,10 @@ class Store:
     async def queue_settings(self) -> list:
         """The configured queues as the router takes them (store/queues.py)."""
         return await configured_queues(self)
+
+    async def opening_hours(self):
+        """Schedules and calendar overrides as the engine takes them (store/hours.py)."""
+        return await load_hours(self)
 
     async def get_account(self, account_id: int) -> dict | None:
         accounts = await self._accounts(Account.id == account_id)

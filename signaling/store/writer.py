@@ -145,9 +145,13 @@ class SessionWriter:
     # -- records -------------------------------------------------------------------
 
     def create(self, *, id: str, service_item_code: str, caller: dict, created_at: datetime,
-               transferred_from: str | None = None) -> int:
+               transferred_from: str | None = None, reference: str | None = None,
+               transfer_note: str | None = None) -> int:
+        """A new session's row: `reference` is decided by the engine (engine/references.py);
+        `transfer_note` says why the session it continues (`transferred_from`) was transferred."""
         return self._submit({"op": "create", "id": id, "service_item_code": service_item_code,
-                             "caller": caller, "created_at": created_at, "transferred_from": transferred_from})
+                             "caller": caller, "created_at": created_at, "transferred_from": transferred_from,
+                             "reference": reference, "transfer_note": transfer_note})
 
     def update(self, id: str, *, event: str, at: datetime, data: dict | None = None, **fields: Any) -> int:
         check_transition(fields)
@@ -257,7 +261,16 @@ class SessionWriter:
         """A group the database refused: write its records alone, dropping those refused on their own."""
         for record in group:
             try:
-                await self._write_group([record])
+                try:
+                    await self._write_group([record])
+                except IntegrityError as exc:
+                    if record["op"] != "create" or not record.get("reference"):
+                        raise
+                    # A reference already taken (two servers on one database without a shared counter):
+                    # the session is kept without one, never lost; the page shows its id then.
+                    log.error("session %s: reference %s refused (%s); kept without a reference",
+                              record["id"], record["reference"], _first_line(exc))
+                    await self._write_group([{**record, "reference": None}])
             except (IntegrityError, DataError, ProgrammingError, StoreError) as exc:
                 self.dropped += 1
                 log.error("session record %s (%s of %s) refused by the database, dropped: %s",
@@ -332,6 +345,8 @@ class SessionWriter:
                     caller_phone=r["caller"].get("phone") or None,
                     caller_credit_code=r["caller"].get("credit_code") or None,
                     transferred_from=r.get("transferred_from"),
+                    reference=r.get("reference"),  # absent from journals written before 0012
+                    transfer_note=r.get("transfer_note"),
                     created_at=_decode(r["created_at"]),
                 )
                 db.add(row)
@@ -345,6 +360,8 @@ class SessionWriter:
                 op = r["op"]
                 if op == "create":
                     data = {"transferred_from": r["transferred_from"]} if r.get("transferred_from") else None
+                    if data and r.get("transfer_note"):
+                        data["note"] = r["transfer_note"]
                     db.add(SessionEvent(session_id=r["id"], at=_decode(r["created_at"]), type="queued", data=data))
                 elif op == "update":
                     row = rows.get(r["id"])

@@ -4,6 +4,7 @@ media plane, a recording emit and a clock the test moves. No aiortc, no sockets,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import pytest
 
@@ -94,6 +95,9 @@ class FakeStore:
 
     async def close_open_sessions(self, now, alive_at=None) -> int:
         return 0
+
+    async def last_reference_number(self, pattern: str) -> int:
+        return 41  # the log already holds today's 41 references
 
     async def all_service_items(self) -> list[dict]:
         return [ITEM]
@@ -273,3 +277,19 @@ async def test_requests_are_refused_beyond_the_logs_bound(world):
         await world.engine.request(sid, "SI-001", {"name": "a"})
     assert (refused.value.code, refused.value.kind) == ("service_unavailable", "unavailable")
     assert world.log.records == []  # nothing half-written
+
+
+async def test_a_session_gets_the_next_reference_of_the_day_in_its_ack_record_offer_and_answer(world):
+    await world.engine.sessions.references.seed(datetime.now(timezone.utc), world.engine.store.last_reference_number)
+    spec = await world.specialist(1, auto_answer=True)
+    sid = await world.caller(1)
+    ack = await world.engine.request(sid, "SI-001", {"name": "a"})
+    prefix = f"XH-{world.engine.sessions.references.day_of(datetime.now(timezone.utc)):%Y%m%d}-"
+    assert ack["reference"] == prefix + "0042"  # after the 41 the log holds
+    [create] = [r for r in world.log.records if r["op"] == "create"]
+    assert create["reference"] == ack["reference"]
+    assert (await world.to(spec, "call:offered"))[0]["reference"] == ack["reference"]
+    assert (await world.to(spec, "call:connected"))[0]["reference"] == ack["reference"]
+    assert (await world.to(sid, "call:connected"))[0]["reference"] == ack["reference"]
+    other = await world.engine.request(await world.caller(2), "SI-001", {"name": "b"})
+    assert other["reference"] == prefix + "0043"

@@ -5,7 +5,10 @@
 | `GET /api/admin/scores?since=&until=&threshold_s=` | `{items: [leaderboard row]}` best first |
 | `GET /api/admin/accounts?role=` | `{items: [{id, username, display_name, role, skills}]}` |
 | `PUT /api/admin/accounts/{username}` `{role, display_name?, password?, skills?, disabled?}` | the account |
-| `PUT /api/admin/service-items/{code}` `ServiceItem` | the item (created or updated) |
+| `GET /api/admin/service-items?q=` | `{items: [ServiceItem]}`, retired items too (`retired: true`) |
+| `PUT /api/admin/service-items/{code}` `ServiceItem` | the item (created or updated; `retired` retires or restores it) |
+| `GET /api/admin/categories` | `{items: [Category]}`: every category named or used by an item |
+| `PUT /api/admin/categories/{code}` `{name, name_en?}` | the category (created or renamed) |
 | `POST /api/admin/service-items/import` CSV or JSON body | `{imported: N}`; a bad row imports nothing (400, names the line) |
 | `GET /api/docs` , `GET /api/openapi.json` | the OpenAPI 3 description (HTML viewer, raw JSON) |
 
@@ -21,6 +24,7 @@ from .. import keys
 from ..errors import ApiError, bad_input
 from ..store import StoreError
 from ..store.catalog import CatalogError, _load_csv, _load_json, validate_item
+from ..store.categories import list_categories, save_category
 from ..store.store import SESSION_SORTS
 from .openapi import DOCS_CSP, docs_page, openapi_document
 from .params import identity, json_body, query_datetime, threshold_s
@@ -100,6 +104,31 @@ async def put_account(request: web.Request) -> web.Response:
     return web.json_response(account)
 
 
+async def service_items(request: web.Request) -> web.Response:
+    """The administrators' catalog: retired items too, so they can be seen and restored."""
+    identity(request, "admin")
+    q = (request.query.get("q") or "").strip() or None
+    if q is not None and len(q) > 100:
+        raise bad_input("q is longer than 100 characters", "too_long")
+    return web.json_response({"items": await request.app[keys.STORE].search_service_items(q, include_retired=True)})
+
+
+async def categories(request: web.Request) -> web.Response:
+    identity(request, "admin")
+    return web.json_response({"items": await list_categories(request.app[keys.STORE])})
+
+
+async def put_category(request: web.Request) -> web.Response:
+    identity(request, "admin")
+    body = await json_body(request)
+    try:
+        category = await save_category(request.app[keys.STORE], request.match_info["code"], body)
+    except CatalogError as exc:
+        raise bad_input(str(exc), "invalid_category") from None
+    await request.app[keys.ENGINE].reload_catalog()  # the items' category names
+    return web.json_response(category)
+
+
 async def put_service_item(request: web.Request) -> web.Response:
     identity(request, "admin")
     code = request.match_info["code"]
@@ -109,8 +138,9 @@ async def put_service_item(request: web.Request) -> web.Response:
     body = {**body, "code": body.get("code", code)}
     if body["code"] != code:
         raise bad_input("the code in the body differs from the one in the path", "invalid_value")
-    if body.get("recording") is not None and not isinstance(body["recording"], bool):
-        raise bad_input("recording must be true or false", "wrong_type")
+    for key in ("recording", "retired"):
+        if body.get(key) is not None and not isinstance(body[key], bool):
+            raise bad_input(f"{key} must be true or false", "wrong_type")
     try:
         item = validate_item(body, None)
         await request.app[keys.STORE].import_service_items([item])  # one transaction
@@ -160,7 +190,10 @@ def setup_admin_routes(app: web.Application) -> None:
     r.add_get("/api/admin/scores", scores)
     r.add_get("/api/admin/accounts", accounts)
     r.add_put("/api/admin/accounts/{username}", put_account)
+    r.add_get("/api/admin/service-items", service_items)
     r.add_put("/api/admin/service-items/{code}", put_service_item)
+    r.add_get("/api/admin/categories", categories)
+    r.add_put("/api/admin/categories/{code}", put_category)
     r.add_post("/api/admin/service-items/import", import_service_items)
     r.add_get("/api/docs", openapi_docs)
     r.add_get("/api/openapi.json", openapi_json)

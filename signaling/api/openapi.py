@@ -201,7 +201,10 @@ SCHEMAS: dict[str, Any] = {
 ITEM_INPUT = {"type": "object", "required": ["name", "name_en", "category", "department", "level", "difficulty"],
               "properties": {**SCHEMAS["ServiceItem"]["properties"],
                              **{k: {"type": "string", "maxLength": 200, "nullable": True} for k in ("name_en", "department")},
-                             "recording": {"type": "boolean", "nullable": True, "description": "record this item's calls"}}}
+                             "department_en": {"type": "string", "maxLength": 200, "nullable": True},
+                             "recording": {"type": "boolean", "nullable": True, "description": "record this item's calls"},
+                             "retired": {"type": "boolean", "nullable": True,
+                                         "description": "true retires the item (callers can no longer ask for it), false restores it"}}}
 
 
 def _paths() -> dict:
@@ -267,6 +270,17 @@ def _paths() -> dict:
                                                 "or a change of `disabled` revokes the account's tokens."},
                     "skills": {"type": "array", "maxItems": 500, "items": {"type": "string", "maxLength": 100}},
                     "disabled": {"type": "boolean", "description": "a disabled account cannot log in; its tokens are refused"}}}}}})},
+        "/api/admin/service-items": {"get": _op("The whole catalog, retired items included", {"200": _json({
+            "type": "object", "properties": {"items": {"type": "array", "items": _ref("ServiceItem")}}})}, admin=True,
+            params=[_q("q", "matches code, name and name_en", {"type": "string", "maxLength": 100})])},
+        "/api/admin/categories": {"get": _op("Every category named or used by a service item", {"200": _json({
+            "type": "object", "properties": {"items": {"type": "array", "items": _ref("Category")}}})}, admin=True)},
+        "/api/admin/categories/{code}": {"put": _op("Name a category in both languages", {"200": _json(_ref("Category"))},
+            admin=True, params=[_p("code", "the category code service items carry", {"type": "string", "minLength": 1, "maxLength": 64})],
+            body={"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "name_en": {"type": "string", "maxLength": 200, "nullable": True}}}}}})},
         "/api/admin/service-items/{code}": {"put": _op("Create or update a service item", {"200": _json(_ref("ServiceItem"))},
             admin=True, params=[_p("code", "service item code")],
             body={"required": True, "content": {"application/json": {"schema": ITEM_INPUT}}})},

@@ -5,7 +5,7 @@
 | `GET /api/queues` | `{items: [Queue]}` — every service item's queue, effective settings, `configured` |
 | `PUT /api/queues` `{items: [Queue]}` or `[Queue]` | `{items: [Queue]}` saved; all or nothing (400 names the entry) |
 | `GET /api/queues/{service_item}` | `Queue` plus `live: {waiting, longest_wait_s, staffed, ready, average_handle_s}` |
-| `PUT /api/queues/{service_item}` `{settings...}` | `Queue`; keys left out keep their value |
+| `PUT /api/queues/{service_item}` `{settings...}` | `Queue`; keys left out keep their value; none at all is `400 invalid_queue` |
 | `DELETE /api/queues/{service_item}` | `Queue` back to the defaults |
 
 Changes apply to the running router at once (waiting sessions keep their
@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ApiError, bad_input
+from ..routing.settings import SettingsError, check_change
 from ..store.queues import QueueError, delete_queue, list_queues, save_queues
 from .params import identity, json_body
 
@@ -74,6 +75,10 @@ async def put_queue(request: web.Request) -> web.Response:
         raise bad_input("the body must be a JSON object of settings")
     if body.get("service_item", code) != code:
         raise bad_input("service_item in the body differs from the path", "invalid_value")
+    try:
+        check_change(body)
+    except SettingsError as exc:
+        raise ApiError("invalid_queue", exc.message, 400) from None
     await _one(request, code)  # 404 for an unknown service item
     await _save(request, [{**body, "service_item": code}])
     return web.json_response(await _one(request, code))

@@ -328,6 +328,8 @@ class SessionEngine:
                 self.catalog[code] = item
         if item is None:
             raise NotFound("unknown_service_item", f"no service item with code {code!r}")
+        if item.get("retired"):  # kept for the log, no longer offered (issue 12)
+            raise Conflict("service_item_retired", f"{code} is no longer offered; please choose another service item")
         return item
 
     async def hangup(self, sid: str, session_id: str) -> None:

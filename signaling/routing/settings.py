@@ -24,6 +24,8 @@ FIELDS = (
     "shared_queue",
 )
 STEP_KEYS = ("after_s", "min_proficiency", "scope", "priority", "overflow_to")
+# What a queue as read back (GET /api/queues, a queue file) carries besides its settings: ignored on input.
+META_KEYS = frozenset(("configured", "updated_at", "_line"))
 
 
 class SettingsError(ValueError):
@@ -75,12 +77,21 @@ class QueueSettings:
         d["escalation"] = [s.as_dict() for s in self.escalation]
         return d
 
+    def with_default_limits(self, defaults: QueueSettings) -> QueueSettings:
+        """The maximum waits left unset (None) take the center's defaults: no wait is endless
+        unless the center's default says so (docs/routing.md)."""
+        return replace(
+            self,
+            max_wait_s=defaults.max_wait_s if self.max_wait_s is None else self.max_wait_s,
+            max_wait_no_agent_s=defaults.max_wait_no_agent_s if self.max_wait_no_agent_s is None else self.max_wait_no_agent_s,
+        )
+
 
 def validate_settings(raw: Any, base: QueueSettings) -> QueueSettings:
     """Apply the given keys on top of `base` (defaults or the current row); raise SettingsError."""
     if not isinstance(raw, Mapping):
         raise SettingsError("expected an object with keys " + ",".join(FIELDS))
-    unknown = sorted(set(raw) - set(FIELDS) - {"configured", "updated_at", "_line"})
+    unknown = sorted(set(raw) - set(FIELDS) - META_KEYS)
     if unknown:
         raise SettingsError(f"unknown setting {unknown[0]!r}", unknown[0])
     values: dict[str, Any] = {}
@@ -125,6 +136,15 @@ def validate_settings(raw: Any, base: QueueSettings) -> QueueSettings:
         if step.overflow_to == settings.service_item:
             raise SettingsError(f"escalation step {i}: overflow_to must be another service item", "escalation")
     return settings
+
+
+def check_change(raw: Any) -> None:
+    """A change to one queue names at least one setting: an empty form is a mistake, not a save
+    (saving it would give the queue settings of its own, the defaults, without anyone choosing them)."""
+    if not isinstance(raw, Mapping):
+        raise SettingsError("expected an object with keys " + ",".join(FIELDS))
+    if not set(raw) - META_KEYS - {"service_item"}:  # unknown keys: validate_settings says which
+        raise SettingsError("no setting given: send at least one of " + ", ".join(FIELDS[1:]))
 
 
 def overflow_targets(settings: QueueSettings) -> set[str]:

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 FIELDS = ("code", "name", "name_en", "category", "department", "level", "difficulty")
+# Columns a CSV may add after the seven (in any order), keys a JSON item may carry: left out,
+# an existing item keeps its value.
+OPTIONAL_FIELDS = ("department_en",)
 LEVELS = ("district", "municipal")
 # Column widths in models.py: checked here so PostgreSQL and SQLite reject alike.
-MAX_LEN = {"code": 32, "name": 200, "name_en": 200, "category": 64, "department": 200}
+MAX_LEN = {"code": 32, "name": 200, "name_en": 200, "category": 64, "department": 200, "department_en": 200}
 
 
 class CatalogError(ValueError):
@@ -24,8 +27,8 @@ class CatalogError(ValueError):
 
 
 def validate_item(item: Any, line: int | None) -> dict:
-    """Return the item with the seven contract keys, stripped (and `recording` when given);
-    raise CatalogError otherwise."""
+    """Return the item with the seven contract keys, stripped (and the optional ones, `recording`
+    and `retired` when given); raise CatalogError otherwise."""
     if not isinstance(item, dict):
         raise CatalogError(line, "expected an object with keys " + ",".join(FIELDS))
     missing = [key for key in FIELDS if key not in item]
@@ -33,15 +36,7 @@ def validate_item(item: Any, line: int | None) -> dict:
         raise CatalogError(line, "missing " + ", ".join(missing))
     clean: dict = {}
     for key in FIELDS[:-1]:
-        value = item[key]
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise CatalogError(line, f"{key} must be text")
-        value = value.strip()
-        if len(value) > MAX_LEN.get(key, 16):
-            raise CatalogError(line, f"{key} is longer than {MAX_LEN.get(key, 16)} characters")
-        clean[key] = value
+        clean[key] = _text("" if item[key] is None else item[key], key, line)
     for key in ("code", "name", "category"):
         if not clean[key]:
             raise CatalogError(line, f"{key} must not be empty")
@@ -51,11 +46,40 @@ def validate_item(item: Any, line: int | None) -> dict:
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         raise CatalogError(line, "difficulty must be an integer 1-5")
     clean["difficulty"] = difficulty
-    if item.get("recording") is not None:  # extension: record this item's calls (default yes)
-        if not isinstance(item["recording"], bool):
-            raise CatalogError(line, "recording must be true or false")
-        clean["recording"] = item["recording"]
+    for key in OPTIONAL_FIELDS:
+        if item.get(key) is not None:
+            clean[key] = _text(item[key], key, line)
+    # Extensions: record this item's calls (default yes); retire it (no longer offered to callers).
+    for key in ("recording", "retired"):
+        if item.get(key) is not None:
+            if not isinstance(item[key], bool):
+                raise CatalogError(line, f"{key} must be true or false")
+            clean[key] = item[key]
     return clean
+
+
+def _text(value: Any, key: str, line: int | None) -> str:
+    if not isinstance(value, str):
+        raise CatalogError(line, f"{key} must be text")
+    value = value.strip()
+    if len(value) > MAX_LEN.get(key, 16):
+        raise CatalogError(line, f"{key} is longer than {MAX_LEN.get(key, 16)} characters")
+    return value
+
+
+def validate_category(raw: Any, code: str) -> dict:
+    """A category's display names: `name` (Chinese) required, `name_en` optional; the code is the
+    one service items carry in `category`."""
+    if not isinstance(raw, dict):
+        raise CatalogError(None, "expected an object with name and name_en")
+    code = _text(code, "category", None)
+    if not code:
+        raise CatalogError(None, "the category code must not be empty")
+    name = _text(raw.get("name", ""), "name", None)
+    if not name:
+        raise CatalogError(None, "name must not be empty")
+    name_en = raw.get("name_en")
+    return {"code": code, "name": name, "name_en": "" if name_en is None else _text(name_en, "name_en", None)}
 
 
 def load_catalog_file(path: str | Path) -> list[dict]:
@@ -93,14 +117,13 @@ def _load_csv(text: str) -> list[dict]:
         for row in reader:
             line, start = start, reader.line_num + 1
             if line == 1:
-                if tuple(cell.strip() for cell in row) != FIELDS:
-                    raise CatalogError(1, "header must be " + ",".join(FIELDS))
+                header = _header(row)
                 continue
             if not any(cell.strip() for cell in row):
                 continue  # blank lines, e.g. at the end of the file
-            if len(row) != len(FIELDS):
-                raise CatalogError(line, f"expected {len(FIELDS)} fields, found {len(row)}")
-            item: dict[str, Any] = dict(zip(FIELDS, row))
+            if len(row) != len(header):
+                raise CatalogError(line, f"expected {len(header)} fields, found {len(row)}")
+            item: dict[str, Any] = dict(zip(header, row))
             difficulty = item["difficulty"].strip()
             item["difficulty"] = int(difficulty) if difficulty.isdecimal() else difficulty
             items.append({**validate_item(item, line), "_line": line})
@@ -109,3 +132,12 @@ def _load_csv(text: str) -> list[dict]:
     if start == 1:
         raise CatalogError(1, "empty file: header must be " + ",".join(FIELDS))
     return items
+
+
+def _header(row: list[str]) -> tuple[str, ...]:
+    """The seven contract columns in order, then any optional ones (each at most once)."""
+    header = tuple(cell.strip() for cell in row)
+    extra = header[len(FIELDS):]
+    if header[: len(FIELDS)] != FIELDS or any(c not in OPTIONAL_FIELDS for c in extra) or len(set(extra)) < len(extra):
+        raise CatalogError(1, "header must be " + ",".join(FIELDS) + " followed by any of " + ",".join(OPTIONAL_FIELDS))
+    return header

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-_SI = ("social_insurance", "人力资源和社会保障局")
-_MI = ("medical_insurance", "医疗保障局")
-_TX = ("tax", "税务局")
-_BR = ("business_registration", "市场监督管理局")
-_ID = ("identity_documents", "公安局")
-_EM = ("employment", "人力资源和社会保障局")
-_FN = ("financing", "地方金融监督管理局")
-_LA = ("legal_aid", "司法局")
+from .categories import name_missing_categories
 
-# (code, name, name_en, (category, department), level, difficulty)
+_HR = ("人力资源和社会保障局", "Human Resources and Social Security Bureau")
+_SI = ("social_insurance", *_HR)
+_MI = ("medical_insurance", "医疗保障局", "Healthcare Security Bureau")
+_TX = ("tax", "税务局", "Tax Bureau")
+_BR = ("business_registration", "市场监督管理局", "Administration for Market Regulation")
+_ID = ("identity_documents", "公安局", "Public Security Bureau")
+_EM = ("employment", *_HR)
+_FN = ("financing", "地方金融监督管理局", "Local Financial Supervision Bureau")
+_LA = ("legal_aid", "司法局", "Justice Bureau")
+
+# The categories' display names (table `categories`): code -> (Chinese, English).
+DEMO_CATEGORIES: dict[str, tuple[str, str]] = {
+    "social_insurance": ("社会保险", "Social insurance"),
+    "medical_insurance": ("医疗保险", "Medical insurance"),
+    "tax": ("税务", "Tax"),
+    "business_registration": ("企业登记", "Business registration"),
+    "identity_documents": ("证照与户籍", "Identity documents and residence"),
+    "employment": ("就业创业", "Employment"),
+    "financing": ("企业融资", "Business financing"),
+    "legal_aid": ("法律服务", "Legal services"),
+}
+
+# (code, name, name_en, (category, department, department_en), level, difficulty)
 _ITEMS = [
     ("SI-001", "企业职工社会保险开户", "Open employee social insurance accounts", _SI, "district", 2),
     ("SI-002", "职工参保登记与增减员", "Enrol or remove employees from social insurance", _SI, "district", 1),
@@ -57,8 +72,8 @@ _ITEMS = [
 
 DEMO_SERVICE_ITEMS: list[dict] = [
     {"code": code, "name": name, "name_en": name_en, "category": cat, "department": dept,
-     "level": level, "difficulty": difficulty}
-    for code, name, name_en, (cat, dept), level, difficulty in _ITEMS
+     "department_en": dept_en, "level": level, "difficulty": difficulty}
+    for code, name, name_en, (cat, dept, dept_en), level, difficulty in _ITEMS
 ]
 
 _CATEGORIES = sorted({item["category"] for item in DEMO_SERVICE_ITEMS})
@@ -88,14 +103,16 @@ Callers need no login: open / and pick a service item."""
 
 
 async def load_demo(store) -> bool:
-    """Load the demo catalog and accounts into an empty database; True if it did."""
-    if await store.count_service_items() or await store.count_accounts():
-        return False
-    await store.import_service_items(DEMO_SERVICE_ITEMS)
-    for account in DEMO_ACCOUNTS:
-        await store.upsert_account(
-            account["username"], account["role"], account["password"],
-            display_name=account["display_name"], skills=account["skills"],
-            check_password=False,  # the demo's published passwords are shorter than the minimum
-        )
-    return True
+    """Load the demo catalog and accounts into an empty database; True if it did. The demo's
+    categories get their display names whenever items use them and they have none yet."""
+    loaded = not (await store.count_service_items() or await store.count_accounts())
+    if loaded:
+        await store.import_service_items(DEMO_SERVICE_ITEMS)
+        for account in DEMO_ACCOUNTS:
+            await store.upsert_account(
+                account["username"], account["role"], account["password"],
+                display_name=account["display_name"], skills=account["skills"],
+                check_password=False,  # the demo's published passwords are shorter than the minimum
+            )
+    await name_missing_categories(store, DEMO_CATEGORIES)
+    return loaded

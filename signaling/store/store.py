@@ -29,6 +29,7 @@ from .hours import load_hours
 from .models import (
     Account,
     CallSession,
+    Category,
     Rating,
     Recording,
     ServiceItem,
@@ -197,8 +198,12 @@ class Store:
 
     # ---- catalog -------------------------------------------------------
 
-    async def search_service_items(self, q: str | None = None, limit: int = 500) -> list[dict]:
-        stmt = select(ServiceItem).order_by(ServiceItem.category, ServiceItem.code).limit(limit)
+    async def search_service_items(self, q: str | None = None, limit: int = 500,
+                                   include_retired: bool = False) -> list[dict]:
+        """Retired items are left out unless `include_retired` (the administrators' catalog)."""
+        stmt = _catalog_query().order_by(ServiceItem.category, ServiceItem.code).limit(limit)
+        if not include_retired:
+            stmt = stmt.where(ServiceItem.retired.is_(False))
         if q and q.strip():
             # lower() on both sides: ILIKE is not portable, and LIKE's case rules differ by backend.
             pattern = "%" + _escape_like(q.strip().lower()) + "%"
@@ -207,17 +212,17 @@ class Store:
                 for col in (ServiceItem.code, ServiceItem.name, ServiceItem.name_en)
             )))
         async with self._db() as db:
-            return [_item_dict(item) for item in (await db.scalars(stmt)).all()]
+            return [_item_dict(*row) for row in (await db.execute(stmt)).all()]
 
     async def all_service_items(self) -> list[dict]:
-        """The whole catalog (the session engine keeps it in memory)."""
+        """The whole catalog, retired items too (the session engine keeps it in memory)."""
         async with self._db() as db:
-            return [_item_dict(item) for item in (await db.scalars(select(ServiceItem))).all()]
+            return [_item_dict(*row) for row in (await db.execute(_catalog_query())).all()]
 
     async def get_service_item(self, code: str) -> dict | None:
         async with self._db() as db:
-            item = await db.get(ServiceItem, code)
-            return _item_dict(item) if item else None
+            row = (await db.execute(_catalog_query().where(ServiceItem.code == code))).first()
+            return _item_dict(*row) if row else None
 
     async def import_service_items(self, items: list[dict]) -> int:
         # Validate everything before writing anything: a bad row imports nothing.
@@ -658,12 +663,21 @@ def _line_of(item: Any, index: int) -> int:
     return line if isinstance(line, int) else index + 1
 
 
-def _item_dict(item: ServiceItem) -> dict:
+def _catalog_query() -> Any:
+    """Service items with their category's display names (none when the category has no row)."""
+    return select(ServiceItem, Category.name, Category.name_en).outerjoin(Category, Category.code == ServiceItem.category)
+
+
+def _item_dict(item: ServiceItem, category_name: str | None = None, category_name_en: str | None = None) -> dict:
     return {
         "code": item.code, "name": item.name, "name_en": item.name_en,
         "category": item.category, "department": item.department,
         "level": item.level, "difficulty": item.difficulty,
         "recording": item.recording,  # extension: calls of this item are recorded
+        # issue 12: display names in both languages; a retired item is no longer offered to callers
+        "department_en": item.department_en,
+        "category_name": category_name or item.category, "category_name_en": category_name_en or category_name or item.category,
+        "retired": item.retired,
     }
 
 

@@ -37,7 +37,10 @@ TABLE = [
     ("GET", "/api/admin/scores", None, ADMIN),
     ("GET", "/api/admin/accounts", None, ADMIN),
     ("PUT", "/api/admin/accounts/role.table", {"role": "specialist", "password": "long-enough-1"}, ADMIN),
+    ("GET", "/api/admin/service-items", None, ADMIN),
     ("PUT", "/api/admin/service-items/RT-001", ITEM, ADMIN),
+    ("GET", "/api/admin/categories", None, ADMIN),
+    ("PUT", "/api/admin/categories/tax", {"name": "税务", "name_en": "Tax"}, ADMIN),
     ("POST", "/api/admin/service-items/import", "csv", ADMIN),
     ("GET", "/api/docs", None, ANYONE),
     ("GET", "/api/openapi.json", None, ANYONE),
@@ -118,6 +121,7 @@ def _pattern(path: str) -> str:
             .replace("/api/documents/no-such-document", "/api/documents/{doc_id}")
             .replace("/api/admin/accounts/role.table", "/api/admin/accounts/{username}")
             .replace("/api/admin/service-items/RT-001", "/api/admin/service-items/{code}")
+            .replace("/api/admin/categories/tax", "/api/admin/categories/{code}")
             .replace("/api/queues/SI-001", "/api/queues/{service_item}"))
 
 

@@ -50,3 +50,21 @@ async def database(request, tmp_path):
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+# One service item, for the tests that write sessions through the store (writer, references).
+ITEM = {"code": "SI-001", "name": "社保开户", "name_en": "Open accounts", "category": "social_insurance",
+        "department": "", "level": "district", "difficulty": 2}
+
+
+@pytest.fixture
+async def item_store(database):
+    """An open Store on `database` whose catalog holds ITEM."""
+    from signaling.store import Store
+
+    url, kwargs = database
+    s = Store(url, engine_kwargs=kwargs)
+    await s.open()
+    await s.import_service_items([ITEM])
+    yield s
+    await s.close()

@@ -17,8 +17,6 @@ from signaling.store.writer import SessionWriter
 SHANGHAI = time_zone("Asia/Shanghai")
 # 17:30 UTC on 1 December is 01:30 on 2 December in Shanghai: the center's date is the 2nd.
 LATE = datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc)
-ITEM = {"code": "SI-001", "name": "社保开户", "name_en": "Open accounts", "category": "social_insurance",
-        "department": "", "level": "district", "difficulty": 2}
 
 
 def test_a_reference_is_prefix_local_date_and_counter_within_20_characters():
@@ -56,13 +54,8 @@ def test_an_unknown_time_zone_is_refused():
 
 
 @pytest.fixture
-async def store(database):
-    url, kwargs = database
-    s = Store(url, engine_kwargs=kwargs)
-    await s.open()
-    await s.import_service_items([ITEM])
-    yield s
-    await s.close()
+def store(item_store):
+    return item_store  # conftest.py: SQLite and PostgreSQL, with one service item
 
 
 async def _run(store: Store, tmp_path, count: int, *, seed: bool = True) -> list[str | None]:

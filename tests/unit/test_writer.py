@@ -15,8 +15,6 @@ from signaling.store.writer import SessionWriter
 from signaling.telemetry import Telemetry
 
 T0 = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
-ITEM = {"code": "SI-001", "name": "社保开户", "name_en": "Open accounts", "category": "social_insurance",
-        "department": "", "level": "district", "difficulty": 2}
 
 
 class Outage:
@@ -36,13 +34,8 @@ class Outage:
 
 
 @pytest.fixture
-async def store(database):
-    url, kwargs = database
-    s = Store(url, engine_kwargs=kwargs)
-    await s.open()
-    await s.import_service_items([ITEM])
-    yield s
-    await s.close()
+def store(item_store):
+    return item_store  # conftest.py: SQLite and PostgreSQL, with one service item
 
 
 async def _writer(store, tmp_path, **kwargs) -> SessionWriter:

@@ -12,19 +12,21 @@ STATUS_OF_KIND = {"bad_input": 400, "unauthorized": 401, "forbidden": 403, "not_
 class ApiError(Exception):
     """A refusal with a snake_case code, a human message and an HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400, headers: dict[str, str] | None = None):
+    def __init__(self, code: str, message: str, status: int = 400, headers: dict[str, str] | None = None,
+                 fields: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}  # e.g. Retry-After on a 429
+        self.fields = fields or {}  # beside `error` in the answer (a `closed` refusal's next_open_at)
 
     @classmethod
     def of(cls, exc: DomainError) -> "ApiError":
-        return cls(exc.code, exc.message, STATUS_OF_KIND.get(exc.kind, 409))
+        return cls(exc.code, exc.message, STATUS_OF_KIND.get(exc.kind, 409), fields=exc.fields)
 
     def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message}}
+        return {"error": {"code": self.code, "message": self.message}, **self.fields}
 
     def ack(self) -> dict:
         return {"ok": False, **self.body()}

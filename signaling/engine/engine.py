@@ -24,6 +24,7 @@ from ..store import Store
 from ..store.writer import SessionWriter, StoreUnavailable
 from ..telemetry import Telemetry
 from .errors import BadInput, Conflict, NotFound, Unauthorized, Unavailable
+from .hours import OpeningHours
 from .incall import InCall
 from .live import LiveSession, Participant
 from .presence import Emit, Presence
@@ -67,6 +68,7 @@ class SessionEngine:
         self.supervision = Supervision(self.sessions)
         self.read = ReadModels(self.sessions, self.supervision, store)
         self.catalog: dict[str, dict] = {}  # service item code -> item, for requests without a database read
+        self.opening = OpeningHours()  # when calls are taken (engine/hours.py)
         self.stopping = False
         self._day = datetime.now().date()
         self._ticker: asyncio.Task | None = None
@@ -81,6 +83,7 @@ class SessionEngine:
         # The journal is replayed by now: every reference handed out before is in the database.
         await self.sessions.references.seed(utcnow(), self.store.last_reference_number)
         await self.reload_catalog()
+        await self.reload_hours()
         self._ticker = asyncio.create_task(self._tick_loop(), name="engine-tick")
         self.spawn(self._reload_loop())
 
@@ -92,6 +95,12 @@ class SessionEngine:
             self.catalog = {item["code"]: item for item in items}
             categories = {code: item["category"] for code, item in self.catalog.items()}
             await self.sessions.apply(self.router.configure(queues, categories, self.clock()))
+
+    async def reload_hours(self) -> None:
+        """Take the opening hours and calendar overrides (start-up, after every edit, every minute)."""
+        config = await self.store.opening_hours()
+        async with self.lock:
+            self.opening.configure(config)
 
     async def drain(self, seconds: float) -> None:
         """A graceful stop: refuse new requests at once and route nothing more (sessions not yet
@@ -307,6 +316,7 @@ class SessionEngine:
             raise Unavailable("service_unavailable", "the service is stopping; please call again in a moment")
         if not self.writer.accepting:
             raise Unavailable("service_unavailable", "the service cannot take new calls right now; please try again shortly")
+        self.opening.check_request(item["code"], received_at)  # Closed, with the next opening
         async with self.lock:
             session = await self.sessions.request(sid, item, caller, received_at)
         try:
@@ -457,6 +467,7 @@ class SessionEngine:
             await asyncio.sleep(RELOAD_S)
             try:
                 await asyncio.wait_for(self.reload_catalog(), LOOKUP_TIMEOUT_S * 3)
+                await asyncio.wait_for(self.reload_hours(), LOOKUP_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down: keep what is known
@@ -465,6 +476,8 @@ class SessionEngine:
     async def _tick(self) -> None:
         await self.sessions.tick()
         now = self.clock()
+        for session in self.opening.left_waiting(list(self.sessions.live.values()), self.router, utcnow(), now):
+            await self.sessions.end(session, reason="closed", ended_by="system")  # closed, nobody staffed
         for spec_id, since in list(self.presence.gone.items()):
             if now - since >= self.settings.reconnect_grace_s and not self.presence.signed_in(spec_id):
                 session = self.sessions.live.get(self.router.specialist_call(spec_id) or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 class DomainError(Exception):
     kind = "conflict"
+    fields: dict = {}  # what the answer carries beside `error` (e.g. `next_open_at`); never mutated
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -36,6 +37,15 @@ class Conflict(DomainError):
     """The event does not fit the current state."""
 
     kind = "conflict"
+
+
+class Closed(Conflict):
+    """Outside opening hours. The ack carries `next_open_at` beside the error (ISO 8601 UTC, or
+    null when no opening is set ahead)."""
+
+    def __init__(self, message: str, next_open_at: str | None):
+        super().__init__("closed", message)
+        self.fields = {"next_open_at": next_open_at}
 
 
 class TooMany(DomainError):

@@ -4,13 +4,17 @@ media plane, a recording emit and a clock the test moves. No aiortc, no sockets,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from signaling.auth import Identity, Tokens
 from signaling.config import Settings
 from signaling.engine import Conflict, NotFound, SessionEngine
+from signaling.engine.errors import Closed
+from signaling.routing.hours import DayOverride, WeeklySchedule
+from signaling.store.hours import HoursConfig
 from signaling.telemetry import Telemetry
 
 ITEM = {"code": "SI-001", "name": "社保开户", "name_en": "Open accounts", "category": "social_insurance",
@@ -293,3 +297,44 @@ async def test_a_session_gets_the_next_reference_of_the_day_in_its_ack_record_of
     assert (await world.to(sid, "call:connected"))[0]["reference"] == ack["reference"]
     other = await world.engine.request(await world.caller(2), "SI-001", {"name": "b"})
     assert other["reference"] == prefix + "0043"
+
+
+# ---- opening hours (engine/hours.py) ----------------------------------------------------------
+
+
+def _closed_until_tomorrow_nine() -> tuple[HoursConfig, datetime]:
+    """A week with no hours, and tomorrow (Beijing time) open 09:00–10:00: closed now, whatever
+    the date (an override wins over the official calendar)."""
+    tz = ZoneInfo("Asia/Shanghai")
+    tomorrow = datetime.now(tz).date() + timedelta(days=1)
+    opening = DayOverride(tomorrow, "open", ((540, 600),))
+    config = HoursConfig(center=WeeklySchedule(), overrides={tomorrow: opening})
+    return config, datetime.combine(tomorrow, time(9), tzinfo=tz).astimezone(timezone.utc)
+
+
+async def test_a_request_while_closed_is_refused_with_the_next_opening(world):
+    config, nine = _closed_until_tomorrow_nine()
+    world.engine.opening.configure(config)
+    sid = await world.caller(1)
+    with pytest.raises(Closed) as refused:
+        await world.engine.request(sid, "SI-001", {"name": "a"})
+    assert (refused.value.code, refused.value.kind) == ("closed", "conflict")
+    assert refused.value.fields == {"next_open_at": nine.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+    assert world.log.records == []  # nothing written for a refused request
+    world.engine.opening.configure(HoursConfig())  # no schedule: always open again
+    assert (await world.engine.request(sid, "SI-001", {"name": "a"}))["call_id"]
+
+
+async def test_after_closing_those_waiting_are_served_while_someone_is_staffed(world):
+    spec = await world.specialist(1)
+    waiting = [await world.engine.request(await world.caller(n), "SI-001", {"name": str(n)}) for n in (1, 2)]
+    world.engine.opening.configure(_closed_until_tomorrow_nine()[0])
+    await world.tick(2)
+    assert set(world.engine.sessions.live) == {a["call_id"] for a in waiting}  # a specialist is still there
+    await world.engine.set_state(spec, "away", None)  # the last specialist leaves: nobody to answer
+    await world.tick(2)
+    assert world.engine.sessions.live == {}
+    for ack, n in zip(waiting, (1, 2)):
+        assert world.log.last_fields(ack["call_id"])["outcome"] == "missed"
+        assert world.log.last_fields(ack["call_id"])["end_reason"] == "closed"
+        assert (await world.to(f"caller{n}", "call:ended"))[-1]["reason"] == "closed"

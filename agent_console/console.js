@@ -15,7 +15,7 @@ import { showError, clearError } from "/lib/errors.js";
 import { request } from "/lib/http.js";
 import { connectSocket, closeSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
-import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames } from "/lib/media.js";
+import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames, watchPicture, stopMedia } from "/lib/media.js";
 import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { mountSignIn, loadSession, clearSession, itemLabel } from "/s/staff.js";
 import { Tones } from "/s/tones.js";
@@ -112,7 +112,8 @@ function showLegState(state) {
 /** Who calls, on the offer card or the call card (`card`: "offer" or "call"). */
 function showCaller(card, msg) {
   const caller = msg.caller || {};
-  for (const [id, value] of [["caller", caller.name], ["company", caller.company], ["credit", caller.credit_code]]) {
+  const fields = [["caller", caller.name], ["company", caller.company], ["credit", caller.credit_code], ["phone", caller.phone]];
+  for (const [id, value] of fields) {
     $(`${card}-${id}`).textContent = value || t("common.none");
   }
   return caller;
@@ -163,8 +164,7 @@ function showCall(msg) {
   vw.accepting = false;
   vw.call = msg;
   vw.callId = msg.call_id;
-  const caller = showCaller("call", msg);
-  $("call-phone").textContent = caller.phone || t("common.none");
+  showCaller("call", msg);
   $("call-item").textContent = itemLabel(msg.service_item);
   for (const el of document.querySelectorAll(".session-no")) el.textContent = msg.call_id;
   chat.clear();
@@ -175,6 +175,7 @@ function showCall(msg) {
   $("idle-card").hidden = true;
   $("call-card").hidden = false;
   $("hangup-btn").disabled = false;
+  callerPicture.restart();
   const rv = $("remote-video");
   if (rv.srcObject) rv.play().catch(() => {});
   const started = Date.now();
@@ -200,6 +201,12 @@ function setCallerScreen(sharing) {
     if (v.srcObject) v.play().catch(() => {});
   }
 }
+
+// "Camera off" instead of a black box when the caller sends no picture (camera off, none, stopped).
+const callerPicture = watchPicture($("remote-video"), (picture) => {
+  $("camera-off").hidden = picture;
+  $("stage").classList.toggle("no-picture", !picture);
+});
 
 // "The caller is reconnecting…" over the call's video (S→C call:media).
 const mediaNotice = new MediaNotice($("media-overlay"), $("media-text"), { prefix: "console", self: "specialist" });
@@ -407,8 +414,7 @@ function teardown() {
   vw.leg = null;
   if (vw.socket) closeSocket(vw.socket);
   vw.socket = null;
-  if (vw.localStream) for (const tr of vw.localStream.getTracks()) tr.stop();
-  vw.localStream = null;
+  vw.localStream = stopMedia(vw.localStream, $("self-video"));
   vw.mediaTried = false;
   vw.state = "offline";
   hideOffer();

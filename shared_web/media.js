@@ -37,6 +37,19 @@ export async function getRememberedMedia({ audioId, videoId }) {
   }
 }
 
+/**
+ * The call is over: stop every track of `stream` (the camera and microphone are released, their
+ * light goes off) and empty each <video> that showed it. Returns null, for `stream = stopMedia(stream)`.
+ */
+export function stopMedia(stream, ...videos) {
+  if (stream) for (const tr of stream.getTracks()) tr.stop();
+  for (const video of videos) {
+    video.pause();
+    video.srcObject = null;
+  }
+  return null;
+}
+
 /** Browsers start an AudioContext suspended until the user acts: resume `context()` on the first click or key. */
 export function resumeOnGesture(context) {
   const resume = () => {
@@ -129,4 +142,63 @@ export function watchFrames(video) {
       video.dataset.height = String(video.videoHeight || 0);
     }, 250);
   }
+}
+
+const DARK = 24; // no sampled block brighter than this (of 255): a black picture
+
+/**
+ * Whether `video` shows the other party's camera. `onChange(false)` when its stream has no live
+ * video track (missing, ended or muted), no frame came for `stallMs` (the sender stopped its
+ * camera or sends none), or the frames are black (a camera turned off with `track.enabled = false`
+ * still sends black frames: remote tracks are not muted for it); `onChange(true)` when a picture
+ * is back. Checked every `everyMs` from an 8×6 sample. `restart()` gives a new call `graceMs`
+ * for its first frames before "no picture" is said.
+ */
+export function watchPicture(video, onChange, { stallMs = 2000, graceMs = 3000, everyMs = 500 } = {}) {
+  watchFrames(video);
+  const canvas = document.createElement("canvas");
+  canvas.width = 8;
+  canvas.height = 6;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  let shown = null;
+  let frames = -1;
+  let frameAt = performance.now();
+  let since = frameAt;
+  const black = () => {
+    try {
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) > DARK) return false;
+      return true;
+    } catch (_) {
+      return false; // nothing drawable yet: the other checks decide
+    }
+  };
+  const check = () => {
+    const now = performance.now();
+    const count = Number(video.dataset.frames || 0);
+    if (count !== frames || document.hidden) { // a hidden page renders no frames: not a stall
+      frames = count;
+      frameAt = now;
+    }
+    const track = video.srcObject && video.srcObject.getVideoTracks ? video.srcObject.getVideoTracks()[0] : null;
+    const picture = !!track && track.readyState === "live" && !track.muted
+      && now - frameAt <= stallMs && video.videoWidth > 0 && !black();
+    if (!picture && now - since < graceMs) return;
+    if (picture !== shown) {
+      shown = picture;
+      onChange(picture);
+    }
+  };
+  setInterval(check, everyMs);
+  return {
+    restart() {
+      since = performance.now();
+      frameAt = since;
+      if (shown !== true) {
+        shown = true; // the picture is coming
+        onChange(true);
+      }
+    },
+  };
 }

@@ -31,14 +31,15 @@ async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
     """`caller`, `specialist` or `admin` for this session; 401/403/404/409 otherwise.
 
     The parties may act only while the session is live: the caller (its call token), and the
-    specialist who answered it — not one it merely rings. Administrators may read any time."""
+    specialist who answered it — not one it merely rings. Administrators may read any time.
+    After a transfer, the parties of the live session that continues it act for it too."""
     token = bearer_token(request)
     if token is None:
         raise ApiError("unauthorized", "a call token or a staff token is required", 401)
-    live = request.app[keys.ENGINE].sessions.live.get(session_id)
+    live = request.app[keys.ENGINE].incall.continuing(session_id)
     call_id = request.app[keys.TOKENS].verify_call_token(token)
     if call_id is not None:
-        if call_id != session_id:
+        if call_id != session_id and (live is None or call_id != live.id):
             raise ApiError("forbidden", "this call token is for another session", 403)
         if live is None:
             raise ApiError("not_live", "the session has ended: its documents are no longer shared with you", 409)
@@ -92,7 +93,7 @@ async def _file_part(request: web.Request) -> tuple[str, bytes]:
 async def list_documents(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
     await _who(request, session_id, admin_ok=True)
-    return web.json_response({"items": await request.app[keys.ENGINE].incall.documents.list(session_id)})
+    return web.json_response({"items": await request.app[keys.ENGINE].incall.documents_of(session_id)})
 
 
 async def download(request: web.Request) -> web.Response:

@@ -296,9 +296,7 @@ class SessionEngine:
             restored = {"call_id": session.id, "party": part.role, "state": "restored"}
             if part.role == "specialist":
                 self.writer.event(session.id, "specialist_reconnected", utcnow())
-                await self.presence.to_sid(sid, "call:connected", {
-                    "call_id": session.id, "service_item": session.service_item, "caller": session.caller,
-                })
+                await self.presence.to_sid(sid, "call:connected", self.sessions.connected_for_specialist(session))
                 await self.presence.to_sid(sid, "chat:history", history)
                 await self.presence.to_caller(session, "call:media", restored)
             else:
@@ -363,12 +361,13 @@ class SessionEngine:
         async with self.lock:
             await self.incall.screen(sid, session_id, sharing)
 
-    async def transfer(self, sid: str, session_id: str, service_item: str | None, specialist: str | None) -> dict:
+    async def transfer(self, sid: str, session_id: str, service_item: str | None, specialist: str | None,
+                       note: str | None = None) -> dict:
         if self.stopping:
             raise Unavailable("service_unavailable", "the service is stopping; a transfer cannot be started")
         item = await self._service_item(service_item) if service_item is not None else None
         async with self.lock:
-            return await self.incall.transfer(sid, session_id, item, specialist)
+            return await self.incall.transfer(sid, session_id, item, specialist, note)
 
     async def log_caught_up(self, timeout: float = 1.0) -> None:
         """Wait briefly until the session log holds every transition made so far, so that an

@@ -78,6 +78,18 @@ class InCall:
             await self.presence.to_specialist(session.specialist_id, "document:shared", event)
         return doc
 
+    def continuing(self, session_id: str):
+        """The live session that is `session_id` or continues it after transfers, else None."""
+        live = self.sessions.live.get(session_id)
+        if live is not None:
+            return live
+        return next((s for s in self.sessions.live.values() if session_id in s.lineage), None)
+
+    async def documents_of(self, session_id: str) -> list[dict]:
+        """A session's documents, oldest first; a live one's include those of the sessions it continues."""
+        live = self.sessions.live.get(session_id)
+        return await self.documents.list([*live.lineage, session_id] if live is not None else [session_id])
+
     async def rate(self, sid: str, session_id: str, satisfaction: int, comment: str | None) -> None:
         """The caller rates the session it was in, once it has ended (outside the engine's lock)."""
         part = self.presence.get(sid)
@@ -109,11 +121,15 @@ class InCall:
             if spec_id != me and self.presence.signed_in(spec_id)
         ]
 
-    async def transfer(self, sid: str, session_id: str, item: dict | None, specialist: str | None) -> dict:
+    async def transfer(self, sid: str, session_id: str, item: dict | None, specialist: str | None,
+                       note: str | None = None) -> dict:
         """Transfer a connected call: this session ends as `transferred`; a new one,
         linked by `transferred_from`, is queued for another service item or offered to
         a named specialist. The caller keeps its connection and leg and is told with
-        S→C `call:transferred` (new call id and call token)."""
+        S→C `call:transferred` (new call id, call token and reference).
+
+        The new session carries the context: the chat so far, the documents of the sessions
+        it continues (`lineage`), the note, and who transferred it (`transfer` in its offer)."""
         part, session = self.sessions.joined(sid, session_id)
         if part.role != "specialist":
             raise Forbidden("forbidden", "only the specialist can transfer a call")
@@ -128,10 +144,19 @@ class InCall:
                 raise Conflict("specialist_unavailable", "that specialist is not signed in")
             if not self.router.has_skill(target["id"], item["code"], item["category"]):
                 raise Conflict("not_qualified", "that specialist does not handle this service item")
-        new = self.sessions.open_session(item, session.caller, session.caller_sid, utcnow(), transferred_from=session.id)
+        new = self.sessions.open_session(item, session.caller, session.caller_sid, utcnow(),
+                                         transferred_from=session.id, transfer_note=note)
         new.caller_gone_since = session.caller_gone_since
+        new.messages = list(session.messages)
+        new.lineage = [*session.lineage, session.id]
+        new.journey_mono = session.journey_mono if session.journey_mono is not None else session.created_mono
+        new.transfer = {
+            "from": {"display_name": self.presence.account(session.specialist_id).get("display_name")},
+            "note": note, "from_session": session.id, "from_reference": session.reference,
+        }
         self.writer.event(session.id, "transferred", utcnow(), {
             "to_session": new.id, "service_item": item["code"], "specialist": target["username"] if target else None,
+            **({"note": note} if note else {}),
         })
         session.caller_sid = None  # the caller is told below, not "ended"
         caller = self.presence.get(new.caller_sid) if new.caller_sid else None
@@ -142,6 +167,7 @@ class InCall:
             "call_id": session.id,
             "new_call_id": new.id,
             "call_token": new.token,
+            "reference": new.reference,
             "service_item": new.service_item,
             "specialist": {"display_name": target["display_name"]} if target else None,
         })

@@ -26,6 +26,12 @@ class LiveSession:
     created_mono: float
     record: bool = True  # record the bridged media (settings and the service item allow it)
     reference: str | None = None  # the short human reference (engine/references.py)
+    # After a transfer: the sessions this one continues, oldest first (their documents come along),
+    # who transferred it and why (`transfer` in call:offered / call:connected), and when the caller
+    # first asked (monotonic; the whole journey's start).
+    lineage: list[str] = field(default_factory=list)
+    transfer: dict | None = None
+    journey_mono: float | None = None
     created_seq: int = 0  # the session writer's record of its row
     specialist_id: int | None = None
     answered: bool = False

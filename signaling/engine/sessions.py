@@ -117,7 +117,8 @@ class SessionMachine:
         return session
 
     def open_session(
-        self, item: dict, caller: dict, caller_sid: str | None, at: datetime, transferred_from: str | None = None
+        self, item: dict, caller: dict, caller_sid: str | None, at: datetime, transferred_from: str | None = None,
+        transfer_note: str | None = None,
     ) -> LiveSession:
         session_id = uuid.uuid4().hex
         session = LiveSession(
@@ -134,7 +135,7 @@ class SessionMachine:
         )
         session.created_seq = self.writer.create(
             id=session_id, service_item_code=item["code"], caller=caller, created_at=at,
-            transferred_from=transferred_from, reference=session.reference,
+            transferred_from=transferred_from, reference=session.reference, transfer_note=transfer_note,
         )
         self.live[session_id] = session
         return session
@@ -275,6 +276,7 @@ class SessionMachine:
             "caller": session.caller,
             "queued_ms": round((self.clock() - session.created_mono) * 1000),
             "timeout_s": d.timeout_s,
+            **self.transfer_context(session),
         })
 
     async def _answered(self, d: Answered) -> None:
@@ -290,11 +292,22 @@ class SessionMachine:
             status="connected", answered_at=now, specialist_id=d.specialist_id,
         )
         await self.presence.to_specialist(d.specialist_id, "call:connected", self.connected_for_specialist(session))
+        if session.messages:  # a transfer's chat so far: the new specialist reads what was said
+            await self.presence.to_specialist(d.specialist_id, "chat:history",
+                                              {"call_id": session.id, "messages": list(session.messages)})
         await self.presence.to_caller(session, "call:connected", self.connected_for_caller(session))
 
     def connected_for_specialist(self, session: LiveSession) -> dict:
         return {"call_id": session.id, "reference": session.reference, "service_item": session.service_item,
-                "caller": session.caller}
+                "caller": session.caller, **self.transfer_context(session)}
+
+    def transfer_context(self, session: LiveSession) -> dict:
+        """`transfer` of call:offered / call:connected: who transferred the session and why, and how long
+        the caller has been with the center since it first asked (`journey_ms`); {} when not transferred."""
+        if session.transfer is None:
+            return {}
+        journey = self.clock() - (session.journey_mono if session.journey_mono is not None else session.created_mono)
+        return {"transfer": {**session.transfer, "journey_ms": round(journey * 1000)}}
 
     def connected_for_caller(self, session: LiveSession) -> dict:
         return {"call_id": session.id, "reference": session.reference,

@@ -221,7 +221,8 @@ class AgentNamespace(_Namespace):
         specialist = v.text(p, "specialist", required=False, max_len=64)
         if (service_item is None) == (specialist is None):
             raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
-        return await self.engine.transfer(sid, call_id, service_item, specialist)
+        note = v.text(p, "note", required=False, max_len=500)  # why: shown to whoever answers next
+        return await self.engine.transfer(sid, call_id, service_item, specialist, note)
 
     @acked
     async def transfer_targets(self, sid: str, data: Any) -> dict:

@@ -133,12 +133,14 @@ class Documents:
                                 data={"id": doc.id, "from": sender, "name": filename, "size": len(content)}))
             return _doc_dict(doc)
 
-    async def list(self, session_id: str) -> list[dict]:
+    async def list(self, session_ids: str | list[str]) -> list[dict]:
+        """The documents of one session, or of several (a session and those it continues), oldest first."""
+        ids = [session_ids] if isinstance(session_ids, str) else session_ids
         async with self._store._db() as db:
             rows = await db.execute(
                 select(Document.id, Document.session_id, Document.sender, Document.filename,
                        Document.content_type, Document.size, Document.created_at)
-                .where(Document.session_id == session_id)
+                .where(Document.session_id.in_(ids))
                 .order_by(Document.created_at, Document.id)
             )
             return [_doc_dict(Document(id=i, session_id=s, sender=f, filename=n, content_type=c, size=z, created_at=a))

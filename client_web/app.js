@@ -77,7 +77,7 @@ function updateCallButton() {
 }
 
 function showSessionNo() {
-  for (const node of document.querySelectorAll(".session-no")) node.textContent = session.id || t("common.none");
+  for (const node of document.querySelectorAll(".session-no")) node.textContent = session.number || t("common.none");
 }
 
 function setState(state) {
@@ -340,6 +340,7 @@ function connect() {
   session.on("call:connected", (msg) => {
     const resumed = session.resuming || (vw.state === "connected" && msg.call_id === session.id);
     session.id = msg.call_id || session.id;
+    if (msg.reference) session.reference = msg.reference; // a resumed page learns it here too
     session.resuming = false;
     everConnected = true;
     const name = (msg.specialist && msg.specialist.display_name) || t("common.none");
@@ -361,7 +362,7 @@ function connect() {
   session.on("call:media", (msg) => mediaNotice.update(msg));
   session.on("call:transferred", (msg) => {
     // The session continues as a new one (new number, new token) with the same connection.
-    session.begin(msg.new_call_id, msg.call_token);
+    session.begin(msg.new_call_id, msg.call_token, msg.reference);
     transferInfo = msg;
     lastQueued = null;
     $("queue-position").textContent = "…";
@@ -406,7 +407,7 @@ async function requestCall() {
     showError(ack);
     return;
   }
-  session.begin(ack.call_id, ack.call_token); // reconnects (and reloads) resume this session
+  session.begin(ack.call_id, ack.call_token, ack.reference); // reconnects (and reloads) resume this session
   if (vw.state === "requesting") {
     setState("queued");
     renderQueued();

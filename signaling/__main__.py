@@ -9,7 +9,21 @@ import os
 import sys
 from pathlib import Path
 
-from .config import Settings
+from .config import ConfigError, Settings, check_database_url
+from .startup import StartupError
+
+log = logging.getLogger("signaling.serve")  # not __name__: that is "__main__" under `python -m`
+
+# Exit codes (docs/operations.md): 0 stopped cleanly, 1 could not start or bad input to a
+# command, 2 a bad command line or setting.
+START_FAILED, BAD_SETTING = 1, 2
+DEMO_NOT_LOADED = "Demo data not loaded: the database already has service items or accounts."
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port (0: any free one, printed at start-up)")
     serve.add_argument("--recordings-dir", type=Path, help="where recordings land (default ./recordings/)")
     serve.add_argument("--demo", action="store_true", help="load a demo catalog and accounts into an empty database")
 
@@ -49,60 +63,80 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings()
-    if args.database_url:
-        settings.database_url = args.database_url
+    settings.database_url = check_database_url(args.database_url or settings.database_url)
     return settings
 
 
 async def _with_store(settings: Settings, action):
+    from .startup import open_database
     from .store import Store
 
     store = Store(settings.database_url)
-    await store.open()
+    await open_database(store)
     try:
         return await action(store)
     finally:
         await store.close()
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from .app import make_app
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .logs import configure_logging
+    from .startup import bind
 
-    settings = _settings(args)
     settings.host, settings.port, settings.demo = args.host, args.port, args.demo
     if args.recordings_dir:
         settings.recordings_dir = args.recordings_dir
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    asyncio.run(_run(make_app(settings), settings))
+    configure_logging(settings.log_level, settings.log_format, settings.library_log_level)
+    try:
+        # The port first: a second server on it stops here, before it loads or prints anything.
+        sockets = bind(settings.host, settings.port)
+        asyncio.run(_run(sockets, settings))
+    except StartupError as exc:
+        log.critical("%s", exc)
+        return START_FAILED
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were set
+        return START_FAILED
+    except Exception:
+        log.critical("the server failed", exc_info=True)  # a bug: its traceback (one JSON record in JSON)
+        return START_FAILED
     return 0
 
 
-async def _run(app, settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT; then drain the calls (app.py) while every socket is still
-    open, and only then let aiohttp stop listening and close the connections."""
+async def _run(sockets, settings: Settings) -> None:
+    """Start, say where the server listens, then serve until SIGTERM or SIGINT; then drain the
+    calls (app.py) while every socket is still open, and only then let aiohttp stop listening and
+    close the connections."""
     import signal
 
     from aiohttp import web
 
-    from .app import DRAIN
+    from .app import DEMO_LOADED, DRAIN, make_app
+    from .startup import listening_line
+    from .store.demo import DEMO_LOGIN_HINT
 
+    app = make_app(settings)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    await runner.setup()  # start-up; if it fails the process ends, the sockets with it
     try:
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
+        print(listening_line(sockets), flush=True)
+        if settings.demo:
+            print(DEMO_LOGIN_HINT if app[DEMO_LOADED] else DEMO_NOT_LOADED, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        logging.getLogger(__name__).warning("stopping: draining calls for up to %.0f s", settings.drain_s)
+        log.warning("stopping: draining calls for up to %.0f s", settings.drain_s)
         await app[DRAIN](app)
     finally:
         await runner.cleanup()
+        for sock in sockets:
+            sock.close()
 
 
-def _user_add(args: argparse.Namespace) -> int:
+def _user_add(args: argparse.Namespace, settings: Settings) -> int:
     skills = [s.strip() for s in args.skills.split(",") if s.strip()] if args.skills is not None else None
 
     async def action(store):
@@ -113,7 +147,7 @@ def _user_add(args: argparse.Namespace) -> int:
     from .store import StoreError
 
     try:
-        account = asyncio.run(_with_store(_settings(args), action))
+        account = asyncio.run(_with_store(settings, action))
     except StoreError as exc:
         print(f"{exc.message} (nothing was saved)", file=sys.stderr)
         return 1
@@ -121,13 +155,13 @@ def _user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _catalog_import(args: argparse.Namespace) -> int:
+def _catalog_import(args: argparse.Namespace, settings: Settings) -> int:
     from .store import CatalogError
     from .store.catalog import load_catalog_file
 
     try:
         items = load_catalog_file(args.file)
-        count = asyncio.run(_with_store(_settings(args), lambda store: store.import_service_items(items)))
+        count = asyncio.run(_with_store(settings, lambda store: store.import_service_items(items)))
     except CatalogError as exc:
         print(f"{args.file}: {exc} (nothing was imported)", file=sys.stderr)
         return 1
@@ -135,11 +169,10 @@ def _catalog_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _queue_import(args: argparse.Namespace) -> int:
+def _queue_import(args: argparse.Namespace, settings: Settings) -> int:
     from .routing import QueueSettings
     from .store.queues import QueueError, load_queue_file, save_queues
 
-    settings = _settings(args)
     defaults = QueueSettings(offer_timeout_s=settings.offer_timeout_s, wrap_up_s=settings.wrap_up_s)
     try:
         entries = load_queue_file(args.file)
@@ -159,13 +192,15 @@ UMASK = 0o027
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.umask(UMASK)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "user":
-        return _user_add(args)
-    if args.command == "queue":
-        return _queue_import(args)
-    return _catalog_import(args)
+    command = {"serve": _serve, "user": _user_add, "queue": _queue_import, "catalog": _catalog_import}[args.command]
+    try:
+        return command(args, _settings(args))
+    except ConfigError as exc:  # a bad VW_* value: one line, before anything starts
+        print(f"virtual-window: {exc}", file=sys.stderr)
+        return BAD_SETTING
+    except StartupError as exc:  # a command's database (serve logs its own)
+        print(f"virtual-window: {exc} (nothing was changed)", file=sys.stderr)
+        return START_FAILED
 
 
 if __name__ == "__main__":

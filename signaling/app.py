@@ -23,13 +23,15 @@ from .realtime import attach_socketio
 from .store import Store
 from .store.journal import Journal
 from .store.writer import SessionWriter
-from .store.demo import DEMO_LOGIN_HINT, load_demo
+from .startup import open_database
+from .store.demo import load_demo
 from .telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
 RETENTION = web.AppKey("recording_retention", RetentionJob)
 WRITER = web.AppKey("session_writer", SessionWriter)
+DEMO_LOADED = web.AppKey("demo_loaded", bool)  # serve --demo filled an empty database
 DRAIN = web.AppKey("drain", object)  # the graceful stop (serve calls it on SIGTERM)
 
 
@@ -47,10 +49,9 @@ def make_app(settings: Settings) -> web.Application:
 
     async def start(app: web.Application) -> None:
         store = app[keys.STORE]
-        await store.open()
-        if settings.demo:
-            await load_demo(store)  # only fills an empty database
-            print(DEMO_LOGIN_HINT.format(url=f"http://{settings.host}:{settings.port}"), flush=True)
+        await open_database(store)  # a database that cannot be opened: one line for the operator
+        # Only fills an empty database; `serve` prints the logins once it listens.
+        app[DEMO_LOADED] = settings.demo and await load_demo(store)
         # The session log first: what a crash left in the journal is written before anything else.
         writer = app[WRITER] = SessionWriter(
             store, Journal(settings.journal_path()), max_lag_s=settings.store_max_lag_s,

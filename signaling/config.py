@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from limits import parse_many
+
+
+class ConfigError(ValueError):
+    """A setting with a value the server cannot use; `serve` prints it on one line and exits 2."""
+
 
 def _static_root() -> Path:
     """Where the pages (client_web/, agent_console/, shared_web/) are: beside the package in a
@@ -30,6 +38,18 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{(VAR_DIR / 'virtual-window.db').as_posix()}"
 
 
+def check_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{url!r} is not a database URL (VW_DATABASE_URL or --database-url), "
+                          "e.g. postgresql+asyncpg://user:password@host/db") from None
+    return url
+
+
 def _secret_key() -> str:
     """VW_SECRET_KEY, or a key generated once and kept under ./var/."""
     key = os.environ.get("VW_SECRET_KEY")
@@ -45,15 +65,23 @@ def _secret_key() -> str:
     return key
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+RELAYS = ("passthrough", "transcode")
+
+
 def _ice_servers() -> list[dict]:
     raw = os.environ.get("VW_ICE_SERVERS", "").strip()
     if not raw:
         return []
-    servers = json.loads(raw)
+    try:
+        servers = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"VW_ICE_SERVERS is not valid JSON: {exc}") from None
     if not isinstance(servers, list) or not all(
         isinstance(s, dict) and "urls" in s for s in servers
     ):
-        raise ValueError("VW_ICE_SERVERS must be a JSON list of {urls, username?, credential?}")
+        raise ConfigError("VW_ICE_SERVERS must be a JSON list of {urls, username?, credential?}")
     return servers
 
 
@@ -62,16 +90,58 @@ def _media_addresses() -> list[str] | None:
 
 
 def _float_env(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 <= value < float("inf"):
+        raise ConfigError(f"{name} must be a number of 0 or more, not {raw!r}")
+    return value
 
 
 def _flag_env(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
-    return default if not raw else raw not in ("0", "false", "no", "off")
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError(f"{name} must be 1, true, yes, on or 0, false, no, off, not {raw!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
+def _choice_env(name: str, choices: tuple[str, ...], default: str, *, upper: bool = False) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return value
 
 
 def _list_env(name: str) -> list[str]:
     return [a.strip() for a in os.environ.get(name, "").split(",") if a.strip()]
+
+
+def _networks_env(name: str) -> list[str]:
+    networks = _list_env(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {network!r} is not an IP address or network") from None
+    return networks
+
+
+def _limits_env(name: str, default: str) -> str:
+    spec = os.environ.get(name, "").strip() or default
+    try:
+        parse_many(spec)
+    except ValueError:
+        raise ConfigError(f"{name} must be limits such as '5/minute;20/hour', not {spec!r}") from None
+    return spec
 
 
 @dataclass
@@ -90,11 +160,11 @@ class Settings:
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: str | None = field(default_factory=lambda: os.environ.get("VW_METRICS_TOKEN", "").strip() or None)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (addresses or networks).
-    trusted_proxies: list[str] = field(default_factory=lambda: _list_env("VW_TRUSTED_PROXIES"))
+    trusted_proxies: list[str] = field(default_factory=lambda: _networks_env("VW_TRUSTED_PROXIES"))
     # Login attempts that did not succeed, per account (a success clears them) and per client
     # address, as `limits` strings; over either, 429 (docs/security.md).
-    login_account_limits: str = field(default_factory=lambda: os.environ.get("VW_LOGIN_ACCOUNT_LIMITS", "5/minute;20/hour"))
-    login_address_limits: str = field(default_factory=lambda: os.environ.get("VW_LOGIN_ADDRESS_LIMITS", "30/minute;300/hour"))
+    login_account_limits: str = field(default_factory=lambda: _limits_env("VW_LOGIN_ACCOUNT_LIMITS", "5/minute;20/hour"))
+    login_address_limits: str = field(default_factory=lambda: _limits_env("VW_LOGIN_ADDRESS_LIMITS", "30/minute;300/hour"))
     # How long an offer rings before it goes to the next specialist.
     offer_timeout_s: float = field(default_factory=lambda: _float_env("VW_OFFER_TIMEOUT_S", 15))
     # Wrap-up ends by itself after this long if the specialist does not finish it.
@@ -106,7 +176,7 @@ class Settings:
     # A leg that fails during a call may be replaced (new offer) within this; then `media_failed`.
     media_grace_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_GRACE_S", 10))
     # How bridges relay media: "passthrough" (encoded frames, where codecs match) or "transcode".
-    relay: str = field(default_factory=lambda: os.environ.get("VW_RELAY", "passthrough").strip() or "passthrough")
+    relay: str = field(default_factory=lambda: _choice_env("VW_RELAY", RELAYS, "passthrough"))
     # Record bridged calls at all (each service item can also turn recording off).
     recording: bool = field(default_factory=lambda: _flag_env("VW_RECORDING", True))
     # Recordings older than this many days are deleted by a clean-up job; 0 keeps them forever.
@@ -121,6 +191,13 @@ class Settings:
     max_calls_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_CALLS_PER_ADDRESS", 20)))
     # On SIGTERM, answered calls may go on this long before they are ended with `server_shutdown`.
     drain_s: float = field(default_factory=lambda: _float_env("VW_DRAIN_S", 30))
+    # Logs (signaling/logs.py): the project's loggers at log_level; libraries (aioice, aiortc, aiohttp,
+    # socketio, SQLAlchemy...) at library_log_level, or their quiet defaults when it is None.
+    log_level: str = field(default_factory=lambda: _choice_env("VW_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True))
+    library_log_level: str | None = field(
+        default_factory=lambda: _choice_env("VW_LIBRARY_LOG_LEVEL", LOG_LEVELS, "", upper=True) or None)
+    # "text" (one line a record) or "json" (one JSON object a line).
+    log_format: str = field(default_factory=lambda: _choice_env("VW_LOG_FORMAT", LOG_FORMATS, "text"))
     # The center's time zone: the local date in session references (engine/references.py).
     time_zone: str = field(default_factory=lambda: os.environ.get("VW_TIME_ZONE", "").strip() or "Asia/Shanghai")
     # What every session reference starts with (`XH-20261202-0042`): 1-5 capital letters or digits.

@@ -124,7 +124,11 @@ function showOffer(msg) {
   vw.callId = msg.call_id;
   const caller = showCaller("offer", msg);
   $("offer-item").textContent = itemLabel(msg.service_item);
-  $("offer-waited").textContent = fmtDuration((msg.queued_ms || 0) / 1000);
+  // "Waited": this session's wait; after a transfer also the caller's whole time with the center.
+  const waited = fmtDuration((msg.queued_ms || 0) / 1000);
+  $("offer-waited").textContent = msg.transfer
+    ? `${waited} · ${t("console.journey", { d: fmtDuration((msg.transfer.journey_ms || 0) / 1000) })}` : waited;
+  showTransfer("offer-transfer", msg.transfer);
   $("offer-card").hidden = false;
   $("idle-card").hidden = true;
   $("accept-btn").disabled = false;
@@ -166,8 +170,11 @@ function showCall(msg) {
   vw.callId = msg.call_id;
   showCaller("call", msg);
   $("call-item").textContent = itemLabel(msg.service_item);
-  for (const el of document.querySelectorAll(".session-no")) el.textContent = msg.call_id;
+  for (const el of document.querySelectorAll(".session-no")) el.textContent = msg.reference || msg.call_id;
   chat.clear();
+  showTransfer("call-transfer", msg.transfer);
+  if (msg.transfer) chat.system(transferText(msg.transfer)); // the earlier chat (chat:history) follows
+  loadDocuments(msg.call_id); // a transfer's documents come along; a reload's too
   setHeld(false);
   setCallerScreen(false);
   $("mute-btn").setAttribute("aria-pressed", "false");
@@ -183,6 +190,24 @@ function showCall(msg) {
   timerHandle = setInterval(() => { $("call-timer").textContent = fmtClock((Date.now() - started) / 1000); }, 500);
   $("call-timer").textContent = "0:00";
   $("hangup-btn").focus({ preventScroll: true });
+}
+
+/** "Transferred from 张伟: note" (S→C `transfer` of call:offered / call:connected). */
+function transferText(transfer) {
+  const name = (transfer.from && transfer.from.display_name) || t("common.none");
+  return transfer.note ? t("console.transferred.from", { name, note: transfer.note })
+    : t("console.transferred.from.nonote", { name });
+}
+
+function showTransfer(id, transfer) {
+  $(id).hidden = !transfer;
+  $(id).textContent = transfer ? transferText(transfer) : "";
+}
+
+async function loadDocuments(callId) {
+  const docs = await request(`/api/sessions/${encodeURIComponent(callId)}/documents`, { token: vw.token }).catch(() => ({}));
+  if (vw.callId !== callId) return;
+  for (const d of docs.items || []) chat.document(d);
 }
 
 function setHeld(held) {
@@ -222,7 +247,7 @@ function showWrapup(msg) {
   const caller = (call.caller && call.caller.name) || "";
   const by = msg.ended_by ? tv("console.endedby", msg.ended_by) : "";
   const reason = msg.reason && msg.reason !== "hangup" ? tv("console.reason", msg.reason) : "";
-  $("wrapup-summary").textContent = `${t("caller.session")} ${msg.call_id}${caller ? ` · ${caller}` : ""} · ${[by, reason].filter(Boolean).join(", ")}`;
+  $("wrapup-summary").textContent = `${t("caller.session")} ${call.reference || msg.call_id}${caller ? ` · ${caller}` : ""} · ${[by, reason].filter(Boolean).join(", ")}`;
   $("wrapup-form").reset();
   if (msg.reason === "transferred") $("disposition").value = "referred";
   $("wrapup-btn").disabled = false;
@@ -511,6 +536,7 @@ async function openTransfer() {
   $("transfer-specialist").replaceChildren(...(targets.length
     ? targets.map((s) => el("option", { value: s.username, text: `${s.display_name} (${s.username}) · ${tv("state", s.state)}` }))
     : [el("option", { value: "", text: t("console.transfer.nobody") })]));
+  $("transfer-note").value = "";
   syncTransferKind();
   $("transfer-dialog").showModal();
 }
@@ -530,6 +556,8 @@ async function confirmTransfer(ev) {
   const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
   const extra = kind === "queue" ? { service_item: $("transfer-item").value } : { specialist: $("transfer-specialist").value };
   if (!Object.values(extra)[0]) return;
+  const note = $("transfer-note").value.trim();
+  if (note) extra.note = note; // shown to whoever answers next
   $("transfer-confirm").disabled = true;
   const ack = await callAction("call:transfer", extra);
   $("transfer-confirm").disabled = false;
@@ -549,7 +577,9 @@ function init() {
     showLegState(vw.legState);
     if (vw.user) $("whoami").textContent = `${t("console.signed")}: ${vw.user.display_name || vw.user.username}`;
     if (vw.offer) $("offer-item").textContent = itemLabel(vw.offer.service_item);
+    if (vw.offer) showTransfer("offer-transfer", vw.offer.transfer);
     if (vw.call) $("call-item").textContent = itemLabel(vw.call.service_item);
+    if (vw.call) showTransfer("call-transfer", vw.call.transfer);
     refreshDevices();
     loadDay();
   });

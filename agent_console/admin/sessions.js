@@ -16,6 +16,7 @@ function filterQuery() {
   set("specialist", "f-specialist");
   set("outcome", "f-outcome");
   set("company", "f-company");
+  set("q", "f-q"); // a reference, a session id's start, the caller's name or company
   const sort = $("f-sort").value;
   if (sort && sort !== "-created_at") q.set("sort", sort);
   return q;
@@ -43,7 +44,8 @@ function renderSessions() {
       const caller = s.caller || {};
       const spec = s.specialist;
       return el("tr", { "data-session-id": s.id },
-        el("td", {}, el("a", { class: "mono", href: `#/sessions/${encodeURIComponent(s.id)}`, "aria-label": t("adm.open", { id: s.id }), text: s.id.slice(0, 8) })),
+        el("td", {}, el("a", { class: "mono", href: `#/sessions/${encodeURIComponent(s.id)}`,
+          "aria-label": t("adm.open", { id: s.reference || s.id }), text: s.reference || s.id.slice(0, 8) })), // the id before references
         ts(s.created_at), ts(s.offered_at), ts(s.answered_at), ts(s.media_at), ts(s.ended_at),
         td(item.code ? `${item.code} ${item.name || ""}` : null),
         td([caller.name, caller.company].filter(Boolean).join(" · ")),

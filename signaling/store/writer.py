@@ -269,12 +269,13 @@ class SessionWriter:
                     # A reference already taken (two servers on one database without a shared counter):
                     # the session is kept without one, never lost; the page shows its id then.
                     log.error("session %s: reference %s refused (%s); kept without a reference",
-                              record["id"], record["reference"], _first_line(exc))
+                              record["id"], record["reference"], _first_line(exc), extra={"session_id": record["id"]})
                     await self._write_group([{**record, "reference": None}])
             except (IntegrityError, DataError, ProgrammingError, StoreError) as exc:
                 self.dropped += 1
                 log.error("session record %s (%s of %s) refused by the database, dropped: %s",
-                          record["seq"], record["op"], record.get("id"), _first_line(exc))
+                          record["seq"], record["op"], record.get("id"), _first_line(exc),
+                          extra={"session_id": record.get("id")})  # a field of its own in JSON logs
                 await self._write_group([], upto=record["seq"])
                 if self._telemetry is not None:
                     self._telemetry.store_dropped.inc()

@@ -234,11 +234,20 @@ async def test_transfer_to_another_specialists_console(server, new_page):
     await caller.wait_for_function("() => window.vw.state === 'connected'")
     await button(second, "Ready").click()
     await second.wait_for_function("() => window.vw.state === 'ready'")
+    # The caller keeps a short reference, on one line, instead of the 32-character id.
+    reference = await caller.locator("#call-panel .session-no").text_content()
+    assert re.fullmatch(r"XH-\d{8}-\d{4}", reference) and len(reference) <= 20, reference
+    assert await caller.locator("#call-panel .session-no").evaluate(
+        "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }") == 1
+    await caller.get_by_label("Message", exact=True).fill("I also need my pension records moved.")
+    await button(caller, "Send").click()
+    await first.locator("#chat").get_by_text("I also need my pension records moved.").wait_for()
 
     await button(first, "Transfer").click()
     dialog = first.get_by_role("dialog")
     await dialog.get_by_label("A named specialist").check()
     await dialog.get_by_label("Specialist", exact=True).select_option("chen.jing")
+    await dialog.get_by_label("Note for the next specialist", exact=True).fill("Pension transfer between cities")
     await dialog.get_by_role("button", name="Transfer now", exact=True).click()
 
     # The caller waits for the new specialist with a new session number.
@@ -250,8 +259,18 @@ async def test_transfer_to_another_specialists_console(server, new_page):
 
     await button(second, "Accept").wait_for(state="visible")
     assert await second.locator("#offer-caller").text_content() == "Tester Qian"
+    said = "Transferred from 张伟: Pension transfer between cities"
+    assert await second.locator("#offer-transfer").text_content() == said
     await button(second, "Accept").click()
     await caller.wait_for_function(f"() => window.vw.state === 'connected' && window.vw.callId === '{new_id}'")
+    # The receiving specialist sees who transferred it and why, and the chat so far.
+    await second.locator("#call-transfer").wait_for(state="visible")
+    assert await second.locator("#call-transfer").text_content() == said
+    await second.locator("#chat").get_by_text("I also need my pension records moved.").wait_for()
+    # The caller still sees the earlier chat, and a new reference.
+    assert await caller.locator("#chat").get_by_text("I also need my pension records moved.").count() == 1
+    new_reference = await caller.locator("#call-panel .session-no").text_content()
+    assert re.fullmatch(r"XH-\d{8}-\d{4}", new_reference) and new_reference != reference
     await wait_for_decoding(second, "second console")
     await wait_frames_grow(caller, "remote-video", "caller after transfer", by=5)
 
@@ -262,8 +281,12 @@ async def test_transfer_to_another_specialists_console(server, new_page):
     transfer = next(e for e in old["events"] if e["type"] == "transferred")
     assert transfer["data"]["to_session"] == new_id and transfer["data"]["specialist"] == "chen.jing"
     assert new["transferred_from"] == old_id and new["specialist"]["username"] == "chen.jing"
+    assert new["reference"] == new_reference and new["transfer_note"] == "Pension transfer between cities"
     await button(caller, "Hang up").click()
     await caller.wait_for_function("() => window.vw.state === 'ended'")
+    for console in (first, second):  # leave both specialists out of wrap-up for the next test
+        await button(console, "Finish wrap-up").click()
+        await console.wait_for_function("() => window.vw.state === 'ready'")
 
 
 async def test_queued_reload_language_and_phone_layout(server, new_page):

@@ -27,7 +27,7 @@ from ..store.catalog import CatalogError, _load_csv, _load_json, validate_item
 from ..store.categories import list_categories, save_category
 from ..store.store import SESSION_SORTS
 from .openapi import DOCS_CSP, docs_page, openapi_document
-from .params import identity, json_body, query_datetime, threshold_s
+from .params import identity, json_body, query_datetime, text_body, threshold_s
 from .security import account_changed
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -152,16 +152,7 @@ async def put_service_item(request: web.Request) -> web.Response:
 
 async def import_service_items(request: web.Request) -> web.Response:
     identity(request, "admin")
-    if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
-        raise ApiError("too_large", "the catalog file is larger than 2 MB", 413)
-    raw = await request.read()
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ApiError("too_large", "the catalog file is larger than 2 MB", 413)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise bad_input(f"line {line}: not valid UTF-8", "invalid_catalog") from None
+    text = await text_body(request, MAX_IMPORT_BYTES, "catalog file", "invalid_catalog")
     try:
         # The declared type decides; without one (or text/plain), a body that looks like JSON is JSON.
         ctype = request.content_type or ""

@@ -324,6 +324,106 @@ def _paths() -> dict:
             "200": {"description": "HTML"}}, tags=["operations"])},
         "/api/openapi.json": {"get": _op("This description as JSON", {"200": {"description": "OpenAPI 3 document"}},
                                          tags=["operations"])},
+        **_hours_paths(),
+    }
+
+
+# ---- opening hours (api/hours.py) -------------------------------------------------------------
+
+_HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-4]):[0-5][0-9]$", "example": "09:00"}
+PERIODS = {"type": "array", "maxItems": 12, "description": "[start, end] pairs, HH:MM (24:00 may end a period)",
+           "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": _HHMM}, "example": [["09:00", "17:00"]]}
+WEEKLY = {"type": "object", "additionalProperties": False, "description": "a day left out is closed",
+          "properties": {d: PERIODS for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+SCHEDULE_INPUT = {"type": "object", "required": ["weekly"], "additionalProperties": False, "properties": {
+    "time_zone": {"type": "string", "maxLength": 64, "example": "Asia/Shanghai",
+                  "description": "an IANA time zone (default Asia/Shanghai; for a service item, the center's)"},
+    "weekly": WEEKLY}}
+DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "example": "2026-02-16"}
+REASON = {"type": "string", "enum": ["workday", "weekend", "holiday", "makeup_workday"]}
+DAY_HOURS = {"type": "object", "required": ["date", "open", "periods", "reason"], "properties": {
+    "date": DATE, "open": {"type": "boolean"}, "periods": PERIODS, "reason": REASON,
+    "name": {"type": "string", "nullable": True, "description": "the holiday's name, or the override's note"}}}
+WHERE = {"time_zone": {"type": "string"}, "scheduled": {"type": "boolean", "description": "false: no schedule, always open"}}
+SCHEDULES = {"type": "object", "properties": {
+    "configured": {"type": "boolean", "description": "false: no center schedule (always open, calendar not applied)"},
+    "time_zone": {"type": "string"}, "weekly": {**WEEKLY, "nullable": True},
+    "updated_at": {"type": "string", "format": "date-time", "nullable": True},
+    "items": {"type": "array", "items": {"type": "object", "properties": {
+        "service_item": {"type": "string"}, "time_zone": {"type": "string"}, "weekly": WEEKLY,
+        "updated_at": {"type": "string", "format": "date-time", "nullable": True}}}}}}
+OVERRIDE_KINDS = ["closed", "open", "makeup"]
+OVERRIDE = {"type": "object", "properties": {
+    "date": DATE, "kind": {"type": "string", "enum": OVERRIDE_KINDS}, "periods": PERIODS, "note": {"type": "string"},
+    "updated_at": {"type": "string", "format": "date-time"}}}
+OVERRIDE_INPUT = {"type": "object", "required": ["kind"], "additionalProperties": False, "properties": {
+    "kind": {"type": "string", "enum": OVERRIDE_KINDS,
+             "description": "closed; open (periods required); makeup (a make-up working day: the weekday hours, or periods)"},
+    "periods": PERIODS, "note": {"type": "string", "maxLength": 200}}}
+_ITEM_Q = _q("service_item", "a service item code: its own schedule, else the center's", {"type": "string", "maxLength": 64})
+_YEAR = _q("year", "a year (2000-2100)", {"type": "integer", "minimum": 2000, "maximum": 2100})
+
+
+def _hours_paths() -> dict:
+    tags = ["hours"]
+    item = _p("service_item", "service item code", {"type": "string", "minLength": 1, "maxLength": 64})
+    day = _p("date", "a date YYYY-MM-DD", DATE)
+    schedules = {"200": _json(SCHEDULES)}
+    return {
+        "/api/hours": {"get": _op("Opening hours of one date (China's official calendar and the center's overrides)", {
+            "200": _json({**DAY_HOURS, "properties": {**DAY_HOURS["properties"], **WHERE}}), "404": ERR}, tags=tags,
+            params=[_q("date", "YYYY-MM-DD (default: today in the schedule's time zone)", DATE), _ITEM_Q])},
+        "/api/hours/next": {"get": _op("Open now?, the next opening and the coming days", {"200": _json({
+            "type": "object", "properties": {
+                "now": {"type": "string", "format": "date-time"}, "open": {"type": "boolean"},
+                "next_open_at": {"type": "string", "format": "date-time", "nullable": True,
+                                 "description": "now when open; null when nothing opens within 400 days"},
+                "closes_at": {"type": "string", "format": "date-time", "nullable": True}, **WHERE,
+                "days": {"type": "array", "items": DAY_HOURS}}}), "404": ERR}, tags=tags,
+            params=[_ITEM_Q, _q("days", "how many days from today (1-31, default 7)", {"type": "integer", "minimum": 1, "maximum": 31})])},
+        "/api/admin/hours": {
+            "get": _op("The center's schedule and the service items' own", schedules, admin=True, tags=tags),
+            "put": _op("Set the center's default schedule", dict(schedules), admin=True, tags=tags,
+                       body={"required": True, "content": {"application/json": {"schema": SCHEDULE_INPUT}}},
+                       description="400 invalid_time_zone or invalid_hours (inverted or overlapping periods)."),
+            "delete": _op("Remove the center's schedule: always open, calendar not applied", dict(schedules),
+                          admin=True, tags=tags),
+        },
+        "/api/admin/hours/items/{service_item}": {
+            "put": _op("Set a service item's own schedule", {**schedules, "404": ERR}, admin=True, tags=tags, params=[item],
+                       body={"required": True, "content": {"application/json": {"schema": SCHEDULE_INPUT}}}),
+            "delete": _op("Remove a service item's own schedule (back to the center's)", {**schedules, "404": ERR},
+                          admin=True, tags=tags, params=[item]),
+        },
+        "/api/admin/hours/calendar": {"get": _op("A year's holidays and make-up working days, official and overridden", {
+            "200": _json({"type": "object", "properties": {
+                "year": {"type": "integer"}, "known": {"type": "boolean", "description": "the package knows this year"},
+                "applied": {"type": "boolean", "description": "a center schedule is set, so the calendar applies"},
+                "time_zone": {"type": "string"},
+                "days": {"type": "array", "items": {**DAY_HOURS, "properties": {
+                    **DAY_HOURS["properties"],
+                    "official": {"type": "string", "nullable": True, "enum": ["holiday", "makeup_workday", None]},
+                    "official_name": {"type": "string", "nullable": True},
+                    "override": {**OVERRIDE, "nullable": True}}}}}})}, admin=True, tags=tags,
+            params=[_q("year", "a year (2000-2100, default this year)", {"type": "integer", "minimum": 2000, "maximum": 2100})])},
+        "/api/admin/hours/overrides": {"get": _op("The administrators' day overrides", {"200": _json({
+            "type": "object", "properties": {"items": {"type": "array", "items": OVERRIDE}}})},
+            admin=True, tags=tags, params=[_YEAR])},
+        "/api/admin/hours/overrides/{date}": {
+            "put": _op("Override one day", {"200": _json(OVERRIDE), "404": ERR}, admin=True, tags=tags, params=[day],
+                       body={"required": True, "content": {"application/json": {"schema": OVERRIDE_INPUT}}}),
+            "delete": _op("Remove one day's override", {"200": _json({"type": "object", "properties": {
+                "date": DATE, "deleted": {"type": "boolean"}}}), "404": ERR}, admin=True, tags=tags, params=[day]),
+        },
+        "/api/admin/hours/overrides/import": {"post": _op("Import days as CSV (all or nothing)", {
+            "200": _json({"type": "object", "properties": {"imported": {"type": "integer"},
+                                                           "year": {"type": "integer", "nullable": True}}}), "413": ERR},
+            admin=True, tags=tags, params=[{**_YEAR, "description": "every row must be in this year, and the file "
+                                                                   "replaces the year's overrides"}],
+            description="One day a line: date,kind[,periods] (kind closed, open or makeup; periods "
+                        "09:00-12:00;13:30-17:00); a header date,kind,periods and lines starting with # are "
+                        "allowed. A bad row is refused with its line number (400 invalid_calendar); nothing is kept.",
+            body={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})},
     }
 
 

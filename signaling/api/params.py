@@ -64,6 +64,23 @@ async def json_body(request: web.Request, *, strict: bool = False) -> Any:
         raise bad_input("the body must be JSON") from None
 
 
+async def text_body(request: web.Request, max_bytes: int, what: str, code: str) -> str:
+    """An imported file's body as UTF-8 text: 413 beyond `max_bytes`, 400 `code` naming the line
+    of the first byte that is not UTF-8."""
+    size = f"{max_bytes >> 20} MB" if max_bytes % (1 << 20) == 0 else f"{max_bytes >> 10} KB"
+    too_large = ApiError("too_large", f"the {what} is larger than {size}", 413)
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    raw = await request.read()
+    if len(raw) > max_bytes:
+        raise too_large
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise bad_input(f"line {line}: not valid UTF-8", code) from None
+
+
 def query_datetime(request: web.Request, name: str) -> datetime | None:
     raw = request.query.get(name)
     if not raw:

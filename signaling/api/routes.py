@@ -26,6 +26,7 @@ from .params import (
 )
 from .security import LOGIN_LIMITS, account_changed, check_metrics_token, client_address
 from .queues import setup_queue_routes
+from .hours import setup_hours_routes
 
 OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
 
@@ -202,6 +203,7 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     r.add_get("/api/recordings/{session_id}/{party}", recording)
     setup_admin_routes(app)  # api/admin.py: scores, management, OpenAPI at /api/docs
     setup_queue_routes(app)  # api/queues.py: routing queue settings
+    setup_hours_routes(app)  # api/hours.py: opening hours and the holiday calendar
     r.add_get("/", _page(static_root / "client_web" / "index.html"))
     r.add_get("/favicon.ico", _page(static_root / "shared_web" / "favicon.svg"))
     r.add_get("/console", _page(static_root / "agent_console" / "console.html"))

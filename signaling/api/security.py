@@ -37,7 +37,8 @@ from .params import IDENTITY, bearer_token, token_from_cookie
 
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 # Routes whose body is not JSON: a cookie-authenticated request must prove it is same-origin.
-RAW_BODY_ROUTES = frozenset(("/api/admin/service-items/import", "/api/sessions/{id}/documents"))
+RAW_BODY_ROUTES = frozenset(("/api/admin/service-items/import", "/api/sessions/{id}/documents",
+                             "/api/admin/hours/overrides/import"))
 # Paths with their own rules: Socket.IO checks the Origin of its handshake itself (same origin
 # only, python-socketio's default) and its polling transport posts text/plain.
 _EXEMPT_PREFIXES = ("/socket.io/",)

@@ -1,11 +1,13 @@
 // Virtual Window — the caller page (served at "/").
 //
 // Flow: choose a service item (catalog.js) → enterprise details (details.js) → device check
-// (camera, microphone, preview, level meter; the media leg opens here, so the call connects
-// at once) → Call (call:request) → queued (call:queued: position, estimated wait, Cancel) →
-// connected (call:connected: video, mute, camera, screen share, chat, documents, hold
-// screen) → ended (call:ended: rating and session number). The current session, its token
-// and the events about it are in session.js; a reload or network blip resumes it.
+// (camera, microphone, preview, level meter: opened when the caller reaches this step, never
+// at page load; the media leg opens here, so the call connects at once) → Call (call:request)
+// → queued (call:queued: position, estimated wait, Cancel) → connected (call:connected: video,
+// mute, camera, screen share, chat, documents, hold screen) → ended (call:ended: rating and
+// session number; the camera and microphone are released, however the session ended). The
+// current session, its token and the events about it are in session.js; a reload or network
+// blip resumes it.
 // Wire contract: docs/contract.md.
 
 import { t, onLangChange, fmtDuration, fmtClock } from "/lib/i18n.js";
@@ -15,7 +17,7 @@ import { showError, clearError } from "/lib/errors.js";
 import { request } from "/lib/http.js";
 import { connectSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
-import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames } from "/lib/media.js";
+import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames, stopMedia } from "/lib/media.js";
 import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { initCatalog, renderCatalog, selectedItem, itemTitle } from "/c/catalog.js";
 import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, detailsPayload } from "/c/details.js";
@@ -44,7 +46,9 @@ let timerHandle = null;
 let connectedAt = 0;
 let queuedAt = 0;
 let lastQueued = null;
-let mediaTried = false;     // getUserMedia has been attempted (success or not)
+let mediaTried = false;     // this call's device check ran (getUserMedia succeeded or not)
+let devicesOpening = null;  // the device check under way
+let deviceTimer = 0;
 let transferInfo = null;
 let meter = null;
 let chat = null;
@@ -74,6 +78,7 @@ function updateCallButton() {
     li.classList.toggle("done", n < step);
     li.classList.toggle("current", n === step);
   }
+  if (step >= 3 && vw.state === "idle" && !mediaTried) scheduleDeviceCheck();
 }
 
 function showSessionNo() {
@@ -108,6 +113,8 @@ function setState(state) {
   if (state !== "queued") queuedAt = 0;
   if (state !== "connected") setHeld(false);
   if (state !== "connected" && vw.sharing) stopShare(false);
+  if (state === "ended") releaseDevices();
+  showDeviceCheck();
   updateCallButton();
 }
 
@@ -145,7 +152,8 @@ function renderEnd() {
   const { reason, ended_by: by } = lastEnd;
   let text;
   const key = `reason.${reason}`;
-  if (reason === "hangup") text = by === "caller" ? t("reason.caller_hangup") : t("reason.specialist_hangup");
+  if (by === "caller" && !everConnected && (reason === "hangup" || reason === "abandoned")) text = t("reason.caller_cancelled");
+  else if (reason === "hangup") text = by === "caller" ? t("reason.caller_hangup") : t("reason.specialist_hangup");
   else if (reason && t(key) !== key) text = t(key);
   else if (by === "caller") text = everConnected ? t("reason.caller_hangup") : t("reason.abandoned");
   else if (by === "specialist") text = t("reason.specialist_hangup");
@@ -168,6 +176,12 @@ function ended(end) {
   renderEnd();
 }
 
+/** On a phone the caller scrolled down to the Call button: bring the video's top back on screen. */
+function revealStage() {
+  const top = $("stage").getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight / 3) $("stage").scrollIntoView({ block: "start" });
+}
+
 function setHeld(held) {
   vw.held = held;
   $("hold-overlay").hidden = !held;
@@ -188,11 +202,32 @@ function savedDevices() {
   try { return JSON.parse(localStorage.getItem(DEVICES) || "{}"); } catch (_) { return {}; }
 }
 
+/** The device check once the caller reaches it (a pause after typing, so no prompt comes mid-word). */
+function scheduleDeviceCheck() {
+  clearTimeout(deviceTimer);
+  deviceTimer = setTimeout(() => {
+    if (vw.state === "idle" && !mediaTried) openDevices();
+  }, 600);
+}
+
+/** The device check: the camera and microphone, then the leg with them (one check at a time). */
+function openDevices() {
+  clearTimeout(deviceTimer);
+  if (!devicesOpening) devicesOpening = startMedia().finally(() => { devicesOpening = null; });
+  return devicesOpening;
+}
+
 async function startMedia() {
   $("retry-media").hidden = true;
+  $("devices-btn").hidden = true;
   const dev = savedDevices();
   try {
-    vw.localStream = await getRememberedMedia({ audioId: dev.audio, videoId: dev.video });
+    const stream = await getRememberedMedia({ audioId: dev.audio, videoId: dev.video });
+    if (vw.state === "ended") {
+      stopMedia(stream); // the session ended meanwhile (a resumed one): nothing to show it for
+      return;
+    }
+    vw.localStream = stream;
     attachVideo($("self-video"), vw.localStream, { muted: true });
     meter.attach(vw.localStream);
   } catch (err) {
@@ -201,8 +236,32 @@ async function startMedia() {
     $("retry-media").hidden = false;
   }
   mediaTried = true;
+  showDeviceCheck();
   await refreshDevices();
   await openLeg();
+}
+
+/**
+ * The session is over, however it ended: every local track stops (the camera light goes off),
+ * the self-view empties and the leg closes. A new call's device check opens them again.
+ */
+function releaseDevices() {
+  clearTimeout(deviceTimer);
+  meter.stop();
+  vw.localStream = stopMedia(vw.localStream, $("self-video"));
+  mediaTried = false;
+  $("retry-media").hidden = true;
+  if (vw.leg) {
+    vw.leg.close();
+    showLegState("closed");
+  }
+}
+
+/** The preview says "camera off" while no camera is live (before the device check, after the call). */
+function showDeviceCheck() {
+  const video = vw.localStream && vw.localStream.getVideoTracks()[0];
+  $("self-off").hidden = vw.state === "connected" || (!!video && video.readyState === "live");
+  $("devices-btn").hidden = vw.state !== "idle" || mediaTried || !!devicesOpening;
 }
 
 async function refreshDevices() {
@@ -355,6 +414,7 @@ function connect() {
     const rv = $("remote-video");
     if (rv.srcObject) rv.play().catch(() => {});
     $("hangup-btn").focus({ preventScroll: true });
+    revealStage();
   });
   session.on("call:ended", ended);
   session.on("call:held", (msg) => setHeld(!!msg.held));
@@ -392,6 +452,8 @@ async function requestCall() {
   clearError();
   showFieldErrors(true);
   if (!canCall()) return;
+  if (!mediaTried || devicesOpening) await openDevices(); // called before the device check ran
+  if (!canCall() || vw.state !== "idle") return;
   saveDetails();
   everConnected = false;
   lastEnd = null;
@@ -464,9 +526,7 @@ function newCall() {
   $("rate-thanks").hidden = true;
   $("rate-form").hidden = false;
   chat.clear();
-  setState("idle");
-  // The leg stays open across sessions; re-open it only if it died.
-  if (!vw.leg || ["failed", "closed", "disconnected"].includes(vw.leg.state)) openLeg();
+  setState("idle"); // the device check opens the camera and microphone again
   $("call-btn").focus({ preventScroll: true });
 }
 
@@ -517,7 +577,8 @@ function init() {
     navigator.mediaDevices.addEventListener("devicechange", refreshDevices);
   }
   bindUnmute($("unmute-remote"), $("remote-video"));
-  $("retry-media").addEventListener("click", startMedia);
+  $("retry-media").addEventListener("click", openDevices);
+  $("devices-btn").addEventListener("click", openDevices);
   $("rate-form").addEventListener("submit", rate);
   $("rate-form").addEventListener("change", () => {
     $("rate-btn").disabled = !document.querySelector('input[name="satisfaction"]:checked');
@@ -541,7 +602,8 @@ function init() {
     choosable: () => vw.state === "idle",
     selected: () => { renderSummary(); updateCallButton(); },
   });
-  startMedia();
+  refreshDevices(); // the lists only: the camera and microphone open at the device check
+  if (session.resuming) openDevices(); // a reload in a call: back on camera at once
 }
 
 init();

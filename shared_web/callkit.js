@@ -198,6 +198,9 @@ export class MicMeter {
     cancelAnimationFrame(this.raf);
     if (this.source) this.source.disconnect();
     this.source = null;
+    this.level = 0;
+    this.bar.style.width = "0%";
+    this.meter.setAttribute("aria-valuenow", "0");
   }
 }
 

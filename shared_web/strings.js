@@ -52,6 +52,9 @@ export const STRINGS = {
     "caller.step3": "3. Camera and microphone",
     "caller.device.hint": "Check that you can see yourself. The connection is prepared now, so the specialist can answer at once.",
     "caller.device.retry": "Try camera again",
+    "caller.device.why": "The specialist needs to see and hear you, so this page asks to use your camera and microphone. Nobody sees or hears you, and nothing is recorded, until a specialist answers your call.",
+    "caller.device.open": "Turn on camera and microphone",
+    "caller.self.off": "Your camera is off",
     "caller.call": "Call",
     "caller.call.need": "Choose a service item and enter your name to call.",
     "caller.waiting": "Waiting for a specialist",
@@ -152,6 +155,7 @@ export const STRINGS = {
 
     // end reasons
     "reason.caller_hangup": "You hung up.",
+    "reason.caller_cancelled": "You cancelled the request.",
     "reason.specialist_hangup": "The specialist ended the session.",
     "reason.abandoned": "The request was cancelled.",
     "reason.missed": "No specialist was available. Please try again later.",
@@ -558,6 +562,9 @@ export const STRINGS = {
     "caller.step3": "3. 摄像头和麦克风",
     "caller.device.hint": "请确认能看到自己的画面。连接已提前准备，坐席可立即接听。",
     "caller.device.retry": "重新打开摄像头",
+    "caller.device.why": "坐席需要看到并听到您，因此本页面会请求使用您的摄像头和麦克风。在坐席接听之前，没有人能看到或听到您，也不会录音录像。",
+    "caller.device.open": "开启摄像头和麦克风",
+    "caller.self.off": "摄像头未开启",
     "caller.call": "呼叫",
     "caller.call.need": "请先选择办理事项并填写姓名。",
     "caller.waiting": "正在等待坐席接听",
@@ -656,6 +663,7 @@ export const STRINGS = {
     "doc.sent": "已发送 {name}。",
 
     "reason.caller_hangup": "您已挂断。",
+    "reason.caller_cancelled": "您已取消呼叫。",
     "reason.specialist_hangup": "坐席已结束会话。",
     "reason.abandoned": "呼叫已取消。",
     "reason.missed": "暂无坐席接听，请稍后再试。",

@@ -173,6 +173,14 @@ class Settings:
     media_timeout_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_TIMEOUT_S", 20))
     # A caller or specialist who drops out of a session may come back (resume) within this.
     reconnect_grace_s: float = field(default_factory=lambda: _float_env("VW_RECONNECT_GRACE_S", 15))
+    # The maximum waits of a queue that sets none of its own (docs/routing.md): a session ends
+    # `missed` after max_wait_s in the queue, or after max_wait_no_agent_s with nobody staffed
+    # who may take it. 0 = no such limit.
+    max_wait_s: float = field(default_factory=lambda: _float_env("VW_MAX_WAIT_S", 900))
+    max_wait_no_agent_s: float = field(default_factory=lambda: _float_env("VW_MAX_WAIT_NO_AGENT_S", 120))
+    # A caller whose answered call ended because the specialist's console did not come back may
+    # wait again at the front of the queue (`call:requeue`) for this long after the end.
+    requeue_window_s: float = field(default_factory=lambda: _float_env("VW_REQUEUE_WINDOW_S", 120))
     # A leg that fails during a call may be replaced (new offer) within this; then `media_failed`.
     media_grace_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_GRACE_S", 10))
     # How bridges relay media: "passthrough" (encoded frames, where codecs match) or "transcode".

@@ -61,7 +61,9 @@ class SessionEngine:
         self.writer = writer
         self.clock = clock
         self.lock = asyncio.Lock()
-        self.router = Router(offer_timeout_s=settings.offer_timeout_s, wrap_up_s=settings.wrap_up_s)
+        self.router = Router(offer_timeout_s=settings.offer_timeout_s, wrap_up_s=settings.wrap_up_s,
+                             max_wait_s=settings.max_wait_s or None,
+                             max_wait_no_agent_s=settings.max_wait_no_agent_s or None)
         self.presence = Presence(emit)
         self.sessions = SessionMachine(settings, self.router, self.presence, writer, media, tokens, telemetry, clock)
         self.incall = InCall(self.sessions, store)
@@ -290,7 +292,7 @@ class SessionEngine:
                 return
             if not session.answered or session.specialist_id is None:
                 if part.role == "caller":
-                    await self.sessions.apply(self.router.refresh_position(session.id))
+                    await self.sessions.apply(self.router.refresh_position(session.id, self.clock()))
                 return
             history = {"call_id": session.id, "messages": list(session.messages)}
             restored = {"call_id": session.id, "party": part.role, "state": "restored"}

@@ -46,6 +46,16 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def queued_payload(d: Position) -> dict:
+    """S→C `call:queued` (docs/contract.md): where the session stands, how long it may wait, and
+    what the caller may do meanwhile (objects, so that an option can carry more later)."""
+    return {
+        "call_id": d.call_id, "position": d.position, "estimated_wait_s": d.estimated_wait_s,
+        "staffed": d.staffed, "offered": d.offered, "ends_in_s": d.ends_in_s, "ends_reason": d.ends_reason,
+        "options": [{"id": option} for option in d.options],
+    }
+
+
 class SessionMachine:
     def __init__(
         self,
@@ -230,9 +240,7 @@ class SessionMachine:
             elif isinstance(d, Position):
                 session = self.live.get(d.call_id)
                 if session is not None:
-                    await self.presence.to_caller(session, "call:queued", {
-                        "call_id": d.call_id, "position": d.position, "estimated_wait_s": d.estimated_wait_s,
-                    })
+                    await self.presence.to_caller(session, "call:queued", queued_payload(d))
             elif isinstance(d, StateChanged):
                 await self._state_changed(d)
             else:

@@ -35,11 +35,22 @@ class OfferEnded:
 
 @dataclass(frozen=True)
 class Position:
-    """Tell a waiting caller where it stands."""
+    """Tell a waiting caller where it stands (S→C `call:queued`).
+
+    `estimated_wait_s`: None when nobody who may take the call is staffed (`staffed` 0); 0 only
+    while a specialist who may take it is free; while `offered` (a console rings for it), how
+    long the offer still rings. `ends_in_s`/`ends_reason`: when a queue limit ends the wait
+    (`max_wait`, `no_specialist`), unless it overflows to another queue. `options`: what the
+    caller may do meanwhile."""
 
     call_id: str
     position: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    staffed: int = 0
+    offered: bool = False
+    ends_in_s: int | None = None
+    ends_reason: str | None = None
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

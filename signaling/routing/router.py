@@ -17,7 +17,9 @@ event touches only the queues and specialists it concerns:
   (−priority, arrival) (`_by_queue`, `_by_category`);
 - one heap of timers (ring timeouts, retry pauses, escalation steps, maximum
   waits, wrap-up ends), checked at the start of every event;
-- queues whose positions may have changed (`_dirty`), re-announced at the end.
+- queues whose positions may have changed (`_dirty`), re-announced at the end, and queues
+  whose estimates are looked at again (`_stale`: every few seconds, and when the specialists
+  who would take their calls change).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .decisions import (
     StateChanged,
     WrapUpEnded,
 )
+from .estimate import HandleTimes, least_left, waits_in_order, whole_seconds, worth_resending
 from .settings import QueueSettings, parse_skills
 
 # States a specialist chooses; the router sets ringing, busy and wrap_up itself.
@@ -49,6 +52,10 @@ CHOSEN_STATES = ("ready", "away", "offline")
 STAFFED_STATES = frozenset(("ready", "ringing", "busy", "wrap_up"))
 ALL_STATES = ("ready", "ringing", "busy", "wrap_up", "away", "offline")
 CATEGORY = "category:"
+# Waiting callers' estimates are looked at again this often, as time passes (docs/routing.md).
+ESTIMATE_CHECK_S = 5.0
+# What a waiting caller may do (S→C `call:queued` `options`); later: callbacks, appointments.
+WAITING_OPTIONS = ("wait", "leave")
 
 
 class RoutingError(Exception):
@@ -72,6 +79,7 @@ class _Specialist:
     busy_queue: str | None = None
     busy_since: float = 0.0
     present: bool = True  # False while the console is gone mid-call or in wrap-up (it may come back)
+    free_by: float = 0.0  # when its wrap-up ends by itself
 
 
 @dataclass
@@ -102,7 +110,12 @@ class _Session:
     visited: set[str] = field(default_factory=set)
     version: int = 0  # bumped when the session changes queue (stale timers are ignored)
     only_specialist: int | None = None  # a transfer to a named specialist: nobody else is offered it
-    last_position: tuple[int, int] | None = None
+    # What the caller was last told (see `_flush_positions`): the parts sent at once when they
+    # change, the estimate and when it was sent, and when the wait ends by a queue limit.
+    told: tuple | None = None
+    told_wait: int | None = None
+    told_at: float = 0.0
+    told_ends: float | None = None
     caller_away: bool = False  # the caller dropped out: keeps its place, is offered to nobody
 
     @property
@@ -119,21 +132,25 @@ class Router:
         default_handle_s: float = 180.0,
         wrap_up_s: float = 120.0,
         rona_offers: int = 3,
+        max_wait_s: float | None = None,
+        max_wait_no_agent_s: float | None = None,
         queues: Iterable[QueueSettings] = (),
     ):
         # A specialist who declined a session or let it time out is not offered
         # the same session again this soon; others qualified get it first.
         self.retry_s = retry_s
-        self.defaults = QueueSettings(offer_timeout_s=offer_timeout_s, wrap_up_s=wrap_up_s, rona_offers=rona_offers)
+        # The defaults of a queue without settings of its own; a queue's maximum waits left
+        # unset take these too (the center's defaults, VW_MAX_WAIT_S and VW_MAX_WAIT_NO_AGENT_S).
+        self.defaults = QueueSettings(offer_timeout_s=offer_timeout_s, wrap_up_s=wrap_up_s, rona_offers=rona_offers,
+                                      max_wait_s=max_wait_s, max_wait_no_agent_s=max_wait_no_agent_s)
         self._settings: dict[str, QueueSettings] = {}
         self._category_of: dict[str, str] = {}
-        self._default_handle_s = default_handle_s
-        self._avg_handle_s = default_handle_s
-        self._aht: dict[str, float] = {}
+        self._handle = HandleTimes(default_handle_s)
         self._specialists: dict[int, _Specialist] = {}
         self._stats: dict[int, _Stats] = {}
         self._sessions: dict[str, _Session] = {}
         self._seq = itertools.count()
+        self._front_seq = itertools.count(-(1 << 62))  # re-queued at the front: before every arrival
         # indexes
         self._ready: dict[str, set[int]] = {}
         self._staffed: dict[str, set[int]] = {}
@@ -146,6 +163,9 @@ class Router:
         self._timers: list[tuple] = []
         self._timer_seq = itertools.count()
         self._dirty: set[str] = set()
+        self._stale: set[str] = set()
+        self._estimates_at: dict[str, float] = {}  # queue -> the next look at its estimates
+        self._now = 0.0  # the latest event's clock
         self._pending: list[Decision] = []
         self.configure(queues)
 
@@ -164,7 +184,11 @@ class Router:
         """Replace the configured queues (others use `defaults`) and learn item categories.
 
         Waiting sessions keep their escalation stage; new limits apply from now on."""
-        self._settings = {q.service_item: q for q in queues}  # the rest default, cached on first use
+        # The rest default, cached on first use.
+        self._settings = {q.service_item: q.with_default_limits(self.defaults) for q in queues}
+        if now is not None:
+            self._now = max(self._now, now)
+            self._stale.update(self._by_queue)  # new limits
         if categories:
             self._category_of.update(categories)
         if now is None:
@@ -236,7 +260,7 @@ class Router:
             "longest_wait_s": 0.0 if oldest is None else round(now - oldest, 1),
             "staffed": self._staffed_count(service_item),
             "ready": len(self._ready.get(service_item, ())) + len(self._ready.get(CATEGORY + self._category_of.get(service_item, ""), ())),
-            "average_handle_s": round(self._aht.get(service_item, self._avg_handle_s), 1),
+            "average_handle_s": round(self._handle.average(service_item, now), 1),
         }
 
     def next_deadline(self) -> float | None:
@@ -329,6 +353,8 @@ class Router:
         spec = self._specialists.get(specialist_id)
         if spec is not None:
             spec.present = False
+            for target in spec.skills:  # the callers it would have taken next are told
+                self._stale.update(self._waiting_queues(target))
         return self._finish(decisions, now)
 
     def caller_gone(self, call_id: str, now: float) -> list[Decision]:
@@ -392,8 +418,11 @@ class Router:
 
     def request(
         self, call_id: str, service_item: str, category: str, now: float, priority: int | None = None,
-        only_specialist: int | None = None,
+        only_specialist: int | None = None, front: bool = False,
     ) -> list[Decision]:
+        """A session waits for `service_item`. `front`: it goes before every session waiting in its
+        queue (a caller whose answered call ended because the specialist's console did not come
+        back: it is given its place back, docs/routing.md)."""
         self._pending = self._begin(now)  # kept for the next event if this one is refused
         if call_id in self._sessions:
             raise RoutingError("duplicate_call", "this call is already queued")
@@ -404,13 +433,18 @@ class Router:
         if queue != service_item:
             category = self._category_of.get(queue, category)
         q = self.settings_for(queue)
+        if priority is None:
+            priority = q.priority
+        if front:
+            ahead = self._by_queue.get(queue)
+            priority = max(priority, -ahead[0][0]) if ahead else priority
         sess = _Session(
             call_id=call_id,
             service_item=service_item,
             queue=queue,
             category=category,
-            priority=q.priority if priority is None else priority,
-            seq=next(self._seq),
+            priority=priority,
+            seq=next(self._front_seq if front else self._seq),
             enqueued_at=now,
             queue_entered_at=now,
             min_proficiency=q.min_proficiency,
@@ -439,6 +473,7 @@ class Router:
                 self._set_state(spec, "wrap_up", now)
                 decisions.append(StateChanged(spec.id, "wrap_up", call_id))
                 wrap = self.settings_for(sess.queue).wrap_up_s
+                spec.free_by = now + wrap
                 self._push(now + wrap, "wrap_up", spec.id, call_id)
             return self._finish(decisions, now)
         self._dequeue(sess)
@@ -447,11 +482,13 @@ class Router:
             decisions += self._match_specialist(spec, now)
         return self._finish(decisions, now)
 
-    def refresh_position(self, call_id: str) -> list[Decision]:
+    def refresh_position(self, call_id: str, now: float | None = None) -> list[Decision]:
         """Tell a waiting caller its position again (it reconnected)."""
+        if now is not None:
+            self._now = max(self._now, now)
         sess = self._sessions.get(call_id)
         if sess is not None and not sess.answered:
-            sess.last_position = None
+            sess.told = None
             self._dirty.add(sess.queue)
         return self._flush_positions()
 
@@ -467,6 +504,7 @@ class Router:
     def _begin(self, now: float) -> list[Decision]:
         """Decisions left over from a refused event, then every timer that is due."""
         decisions, self._pending = self._pending, []
+        self._now = max(self._now, now)
         timers = self._timers
         while timers and timers[0][0] <= now:
             at, _, kind, a, b, c = heapq.heappop(timers)
@@ -474,7 +512,7 @@ class Router:
         return decisions
 
     def _finish(self, decisions: list[Decision], now: float) -> list[Decision]:
-        if self._dirty:
+        if self._dirty or self._stale:
             decisions += self._flush_positions()
         return decisions
 
@@ -497,6 +535,19 @@ class Router:
         if spec.state == "ready":
             decisions += self._match_specialist(spec, now)
         return decisions
+
+    def _fire_estimates(self, now: float, queue: str, _b, _c) -> list[Decision]:
+        """Time passes: look at the queue's estimates again (each sent only if it changed enough)."""
+        del self._estimates_at[queue]
+        if self._by_queue.get(queue):
+            self._stale.add(queue)
+            self._schedule_estimates(queue, now)
+        return []
+
+    def _schedule_estimates(self, queue: str, now: float) -> None:
+        if queue not in self._estimates_at:
+            self._estimates_at[queue] = now + ESTIMATE_CHECK_S
+            self._push(now + ESTIMATE_CHECK_S, "estimates", queue)
 
     def _fire_retry(self, now: float, call_id: str, _b, _c) -> list[Decision]:
         sess = self._sessions.get(call_id)
@@ -733,12 +784,10 @@ class Router:
 
     def _end_wrap_up(self, spec: _Specialist, now: float, reason: str | None = None) -> list[Decision]:
         if spec.busy_queue is not None:
-            handle = max(0.0, now - spec.busy_since)
             queue = spec.busy_queue
-            self._aht[queue] = 0.7 * self._aht.get(queue, self._avg_handle_s) + 0.3 * handle
-            self._avg_handle_s = 0.9 * self._avg_handle_s + 0.1 * handle
+            self._handle.add(queue, now - spec.busy_since, now)
             if self._by_queue.get(queue):
-                self._dirty.add(queue)
+                self._stale.add(queue)  # a new average handle time
             spec.busy_queue = None
         spec.call_id, spec.idle_since = None, now
         if not spec.present:  # its console is gone: nothing may be offered to it
@@ -778,7 +827,7 @@ class Router:
         sess.version += 1
         sess.visited.add(target)
         sess.passed.clear()
-        sess.last_position = None
+        sess.told = None
         self._enqueue(sess, now)
         self._schedule_queue_timers(sess, now, fresh=True)
         decisions.append(Overflowed(sess.call_id, source, target, reason))
@@ -800,6 +849,7 @@ class Router:
             if not self._staffed_count(sess.queue):
                 self._unstaffed_since[sess.queue] = now
         insort(keys, key)
+        self._schedule_estimates(sess.queue, now)
         insort(self._by_category.setdefault(sess.category, []), key)
         self._active_by_category.setdefault(sess.category, set()).add(sess.queue)
         self._dirty.add(sess.queue)
@@ -863,11 +913,7 @@ class Router:
             members.add(spec_id)
         else:
             members.discard(spec_id)
-        if target.startswith(CATEGORY):
-            items = self._active_by_category.get(target[len(CATEGORY):], ())
-        else:
-            items = (target,) if self._by_queue.get(target) else ()
-        for item in items:
+        for item in self._waiting_queues(target):
             self._dirty.add(item)
             if on:
                 self._unstaffed_since.pop(item, None)
@@ -878,6 +924,17 @@ class Router:
                     for key in self._by_queue.get(item, ()):
                         sess = self._sessions[key[2]]
                         self._push(max(now, sess.queue_entered_at) + limit, "no_agent", sess.call_id, sess.version)
+
+    def _waiting_queues(self, target: str) -> Iterable[str]:
+        """The queues with waiting sessions that a skill target (item or category) serves."""
+        if target.startswith(CATEGORY):
+            return self._active_by_category.get(target[len(CATEGORY):], ())
+        return (target,) if self._by_queue.get(target) else ()
+
+    def _staffed_ids(self, item: str) -> set[int]:
+        a = self._staffed.get(item, set())
+        b = self._staffed.get(CATEGORY + self._category_of.get(item, ""))
+        return a | b if b else a
 
     def _staffed_count(self, item: str) -> int:
         a = self._staffed.get(item)
@@ -897,20 +954,129 @@ class Router:
     # -- internals: positions -------------------------------------------------------------
 
     def _flush_positions(self) -> list[Decision]:
-        """Position and estimated wait of every waiting session in a queue that changed."""
+        """Where each waiting session of a queue that changed stands, told to its caller when that
+        changed: its position, the staffing, an offer or a queue limit at once; the estimate alone,
+        looked at when the queue is stale, when it moved enough from what the caller's page shows
+        by now (`worth_resending`)."""
         decisions: list[Decision] = []
         dirty, self._dirty = self._dirty, set()
-        for item in dirty:
+        stale, self._stale = self._stale, set()
+        now = self._now
+        for item in dirty | stale:
             keys = self._by_queue.get(item)
             if not keys:
                 continue
-            per_call = self._aht.get(item, self._avg_handle_s) / max(1, self._staffed_count(item))
-            sessions = self._sessions
-            for index, key in enumerate(keys):
-                sess = sessions[key[2]]
-                position = index + 1
-                wait = 0 if sess.offers else round(position * per_call)
-                if sess.last_position != (position, wait):
-                    sess.last_position = (position, wait)
-                    decisions.append(Position(sess.call_id, position, wait))
+            full = item in stale
+            queue = [self._sessions[key[2]] for key in keys]
+            staffed = self._staffed_count(item)
+            max_wait, no_agent = self._limits(item, staffed, now)
+            waits: dict[str, int | None] | None = None
+            for position, sess in enumerate(queue, start=1):
+                if sess.caller_away:
+                    continue  # offered to nobody and told nothing until it resumes (then afresh)
+                # When a queue limit ends the wait, and why.
+                ends_at, reason = None, None
+                if max_wait is not None:
+                    ends_at, reason = sess.queue_entered_at + max_wait, "max_wait"
+                if no_agent is not None:
+                    at = max(sess.queue_entered_at, no_agent[0]) + no_agent[1]
+                    if ends_at is None or at < ends_at:
+                        ends_at, reason = at, "no_specialist"
+                # What is sent at once when it changes; the rest (the estimate, how many are
+                # staffed) when the queue is looked at again.
+                told = (position, staffed == 0, bool(sess.offers), reason)
+                changed = sess.told != told or (ends_at is not None and abs(ends_at - (sess.told_ends or ends_at)) > 2)
+                if not changed and not full:
+                    continue
+                if sess.offers:  # it rings: at most this long until answered (or back in line)
+                    wait = max(1, whole_seconds(max(sess.offers.values()) - now))
+                else:
+                    if waits is None:
+                        waits = self._estimates(item, queue, now)
+                    wait = waits[sess.call_id]
+                if not changed and not worth_resending(sess.told_wait, sess.told_at, wait, now):
+                    continue
+                sess.told, sess.told_wait, sess.told_at, sess.told_ends = told, wait, now, ends_at
+                decisions.append(Position(
+                    sess.call_id, position, wait, staffed=staffed, offered=bool(sess.offers),
+                    ends_in_s=None if ends_at is None else whole_seconds(max(0.0, ends_at - now)),
+                    ends_reason=reason, options=WAITING_OPTIONS,
+                ))
         return decisions
+
+    def _limits(self, item: str, staffed: int, now: float) -> tuple[float | None, tuple[float, float] | None]:
+        """The queue's limits that end a wait (none when it overflows instead): its maximum wait,
+        and, while nobody is staffed, (since when, how long) for the maximum wait with nobody."""
+        q = self.settings_for(item)
+        if q.overflow_to or any(step.overflow_to for step in q.escalation):
+            return None, None
+        no_agent = None
+        if not staffed and q.max_wait_no_agent_s is not None:
+            no_agent = (self._unstaffed_since.get(item, now), q.max_wait_no_agent_s)
+        return q.max_wait_s, no_agent
+
+    def _estimates(self, item: str, queue: list[_Session], now: float) -> dict[str, int | None]:
+        """Each waiting (not offered) session's estimated wait (the model: estimate.py, docs/routing.md).
+
+        The specialists staffed with the queue's skill, present and qualified for the first
+        session in line, each free at once (ready), after its retry pause (ready, but it passed
+        on these sessions a moment ago), after what is left of its call (busy, wrap-up:
+        `left_of_call`, inlined as this runs at every change), or after its offer and a whole
+        call (ringing); the waiting sessions take them in order."""
+        aht = self._handle.average(item, now)
+        least = least_left(aht)
+        out: dict[str, int | None] = {}
+        waiting = [sess for sess in queue if not sess.offers and not sess.caller_away]
+        if not waiting:
+            return out
+        # Who may take the first session in line (`_proficiency`, inlined).
+        head = waiting[0]
+        need, only, code = head.min_proficiency, head.only_specialist, head.queue
+        category = CATEGORY + head.category if head.scope == "category" else None
+        free_in: list[float] = []
+        ringing_ahead: set[str] = set()  # ring-all: one of its ringing specialists takes it
+        specialists, sessions = self._specialists, self._sessions
+        for spec_id in self._staffed_ids(item):
+            spec = specialists[spec_id]
+            if not spec.present or (only is not None and spec_id != only):
+                continue  # its console is gone (it takes no next call), or a named transfer's
+            skills = spec.skills
+            level = skills.get(code, 0)
+            if category is not None and skills.get(category, 0) > level:
+                level = skills[category]
+            if level < need:
+                continue
+            state = spec.state
+            if state == "ready":
+                free_in.append(self._pause_left(spec, waiting, now))
+                continue
+            if state == "ringing":
+                offered = sessions.get(spec.call_id or "")
+                if offered is None:
+                    left = aht
+                else:
+                    left = max(0.0, offered.offers.get(spec_id, now) - now)
+                    if offered.call_id not in ringing_ahead:
+                        ringing_ahead.add(offered.call_id)
+                        left += aht
+            else:  # busy or wrap-up: what is left of its call; wrap-up ends by itself at free_by
+                left = aht - (now - spec.busy_since)
+                if left < least:
+                    left = least
+                if state == "wrap_up" and spec.free_by - now < left:
+                    left = spec.free_by - now
+            free_in.append(left if left > 1.0 else 1.0)  # not ready: never "now"
+        waits = waits_in_order(free_in, len(waiting), aht)
+        for i, sess in enumerate(waiting):
+            out[sess.call_id] = None if waits is None else whole_seconds(waits[i])
+        return out
+
+    def _pause_left(self, spec: _Specialist, waiting: list[_Session], now: float) -> float:
+        """How soon a ready specialist may be offered one of these sessions (0: now)."""
+        left = math.inf
+        for sess in waiting:
+            passed = sess.passed.get(spec.id)
+            left = min(left, 0.0 if passed is None else max(0.0, passed + self.retry_s - now))
+            if left == 0.0:
+                break
+        return left

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ async def list_queues(store, defaults: QueueSettings, code: str | None = None) -
             stmt = stmt.where(ServiceItem.code == code)
         rows = (await db.execute(stmt)).all()
     return [
-        queue_dict(_settings(row), True, row.updated_at) if row is not None
+        queue_dict(_settings(row).with_default_limits(defaults), True, row.updated_at) if row is not None
         else queue_dict(QueueSettings(**{**defaults.as_dict(), "escalation": (), "service_item": item}), False)
         for item, row in rows
     ]
@@ -158,7 +159,9 @@ async def save_queues(store, entries: list[Any], defaults: QueueSettings) -> lis
         for index, raw in enumerate(entries, start=1):
             line = raw.get("_line", index) if isinstance(raw, dict) else index
             code = raw.get("service_item") if isinstance(raw, dict) else None
-            base = _settings(rows[code]) if isinstance(code, str) and code in rows else defaults
+            # A maximum wait not given is kept unset: it follows the center's default.
+            base = _settings(rows[code]) if isinstance(code, str) and code in rows else replace(
+                defaults, max_wait_s=None, max_wait_no_agent_s=None)
             try:
                 q = validate_settings(raw, base)
             except SettingsError as exc:

@@ -264,13 +264,16 @@ async def test_position_and_estimate_pushed_on_change(server):
             await c.request("SI-001", f"c{i}")
         q0, q1 = await callers[0].wait_for("call:queued"), await callers[1].wait_for("call:queued")
         assert (q0["position"], q1["position"]) == (1, 2)
-        assert q1["estimated_wait_s"] >= q0["estimated_wait_s"] > 0
+        # Nobody is staffed: no estimate is made up, and the callers are told so at once.
+        assert (q0["estimated_wait_s"], q0["staffed"], q1["estimated_wait_s"]) == (None, 0, None)
         s = await spec(server, "zhang.wei", ready=False)  # staffing changes: estimates are pushed again
         assert (await s.set_state("ready"))["ok"]
         offered = await s.wait_for("call:offered")
         assert offered["call_id"] == callers[0].call_id
-        update = await callers[0].wait_for("call:queued", predicate=lambda p: p["estimated_wait_s"] == 0)
-        assert update["position"] == 1
+        update = await callers[0].wait_for("call:queued", predicate=lambda p: p["offered"])
+        assert update["position"] == 1 and 1 <= update["estimated_wait_s"] <= offered["timeout_s"]  # never "now"
+        behind = await callers[1].wait_for("call:queued", predicate=lambda p: p["staffed"] == 1)
+        assert behind["position"] == 2 and behind["estimated_wait_s"] > offered["timeout_s"]  # after that call
         await s.close()
     finally:
         await close(*callers)
@@ -294,7 +297,7 @@ async def test_shared_queue_serves_several_service_items(server):
         first = await li.wait_for("call:offered", timeout=5)
         assert first["call_id"] == tax["call_id"]
         assert (await li.accept(tax["call_id"]))["ok"]
-        assert (await c2.wait_for("call:queued"))["position"] == 1
+        assert (await c2.wait_for("call:queued", predicate=lambda p: p["position"] == 1))["staffed"] == 1
         await c1.hangup()
         await li.wait_for("agent:state", predicate=lambda p: p["state"] == "wrap_up")
         assert (await li.wrapup(tax["call_id"]))["ok"]

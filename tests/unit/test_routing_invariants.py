@@ -117,7 +117,22 @@ class Model:
             elif isinstance(d, Missed):
                 self.end(d.call_id, "missed")
                 ended_now.add(d.call_id)
+            elif isinstance(d, Position):
+                self.check_estimate(d)
         self.check_fifo(decisions, before_waiting)
+
+    def check_estimate(self, d):
+        """Never "now" unless a specialist with the skill is ready; never made up when nobody is
+        staffed; a session being offered is not "now" either (it may ring out)."""
+        r = self.r
+        sess = r._sessions[d.call_id]
+        assert d.staffed == r._staffed_count(sess.queue)
+        if d.staffed == 0:
+            assert d.estimated_wait_s is None
+        if d.offered:
+            assert d.estimated_wait_s >= 1
+        if d.estimated_wait_s == 0:
+            assert any(r._specialists[s].state == "ready" for s in r._staffed_ids(sess.queue)), d
 
     def end(self, call, outcome):
         assert call not in self.outcome, f"{call} ended twice ({self.outcome[call]}, then {outcome})"

@@ -144,6 +144,18 @@ def _limits_env(name: str, default: str) -> str:
     return spec
 
 
+def _reference_env(name: str, default: str) -> str:
+    """VW_REFERENCE_PREFIX or VW_TIME_ZONE, checked as session references need them (engine/references.py)."""
+    from .engine.references import ReferenceSettingError, check_prefix, time_zone  # the engine imports this module
+
+    value = os.environ.get(name, "").strip() or default
+    try:
+        check_prefix(value) if name == "VW_REFERENCE_PREFIX" else time_zone(value)
+    except ReferenceSettingError as exc:
+        raise ConfigError(str(exc)) from None
+    return value
+
+
 @dataclass
 class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("VW_DATABASE_URL") or default_database_url())
@@ -207,9 +219,9 @@ class Settings:
     # "text" (one line a record) or "json" (one JSON object a line).
     log_format: str = field(default_factory=lambda: _choice_env("VW_LOG_FORMAT", LOG_FORMATS, "text"))
     # The center's time zone: the local date in session references (engine/references.py).
-    time_zone: str = field(default_factory=lambda: os.environ.get("VW_TIME_ZONE", "").strip() or "Asia/Shanghai")
+    time_zone: str = field(default_factory=lambda: _reference_env("VW_TIME_ZONE", "Asia/Shanghai"))
     # What every session reference starts with (`XH-20261202-0042`): 1-5 capital letters or digits.
-    reference_prefix: str = field(default_factory=lambda: os.environ.get("VW_REFERENCE_PREFIX", "").strip() or "XH")
+    reference_prefix: str = field(default_factory=lambda: _reference_env("VW_REFERENCE_PREFIX", "XH"))
     # Home of the session writer's journal (records not yet in the database survive a crash).
     var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0

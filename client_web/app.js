@@ -22,7 +22,6 @@ import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { initCatalog, renderCatalog, selectedItem, itemTitle } from "/c/catalog.js";
 import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, detailsPayload } from "/c/details.js";
 import { CallSession } from "/c/session.js";
-import { mountHours, checkHours, hoursOpen, showClosed } from "/c/hours.js";
 
 const DEVICES = "vw.caller.devices";
 const session = new CallSession();
@@ -66,14 +65,13 @@ function renderSummary() {
 }
 
 function canCall() {
-  return !!selectedItem() && detailsReady() && vw.socket && vw.socket.connected && hoursOpen();
+  return !!selectedItem() && detailsReady() && vw.socket && vw.socket.connected;
 }
 
 function updateCallButton() {
   const ok = canCall();
   $("call-btn").disabled = !ok || vw.state !== "idle";
   $("call-need").hidden = ok;
-  $("call-need").textContent = t(hoursOpen() ? "caller.call.need" : "caller.closed.call");
   const step = vw.state !== "idle" ? 4 : !selectedItem() ? 1 : !$("name").value.trim() ? 2 : 3;
   for (const li of document.querySelectorAll(".steps li")) {
     const n = Number(li.dataset.step);
@@ -169,7 +167,6 @@ let mediaNotice = null; // "the specialist is reconnecting…" (S→C call:media
 
 function ended(end) {
   lastEnd = end;
-  if (end.reason === "closed") checkHours(); // the center closed with nobody left to answer
   if (mediaNotice) mediaNotice.clear();
   session.forget();
   connectedAt = 0;
@@ -468,8 +465,7 @@ async function requestCall() {
   const ack = await emitAck(vw.socket, "call:request", { service_item: selectedItem().code, ...detailsPayload() });
   if (!ack.ok) {
     setState("idle");
-    if (ack.error && ack.error.code === "closed") showClosed(ack); // the closed screen, not an error
-    else showError(ack);
+    showError(ack);
     return;
   }
   session.begin(ack.call_id, ack.call_token, ack.reference); // reconnects (and reloads) resume this session
@@ -601,10 +597,9 @@ function init() {
   setState("idle");
   showLegState("new");
   connect();
-  mountHours({ onChange: updateCallButton });
   initCatalog({
     choosable: () => vw.state === "idle",
-    selected: () => { renderSummary(); updateCallButton(); checkHours((selectedItem() || {}).code || null); },
+    selected: () => { renderSummary(); updateCallButton(); },
   });
   refreshDevices(); // the lists only: the camera and microphone open at the device check
   if (session.resuming) openDevices(); // a reload in a call: back on camera at once

@@ -166,3 +166,29 @@ async def test_admin_pages_with_a_live_call(server, new_page):
     await admin.get_by_role("button", name="中文", exact=True).click()
     assert await admin.get_by_role("link", name="事项目录", exact=True).count() == 1
     assert await admin.evaluate("() => document.documentElement.lang") == "zh-CN"
+
+
+async def test_the_session_log_finds_a_session_by_the_reference_a_caller_quotes(server, new_page):
+    item = server.get_json("/api/service-items?q=")["items"][0]["code"]
+    caller = Caller(server.base_url)
+    try:
+        await caller.connect()
+        ack = await caller.request(item, "Reference Test Caller", company="Reference Search Co")
+        await caller.hangup(ack["call_id"])  # nobody needs to answer it
+    finally:
+        await caller.close()
+    reference = ack["reference"]
+
+    admin = await new_page("/admin")
+    await admin.get_by_label("Username", exact=True).fill("admin")
+    await admin.get_by_label("Password", exact=True).fill("admin123")
+    await admin.get_by_role("button", name="Log in", exact=True).click()
+    await admin.locator("#sessions-body").wait_for()
+    await admin.get_by_label("Search", exact=True).fill(reference.lower())  # as typed, any case
+    await admin.get_by_role("button", name="Apply filters", exact=True).click()
+    row = admin.locator(f'#sessions-body tr[data-session-id="{ack["call_id"]}"]')
+    await row.wait_for()
+    assert await admin.locator("#sessions-body tr").count() == 1
+    assert await row.locator("td").first.text_content() == reference  # the Reference column
+    await row.get_by_role("link").click()
+    await wait_js(admin, f"() => document.getElementById('detail-id').textContent === '{reference}'")

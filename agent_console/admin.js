@@ -7,6 +7,7 @@
 //   #/wallboard           wallboard.js  the live /admin `stats` stream and the supervisor monitor
 //   #/scores[/{id}]       scores.js     the specialist leaderboard and one specialist's breakdown
 //   #/catalog, #/accounts, #/queues     management
+//   #/hours               hours.js      opening hours, the holiday calendar, day overrides, CSV import
 // A view exports show(arg) (load and draw), and relabel(arg) when it redraws in a new language.
 
 import { t, onLangChange } from "/lib/i18n.js";
@@ -23,9 +24,10 @@ import * as scores from "/s/admin/scores.js";
 import * as catalog from "/s/admin/catalog.js";
 import * as accounts from "/s/admin/accounts.js";
 import * as queues from "/s/admin/queues.js";
+import * as hours from "/s/admin/hours.js";
 
 const ROLE = "admin";
-const VIEWS = { sessions, session, overview, wallboard, scores, catalog, accounts, queues };
+const VIEWS = { sessions, session, overview, wallboard, scores, catalog, accounts, queues, hours };
 const PERIOD_VIEWS = new Set(["overview", "scores"]);
 
 function showLogin(message) {

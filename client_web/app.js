@@ -22,6 +22,7 @@ import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { initCatalog, renderCatalog, selectedItem, itemTitle } from "/c/catalog.js";
 import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, detailsPayload } from "/c/details.js";
 import { CallSession } from "/c/session.js";
+import { mountHours, checkHours, hoursOpen, showClosed } from "/c/hours.js";
 
 const DEVICES = "vw.caller.devices";
 const session = new CallSession();
@@ -65,13 +66,14 @@ function renderSummary() {
 }
 
 function canCall() {
-  return !!selectedItem() && detailsReady() && vw.socket && vw.socket.connected;
+  return !!selectedItem() && detailsReady() && vw.socket && vw.socket.connected && hoursOpen();
 }
 
 function updateCallButton() {
   const ok = canCall();
   $("call-btn").disabled = !ok || vw.state !== "idle";
   $("call-need").hidden = ok;
+  $("call-need").textContent = t(hoursOpen() ? "caller.call.need" : "caller.closed.call");
   const step = vw.state !== "idle" ? 4 : !selectedItem() ? 1 : !$("name").value.trim() ? 2 : 3;
   for (const li of document.querySelectorAll(".steps li")) {
     const n = Number(li.dataset.step);
@@ -167,6 +169,7 @@ let mediaNotice = null; // "the specialist is reconnecting…" (S→C call:media
 
 function ended(end) {
   lastEnd = end;
+  if (end.reason === "closed") checkHours(); // the center closed with nobody left to answer
   if (mediaNotice) mediaNotice.clear();
   session.forget();
   connectedAt = 0;
@@ -465,7 +468,8 @@ async function requestCall() {
   const ack = await emitAck(vw.socket, "call:request", { service_item: selectedItem().code, ...detailsPayload() });
   if (!ack.ok) {
     setState("idle");
-    showError(ack);
+    if (ack.error && ack.error.code === "closed") showClosed(ack); // the closed screen, not an error
+    else showError(ack);
     return;
   }
   session.begin(ack.call_id, ack.call_token, ack.reference); // reconnects (and reloads) resume this session
@@ -597,9 +601,10 @@ function init() {
   setState("idle");
   showLegState("new");
   connect();
+  mountHours({ onChange: updateCallButton });
   initCatalog({
     choosable: () => vw.state === "idle",
-    selected: () => { renderSummary(); updateCallButton(); },
+    selected: () => { renderSummary(); updateCallButton(); checkHours((selectedItem() || {}).code || null); },
   });
   refreshDevices(); // the lists only: the camera and microphone open at the device check
   if (session.resuming) openDevices(); // a reload in a call: back on camera at once

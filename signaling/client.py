@@ -425,7 +425,10 @@ class Caller(Participant):
             payload["company"] = company
         if phone is not None:
             payload["phone"] = phone
-        ack = await self._call("call:request", payload)
+        return self._session_from(await self._call("call:request", payload))
+
+    def _session_from(self, ack: dict[str, Any]) -> dict[str, Any]:
+        """The session an accepted request (or re-queue) started is this caller's from now on."""
         if isinstance(ack, dict) and ack.get("ok"):
             self.call_id = ack.get("call_id")
             self.call_token = ack.get("call_token")
@@ -433,6 +436,10 @@ class Caller(Participant):
 
     async def hangup(self, call_id: str | None = None) -> dict[str, Any]:
         return await self._call("call:hangup", {"call_id": call_id or self.call_id})
+
+    async def requeue(self, call_id: str | None = None) -> dict[str, Any]:
+        """Wait again at the front of the queue after the specialist's console dropped (`call:requeue`)."""
+        return self._session_from(await self._call("call:requeue", {"call_id": call_id or self.call_id}))
 
     async def rate(self, satisfaction: int, comment: str | None = None, call_id: str | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"call_id": call_id or self.call_id, "satisfaction": satisfaction}

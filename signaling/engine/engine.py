@@ -319,6 +319,19 @@ class SessionEngine:
         self.opening.check_request(item["code"], received_at)  # Closed, with the next opening
         async with self.lock:
             session = await self.sessions.request(sid, item, caller, received_at)
+        return await self._acknowledged(session)
+
+    async def requeue(self, sid: str, session_id: str) -> dict:
+        """The caller waits again, first in its queue, after its call ended because the specialist's
+        console did not come back (who may: engine/requeue.py); acknowledged as a request is."""
+        if self.stopping or not self.writer.accepting:
+            raise Unavailable("service_unavailable", "the service cannot take calls right now; please try again shortly")
+        async with self.lock:
+            session = await self.sessions.requeue(sid, session_id, utcnow())
+        return await self._acknowledged(session)
+
+    async def _acknowledged(self, session: LiveSession) -> dict:
+        """The ack of a new session, once its own record is durable (else it ends at once)."""
         try:
             await self.writer.durable(session.created_seq)
         except StoreUnavailable:

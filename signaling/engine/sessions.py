@@ -30,6 +30,7 @@ from ..telemetry import Telemetry
 from .errors import Conflict, Forbidden, NotFound, TooMany
 from .live import LiveSession, Participant
 from .presence import Presence
+from .requeue import Requeues
 from .references import ReferenceSequence, time_zone
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class SessionMachine:
         self.wrapping_up: dict[int, dict] = {}
         self.on_end: list[Callable[[LiveSession], Any]] = []  # awaited when a session ends (monitors)
         self.outbox: list[tuple[LiveSession, dict]] = []  # `call:media` notices made by synchronous code
+        self.requeues = Requeues(settings.requeue_window_s)  # callers who may wait again at the front
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -124,6 +126,21 @@ class SessionMachine:
         session = self.open_session(item, caller, sid, received_at)
         part.session_id = session.id
         await self.apply(self.router.request(session.id, item["code"], item["category"], self.clock()))
+        return session
+
+    async def requeue(self, sid: str, session_id: str, at: datetime) -> LiveSession:
+        """The caller of a session cut off by the specialist's console waits again, first in its
+        queue (requeue.py has who may): a new session, linked to the old one in the log."""
+        part = self.presence.get(sid)
+        if part is None:
+            raise Conflict("not_connected", "connect first")
+        old = self.requeues.take(part, session_id, self.clock())
+        item = {**old.service_item, "category": old.category, "recording": old.record}
+        session = self.open_session(item, old.caller, sid, at)
+        self.writer.event(old.id, "requeued", at, {"to_session": session.id})
+        self.writer.event(session.id, "requeued_from", at, {"from_session": old.id})
+        part.session_id = session.id
+        await self.apply(self.router.request(session.id, item["code"], item["category"], self.clock(), front=True))
         return session
 
     def open_session(
@@ -183,7 +200,8 @@ class SessionMachine:
         )
         self.telemetry.sessions.labels(result).inc()
         ended = {"call_id": session.id, "reason": reason, "ended_by": ended_by}
-        await self.presence.to_caller(session, "call:ended", ended)
+        requeue = self.requeues.offer(session, reason, self.clock())
+        await self.presence.to_caller(session, "call:ended", {**ended, "requeue": requeue} if requeue else ended)
         spec_id = session.specialist_id
         if session.answered and spec_id is not None:
             queue = self.router.session_queue(session.id) or ""

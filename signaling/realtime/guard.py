@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 EVENT_LIMITS = {
     "*": "40/second;600/minute",
     "call:request": "3/second;20/minute",
+    "call:requeue": "3/second;20/minute",
     "rtc:offer": "5/second;60/minute",
     "rtc:candidate": "30/second;300/minute",
     "agent:day": "2/second;30/minute",

@@ -98,6 +98,7 @@ class _Namespace(socketio.AsyncNamespace):
 class CallerNamespace(_Namespace):
     events = {
         "call:request": "request",
+        "call:requeue": "requeue",
         "call:hangup": "hangup",
         "call:rate": "rate",
         "call:screen": "screen",
@@ -134,6 +135,10 @@ class CallerNamespace(_Namespace):
                 raise ApiError("invalid_credit_code", "credit_code is not a valid unified social credit code", 400)
             caller["credit_code"] = credit_code
         return await self.engine.request(sid, service_item, caller)
+
+    @acked
+    async def requeue(self, sid: str, data: Any) -> dict:
+        return await self.engine.requeue(sid, v.text(v.obj(data), "call_id", max_len=64))
 
     @acked
     async def rate(self, sid: str, data: Any) -> dict:

@@ -11,10 +11,13 @@ from typing import Any
 FIELDS = ("code", "name", "name_en", "category", "department", "level", "difficulty")
 # Columns a CSV may add after the seven (in any order), keys a JSON item may carry: left out,
 # an existing item keeps its value.
-OPTIONAL_FIELDS = ("department_en",)
+# `keywords`: the search's synonyms and short names (社保, social security), separated by commas,
+# semicolons, 、 or spaces (store/search.py); JSON may give them as a list.
+OPTIONAL_FIELDS = ("department_en", "keywords")
 LEVELS = ("district", "municipal")
 # Column widths in models.py: checked here so PostgreSQL and SQLite reject alike.
-MAX_LEN = {"code": 32, "name": 200, "name_en": 200, "category": 64, "department": 200, "department_en": 200}
+MAX_LEN = {"code": 32, "name": 200, "name_en": 200, "category": 64, "department": 200, "department_en": 200,
+           "keywords": 2000}
 
 
 class CatalogError(ValueError):
@@ -48,7 +51,10 @@ def validate_item(item: Any, line: int | None) -> dict:
     clean["difficulty"] = difficulty
     for key in OPTIONAL_FIELDS:
         if item.get(key) is not None:
-            clean[key] = _text(item[key], key, line)
+            value = item[key]
+            if key == "keywords" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = ", ".join(v.strip() for v in value if v.strip())
+            clean[key] = _text(value, key, line)
     # Extensions: record this item's calls (default yes); retire it (no longer offered to callers).
     for key in ("recording", "retired"):
         if item.get(key) is not None:

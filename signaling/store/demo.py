@@ -70,9 +70,54 @@ _ITEMS = [
     ("LA-005", "农民工欠薪法律援助", "Legal aid for unpaid migrant wages", _LA, "district", 3),
 ]
 
+# What callers type instead of the name (service_items.keywords, store/search.py): the short
+# forms people use (社保, 医保), other words for the matter, and English synonyms.
+_KEYWORDS = {
+    "SI-001": "社保, 社保开户, 单位社保, 五险, social security, employer social insurance registration",
+    "SI-002": "社保, 参保, 社保增减员, 增员, 减员, social security, enrol employees, add or remove staff",
+    "SI-003": "社保, 社保基数, 缴费基数, social security, contribution base",
+    "SI-004": "社保, 社保转移, 养老保险, 养老金, social security, pension transfer",
+    "SI-005": "社保, 工伤, 工伤赔偿, social security, work injury, workers' compensation",
+    "MI-001": "医保, 医保参保, 医保登记, medical insurance, health insurance",
+    "MI-002": "医保, 异地就医, 医保备案, medical insurance, health insurance, treatment elsewhere",
+    "MI-003": "医保, 生育险, 生育津贴, medical insurance, maternity benefit",
+    "MI-004": "医保, 医保报销, 报销, medical insurance, health insurance, reimbursement, medical bills",
+    "MI-005": "医保, 定点医院, 定点药店, medical insurance, designated hospital, pharmacy",
+    "TX-001": "税务, 新办企业, 税务登记, 报税, tax, tax registration, new business",
+    "TX-002": "税务, 发票, 领票, 专票, tax, invoice, fapiao",
+    "TX-003": "税务, 一般纳税人, tax, general taxpayer, VAT",
+    "TX-004": "税务, 汇算清缴, 所得税, 企业所得税, tax, income tax, tax return",
+    "TX-005": "税务, 退税, 出口退税, tax, tax refund, export rebate",
+    "BR-001": "开公司, 注册公司, 公司注册, 工商注册, 设立登记, company registration, incorporate, start a company",
+    "BR-002": "营业执照, 执照变更, 工商变更, 变更登记, business licence, business license change",
+    "BR-003": "注销, 公司注销, 工商注销, close a company, deregistration, dissolve",
+    "BR-004": "个体户, 个体工商户, sole proprietor, self-employed",
+    "BR-005": "年报, 企业年报, 工商年报, annual report, annual return",
+    "ID-001": "工作许可, 外国人工作证, 来华工作, work permit, foreign worker",
+    "ID-002": "居住证, 暂住证, residence permit, residence card",
+    "ID-003": "刻章, 公章, 印章, company seal, company stamp, chop",
+    "ID-004": "落户, 户口, 人才落户, 户口迁入, hukou, household registration, talent",
+    "ID-005": "出入境, 护照, 港澳通行证, 签证, passport, visa, exit-entry permit",
+    "EM-001": "就业登记, 失业登记, 失业金, 失业, employment registration, unemployment benefit",
+    "EM-002": "创业贷, 创业贷款, 贴息, start-up loan, business loan",
+    "EM-003": "就业补贴, 招工补贴, 稳岗, hiring subsidy, employment subsidy",
+    "EM-004": "培训补贴, 技能补贴, 职业培训, training subsidy, skills training",
+    "EM-005": "见习基地, 毕业生见习, 实习基地, graduate internship, traineeship",
+    "FN-001": "融资, 贷款, 银企对接, 小微企业, loan, financing, small business",
+    "FN-002": "融资担保, 担保, loan guarantee, financing guarantee",
+    "FN-003": "转贷, 过桥资金, 应急转贷, bridge loan, emergency loan",
+    "FN-004": "知识产权, 专利质押, 商标质押, IP financing, patent pledge",
+    "FN-005": "普惠金融, 金融政策, inclusive finance, microfinance",
+    "LA-001": "法援, 法律援助, 法律咨询, legal aid, free lawyer",
+    "LA-002": "劳动仲裁, 劳动纠纷, 劳动争议, labour dispute, labour arbitration, employment dispute",
+    "LA-003": "合规, 企业合规, compliance, legal advice",
+    "LA-004": "公证, 公证处, notary, notarisation",
+    "LA-005": "欠薪, 讨薪, 工资拖欠, 农民工工资, unpaid wages, wage arrears",
+}
+
 DEMO_SERVICE_ITEMS: list[dict] = [
     {"code": code, "name": name, "name_en": name_en, "category": cat, "department": dept,
-     "department_en": dept_en, "level": level, "difficulty": difficulty}
+     "department_en": dept_en, "level": level, "difficulty": difficulty, "keywords": _KEYWORDS.get(code, "")}
     for code, name, name_en, (cat, dept, dept_en), level, difficulty in _ITEMS
 ]
 

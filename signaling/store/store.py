@@ -15,15 +15,17 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from ..routing.settings import SettingsError, parse_skills
 from .catalog import validate_item
 from .db import make_engine, migrate
 from .metrics import compute_metrics, compute_scores_report
 from .outcomes import outcome
+from .search import CatalogIndex
 from .queues import configured_queues, skill_levels
 from .hours import load_hours
 from .models import (
@@ -150,11 +152,15 @@ class Store:
         self._reports: async_sessionmaker[AsyncSession] | None = None
         self._writes: async_sessionmaker[AsyncSession] | None = None
         self._hash_slots = asyncio.Semaphore(HASH_CONCURRENCY)
+        self._search = CatalogIndex()  # the catalog search (store/search.py)
+        self._search_lock = asyncio.Lock()
+        self._catalog_version = 0  # bumped by each commit that changed the catalog (_watch_catalog)
 
     async def open(self) -> None:
         self._engine = self._make_engine(POOLS["interactive"])
         await migrate(self._engine)
-        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False,
+                                            sync_session_class=_watch_catalog(self._catalog_changed))
         reports, writes = self._make_engine(POOLS["reports"]), self._make_engine(POOLS["writer"])
         self._engines = [self._engine, reports, writes]
         self._reports = async_sessionmaker(reports, expire_on_commit=False)
@@ -200,24 +206,27 @@ class Store:
 
     async def search_service_items(self, q: str | None = None, limit: int = 500,
                                    include_retired: bool = False) -> list[dict]:
-        """Retired items are left out unless `include_retired` (the administrators' catalog)."""
-        stmt = _catalog_query().order_by(ServiceItem.category, ServiceItem.code).limit(limit)
-        if not include_retired:
-            stmt = stmt.where(ServiceItem.retired.is_(False))
-        if q and q.strip():
-            # lower() on both sides: ILIKE is not portable, and LIKE's case rules differ by backend.
-            pattern = "%" + _escape_like(q.strip().lower()) + "%"
-            stmt = stmt.where(or_(*(
-                func.lower(col).like(pattern, escape="\\")
-                for col in (ServiceItem.code, ServiceItem.name, ServiceItem.name_en)
-            )))
-        async with self._db() as db:
-            return [_item_dict(*row) for row in (await db.execute(stmt)).all()]
+        """The items matching `q` by relevance, each with `score` and `matched` (store/search.py);
+        without `q`, the catalog by category and code. Retired items are left out unless
+        `include_retired` (the administrators' catalog). Answered from memory."""
+        if self._search.version != self._catalog_version:
+            await self.all_service_items()
+        return self._search.search(q, limit=limit, include_retired=include_retired)
 
     async def all_service_items(self) -> list[dict]:
-        """The whole catalog, retired items too (the session engine keeps it in memory)."""
+        """The whole catalog, retired items too (the session engine keeps it in memory). The
+        search index follows what is read here: this process's edits bump the catalog version
+        (_watch_catalog); another's, such as `catalog import`, reach it with the engine's
+        periodic reload, which reads here."""
+        version = self._catalog_version
         async with self._db() as db:
-            return [_item_dict(*row) for row in (await db.execute(_catalog_query())).all()]
+            items = [_item_dict(*row) for row in (await db.execute(_catalog_query())).all()]
+        async with self._search_lock:  # built in a thread: a large catalog's pinyin takes a while
+            await asyncio.to_thread(self._search.refresh, items, version)
+        return items
+
+    def _catalog_changed(self) -> None:
+        self._catalog_version += 1
 
     async def get_service_item(self, code: str) -> dict | None:
         async with self._db() as db:
@@ -678,7 +687,41 @@ def _item_dict(item: ServiceItem, category_name: str | None = None, category_nam
         "department_en": item.department_en,
         "category_name": category_name or item.category, "category_name_en": category_name_en or category_name or item.category,
         "retired": item.retired,
+        "keywords": item.keywords,  # the search's synonyms (store/search.py)
     }
+
+
+def _watch_catalog(changed) -> type[Session]:
+    """A session class that calls `changed()` after each commit that wrote service items or
+    categories, whichever function wrote them, so the search index is rebuilt before the next search."""
+
+    class CatalogWatch(Session):
+        pass
+
+    def touches(objects) -> bool:
+        return any(isinstance(o, (ServiceItem, Category)) for o in objects)
+
+    @event.listens_for(CatalogWatch, "after_flush")
+    def _flushed(session, _context) -> None:
+        if touches(session.new) or touches(session.dirty) or touches(session.deleted):
+            session.info["catalog_changed"] = True
+
+    @event.listens_for(CatalogWatch, "do_orm_execute")
+    def _statement(state) -> None:  # update(ServiceItem)... bypasses the unit of work
+        if (state.is_insert or state.is_update or state.is_delete) and any(
+                m.class_ in (ServiceItem, Category) for m in state.all_mappers):
+            state.session.info["catalog_changed"] = True
+
+    @event.listens_for(CatalogWatch, "after_commit")
+    def _committed(session) -> None:
+        if session.info.pop("catalog_changed", False):
+            changed()
+
+    @event.listens_for(CatalogWatch, "after_rollback")
+    def _rolled_back(session) -> None:
+        session.info.pop("catalog_changed", None)
+
+    return CatalogWatch
 
 
 def _session_query() -> Any:

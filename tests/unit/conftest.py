@@ -58,13 +58,19 @@ ITEM = {"code": "SI-001", "name": "社保开户", "name_en": "Open accounts", "c
 
 
 @pytest.fixture
-async def item_store(database):
-    """An open Store on `database` whose catalog holds ITEM."""
+async def empty_store(database):
+    """An open Store on `database`, with nothing in it."""
     from signaling.store import Store
 
     url, kwargs = database
     s = Store(url, engine_kwargs=kwargs)
     await s.open()
-    await s.import_service_items([ITEM])
     yield s
     await s.close()
+
+
+@pytest.fixture
+async def item_store(empty_store):
+    """An open Store on `database` whose catalog holds ITEM."""
+    await empty_store.import_service_items([ITEM])
+    return empty_store

@@ -10,7 +10,7 @@
 // blip resumes it.
 // Wire contract: docs/contract.md.
 
-import { t, onLangChange, fmtDuration, fmtClock } from "/lib/i18n.js";
+import { t, onLangChange, fmtClock } from "/lib/i18n.js";
 import { $ } from "/lib/dom.js";
 import { mountChrome } from "/lib/chrome.js";
 import { showError, clearError } from "/lib/errors.js";
@@ -22,6 +22,7 @@ import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { initCatalog, renderCatalog, selectedItem, itemTitle } from "/c/catalog.js";
 import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, detailsPayload } from "/c/details.js";
 import { CallSession } from "/c/session.js";
+import { WaitingView, RequeueOffer } from "/c/waiting.js";
 import { mountHours, checkHours, hoursOpen, showClosed } from "/c/hours.js";
 
 const DEVICES = "vw.caller.devices";
@@ -46,7 +47,8 @@ let lastEnd = null;         // {reason, ended_by}
 let timerHandle = null;
 let connectedAt = 0;
 let queuedAt = 0;
-let lastQueued = null;
+let waiting = null;         // the waiting screen (waiting.js)
+let requeue = null;         // the ended screen's offer to queue again at the front
 let mediaTried = false;     // this call's device check ran (getUserMedia succeeded or not)
 let devicesOpening = null;  // the device check under way
 let deviceTimer = 0;
@@ -136,11 +138,7 @@ setInterval(() => {
 }, 1000);
 
 function renderQueued() {
-  if (!lastQueued) return;
-  $("queue-position").textContent = lastQueued.position != null ? String(lastQueued.position) : t("common.none");
-  $("queue-wait").textContent = lastQueued.estimated_wait_s != null
-    ? (lastQueued.estimated_wait_s === 0 ? t("caller.estimated.now") : `≈ ${fmtDuration(lastQueued.estimated_wait_s)}`)
-    : t("common.none");
+  waiting.render();
   $("transfer-note").hidden = !transferInfo;
   if (transferInfo) $("transfer-note").textContent = t("caller.transferred", { to: transferTarget(transferInfo) });
 }
@@ -161,6 +159,7 @@ function renderEnd() {
   else if (by === "specialist") text = t("reason.specialist_hangup");
   else text = t("reason.other", { reason: reason || by || "?" });
   $("end-reason").textContent = text;
+  requeue.render();
   $("rate-form").hidden = !everConnected || $("rate-thanks").hidden === false;
 }
 
@@ -169,6 +168,7 @@ let mediaNotice = null; // "the specialist is reconnecting…" (S→C call:media
 
 function ended(end) {
   lastEnd = end;
+  requeue.show(end);
   if (end.reason === "closed") checkHours(); // the center closed with nobody left to answer
   if (mediaNotice) mediaNotice.clear();
   session.forget();
@@ -393,7 +393,7 @@ function connect() {
   });
 
   session.on("call:queued", (msg) => {
-    lastQueued = msg;
+    waiting.update(msg);
     if (msg.call_id) session.id = msg.call_id;
     if (vw.state === "requesting" || vw.state === "queued" || (session.resuming && vw.state === "idle")) setState("queued");
     session.resuming = false;
@@ -427,9 +427,7 @@ function connect() {
     // The session continues as a new one (new number, new token) with the same connection.
     session.begin(msg.new_call_id, msg.call_token, msg.reference);
     transferInfo = msg;
-    lastQueued = null;
-    $("queue-position").textContent = "…";
-    $("queue-wait").textContent = "…";
+    waiting.clear();
     $("specialist-badge").hidden = true;
     chat.system(t("caller.transferred", { to: transferTarget(msg) }));
     setState("queued");
@@ -458,7 +456,8 @@ async function requestCall() {
   saveDetails();
   everConnected = false;
   lastEnd = null;
-  lastQueued = null;
+  waiting.clear();
+  requeue.show(null);
   transferInfo = null;
   connectedAt = 0;
   session.reset();
@@ -498,6 +497,27 @@ async function hangup() {
       renderEnd();
     }
   }, 3000);
+}
+
+/** Wait again at the front of the queue: the specialist's console dropped and did not come back. */
+async function requeueCall(callId) {
+  clearError();
+  $("requeue-btn").disabled = true;
+  session.id = null; // the new session's call:queued may come before the ack: let it through
+  const ack = await emitAck(vw.socket, "call:requeue", { call_id: callId });
+  $("requeue-btn").disabled = false;
+  requeue.show(null);
+  if (!ack.ok) {
+    session.id = callId;
+    showError(ack);
+    return;
+  }
+  everConnected = false;
+  lastEnd = null;
+  connectedAt = 0;
+  session.begin(ack.call_id, ack.call_token, ack.reference);
+  setState("queued");
+  $("cancel-btn").focus({ preventScroll: true });
 }
 
 async function rate(ev) {
@@ -544,6 +564,8 @@ function init() {
     onError: showError,
   });
   chat = mounted.chat;
+  waiting = new WaitingView({ onLeave: hangup });
+  requeue = new RequeueOffer({ onRequeue: requeueCall });
   onLangChange(() => {
     renderCatalog();
     setState(vw.state);

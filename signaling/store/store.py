@@ -423,6 +423,20 @@ class Store:
             raise StoreError("duplicate_session", f"session {id} already exists") from None
         return await self.get_session(id, with_events=False)
 
+    async def last_reference_number(self, pattern: str) -> int:
+        """The highest day counter among the references starting with `pattern` (`XH-20261202-`),
+        0 when there are none (engine/references.py seeds its counter with it at start-up)."""
+        async with self._db() as db:
+            rows = await db.scalars(
+                select(CallSession.reference)
+                .where(CallSession.reference.like(_escape_like(pattern) + "%", escape="\\"))
+                .order_by(func.length(CallSession.reference).desc(), CallSession.reference.desc())
+                .limit(1)
+            )
+            found = rows.first()
+        tail = found[len(pattern):] if found else ""
+        return int(tail) if tail.isdigit() else 0
+
     async def update_session(
         self, id: str, *, event: str, at: datetime, data: dict | None = None, brief: bool = False, **fields: Any
     ) -> dict:

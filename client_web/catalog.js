@@ -1,5 +1,6 @@
 // Virtual Window — the caller page's choice of a service item: search, or browse by
-// category, department and level.
+// category, department and level. The server ranks the search (store/search.py): the list
+// keeps its order, best match first.
 
 import { t, getLang } from "/lib/i18n.js";
 import { $, el } from "/lib/dom.js";
@@ -18,6 +19,14 @@ export function itemTitle(item) {
 }
 function itemSubtitle(item) {
   return getLang() === "zh" ? item.name_en || "" : item.name;
+}
+// Why an item whose name does not say it was found: its keywords, those in the page's language first.
+function alsoKnownAs(item) {
+  if (item.matched !== "keywords" || !item.keywords) return "";
+  const words = item.keywords.split(/[,;，；、\n]+/).map((w) => w.trim()).filter(Boolean);
+  const chinese = (w) => /[\u3400-\u9fff]/.test(w);
+  const mine = words.filter((w) => chinese(w) === (getLang() === "zh"));
+  return `${t("caller.service.aka")}: ${(mine.length ? mine : words).slice(0, 4).join(getLang() === "zh" ? "、" : ", ")}`;
 }
 function catLabel(cat) {
   const key = `cat.${cat}`;
@@ -85,6 +94,7 @@ function renderItems() {
     el("span", { class: "result-body" },
       el("span", { class: "result-title", text: itemTitle(item) }),
       el("span", { class: "result-sub", text: itemSubtitle(item) }),
+      ...[alsoKnownAs(item)].filter(Boolean).map((text) => el("span", { class: "result-sub result-aka", text })),
       el("span", { class: "result-meta" }, [
         [item.code, "tag mono"],
         [catLabel(item.category), "tag"],

@@ -40,8 +40,9 @@ export const STRINGS = {
     // caller page
     "caller.step1": "1. Choose a service item",
     "caller.service": "Service",
-    "caller.service.ph": "Search by name, English name or code",
-    "caller.service.hint": "Type a few characters of the matter you need, then choose it from the list.",
+    "caller.service.ph": "Search by name, short name, pinyin or code",
+    "caller.service.hint": "Type what you know: a few words, a short name such as 社保, or pinyin. The best matches come first.",
+    "caller.service.aka": "Also known as",
     "caller.service.none": "No service item matches.",
     "caller.service.results": "Matching service items",
     "caller.service.selected": "Selected",
@@ -619,8 +620,9 @@ export const STRINGS = {
 
     "caller.step1": "1. 选择办理事项",
     "caller.service": "办理事项",
-    "caller.service.ph": "按事项名称、英文名称或编码搜索",
-    "caller.service.hint": "输入要办理事项的关键字，然后从列表中选择。",
+    "caller.service.ph": "按事项名称、简称、拼音或编码搜索",
+    "caller.service.hint": "输入您知道的说法：关键字、简称（如“社保”）或拼音均可，最相关的排在前面。",
+    "caller.service.aka": "又称",
     "caller.service.none": "没有匹配的事项。",
     "caller.service.results": "匹配的办理事项",
     "caller.service.selected": "已选择",

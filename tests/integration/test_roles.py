@@ -17,7 +17,7 @@ CSV = "code,name,name_en,category,department,level,difficulty\nRT-002,导入,Imp
 UNKNOWN = "0" * 32
 
 # (method, path, body, statuses for: anonymous, specialist, administrator, revoked administrator)
-# A body is JSON, "csv" (text/csv) or "file" (multipart with one part named file).
+# A body is JSON, "csv" (a catalog, text/csv), "calendar" (days, text/csv) or "file" (multipart with one part named file).
 ANYONE = (200, 200, 200, 200)
 ADMIN = (401, 403, 200, 401)
 TABLE = [
@@ -49,6 +49,18 @@ TABLE = [
     ("GET", "/api/queues/SI-001", None, ADMIN),
     ("PUT", "/api/queues/SI-001", {"priority": 3}, ADMIN),
     ("DELETE", "/api/queues/SI-001", None, ADMIN),
+    ("GET", "/api/hours", None, ANYONE),
+    ("GET", "/api/hours/next", None, ANYONE),
+    ("GET", "/api/admin/hours", None, ADMIN),
+    ("PUT", "/api/admin/hours", {"weekly": {"mon": [["09:00", "17:00"]]}}, ADMIN),
+    ("DELETE", "/api/admin/hours", None, ADMIN),  # always open again
+    ("PUT", "/api/admin/hours/items/SI-001", {"weekly": {}}, ADMIN),
+    ("DELETE", "/api/admin/hours/items/SI-001", None, ADMIN),
+    ("GET", "/api/admin/hours/calendar", None, ADMIN),
+    ("GET", "/api/admin/hours/overrides", None, ADMIN),
+    ("PUT", "/api/admin/hours/overrides/2027-01-04", {"kind": "closed"}, ADMIN),
+    ("DELETE", "/api/admin/hours/overrides/2027-01-04", None, ADMIN),
+    ("POST", "/api/admin/hours/overrides/import", "calendar", ADMIN),
     ("GET", "/", None, ANYONE),
     ("GET", "/console", None, ANYONE),
     ("GET", "/admin", None, ANYONE),
@@ -68,8 +80,8 @@ NAMESPACES = {"/caller": (True, True, True, True), "/agent": (False, True, False
 async def request(http, server, method, path, body=None, token=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     kwargs = {}
-    if body == "csv":
-        kwargs["data"], headers["Content-Type"] = CSV.encode(), "text/csv"
+    if body in ("csv", "calendar"):
+        kwargs["data"], headers["Content-Type"] = (CSV if body == "csv" else "2027-01-05,closed\n").encode(), "text/csv"
     elif body == "file":
         form = aiohttp.FormData()
         form.add_field("file", b"%PDF-1.4 x", filename="a.pdf", content_type="application/pdf")
@@ -122,7 +134,9 @@ def _pattern(path: str) -> str:
             .replace("/api/admin/accounts/role.table", "/api/admin/accounts/{username}")
             .replace("/api/admin/service-items/RT-001", "/api/admin/service-items/{code}")
             .replace("/api/admin/categories/tax", "/api/admin/categories/{code}")
-            .replace("/api/queues/SI-001", "/api/queues/{service_item}"))
+            .replace("/api/queues/SI-001", "/api/queues/{service_item}")
+            .replace("/api/admin/hours/items/SI-001", "/api/admin/hours/items/{service_item}")
+            .replace("/api/admin/hours/overrides/2027-01-04", "/api/admin/hours/overrides/{date}"))
 
 
 def test_the_table_names_every_route():

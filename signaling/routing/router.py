@@ -1034,23 +1034,32 @@ class Router:
         waiting = [sess for sess in queue if not sess.offers and not sess.caller_away]
         if not waiting:
             return out
-        # Who may take the first session in line (`_proficiency`, inlined).
+        # Who may take the first session in line (`_proficiency`, inlined): with the lowest
+        # proficiency needed, every specialist staffed with the skill its scope counts.
         head = waiting[0]
         need, only, code = head.min_proficiency, head.only_specialist, head.queue
         category = CATEGORY + head.category if head.scope == "category" else None
+        check = need > 1 or only is not None
+        if category is None:
+            ids: Iterable[int] = self._staffed.get(code, ())
+        else:
+            ids = self._staffed_ids(item)
         free_in: list[float] = []
         ringing_ahead: set[str] = set()  # ring-all: one of its ringing specialists takes it
         specialists, sessions = self._specialists, self._sessions
-        for spec_id in self._staffed_ids(item):
+        for spec_id in ids:
             spec = specialists[spec_id]
-            if not spec.present or (only is not None and spec_id != only):
-                continue  # its console is gone (it takes no next call), or a named transfer's
-            skills = spec.skills
-            level = skills.get(code, 0)
-            if category is not None and skills.get(category, 0) > level:
-                level = skills[category]
-            if level < need:
-                continue
+            if not spec.present:
+                continue  # its console is gone: it takes no next call
+            if check:
+                if only is not None and spec_id != only:
+                    continue  # a transfer to a named specialist
+                skills = spec.skills
+                level = skills.get(code, 0)
+                if category is not None and skills.get(category, 0) > level:
+                    level = skills[category]
+                if level < need:
+                    continue
             state = spec.state
             if state == "ready":
                 free_in.append(self._pause_left(spec, waiting, now))

@@ -114,7 +114,10 @@ SCHEMAS: dict[str, Any] = {
         "department_en": {"type": "string", "maxLength": 200, "description": "the department in English"},
         "category_name": {"type": "string", "description": "the category's display name (Chinese); its code when unnamed"},
         "category_name_en": {"type": "string", "description": "the category's English display name; else category_name"},
-        "retired": {"type": "boolean", "description": "no longer offered to callers; kept in the log (admin catalog only)"}}},
+        "retired": {"type": "boolean", "description": "no longer offered to callers; kept in the log (admin catalog only)"},
+        "keywords": {"type": "string", "maxLength": 2000, "example": "社保, 五险, social security",
+                     "description": "what callers type instead of the name: short forms, synonyms, English words; "
+                                    "separated by commas, semicolons, 、 or spaces (docs/search.md)"}}},
     "Category": {"type": "object", "required": ["code", "name", "name_en"], "properties": {
         "code": {"type": "string", "maxLength": 64}, "name": {"type": "string", "maxLength": 200},
         "name_en": {"type": "string", "maxLength": 200},
@@ -202,6 +205,8 @@ ITEM_INPUT = {"type": "object", "required": ["name", "name_en", "category", "dep
               "properties": {**SCHEMAS["ServiceItem"]["properties"],
                              **{k: {"type": "string", "maxLength": 200, "nullable": True} for k in ("name_en", "department")},
                              "department_en": {"type": "string", "maxLength": 200, "nullable": True},
+                             "keywords": {"type": "string", "maxLength": 2000, "nullable": True,
+                                          "description": "left out or null: the item keeps its keywords"},
                              "recording": {"type": "boolean", "nullable": True, "description": "record this item's calls"},
                              "retired": {"type": "boolean", "nullable": True,
                                          "description": "true retires the item (callers can no longer ask for it), false restores it"}}}
@@ -234,9 +239,15 @@ def _paths() -> dict:
             "200": _json({"type": "object", "required": ["revoked"], "properties": {"revoked": {"type": "boolean"}}}),
             "403": ERR}, description="Every token of the account is revoked (all its tabs and devices). Without a valid "
             "token, nothing is revoked (`revoked: false`) and the cookie is cleared anyway.")},
-        "/api/service-items": {"get": _op("Search the service catalog", {"200": _json({"type": "object", "properties": {
-            "items": {"type": "array", "items": _ref("ServiceItem")}}})},
-            params=[_q("q", "matches code, name and name_en", {"type": "string", "maxLength": 100})])},
+        "/api/service-items": {"get": _op("Search the service catalog, best match first", {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": {"allOf": [_ref("ServiceItem"), {"type": "object", "properties": {
+                "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "relevance (with q only)"},
+                "matched": {"type": "string", "enum": ["code", "name", "name_en", "keywords", "department",
+                                                       "department_en", "category"],
+                            "description": "the field that matched best (with q only)"}}}]}}}})},
+            params=[_q("q", "what the caller knows: name or part of it, short form (社保), pinyin or initials "
+                       "(shebao, sb), English words in either spelling, small typos; empty: the whole catalog "
+                       "by category and code. Retired items are left out.", {"type": "string", "maxLength": 100})])},
         "/api/sessions": {"get": _op("The session log (newest first)", {"200": _json({"type": "object", "properties": {
             "items": {"type": "array", "items": _ref("Session")}, "total": {"type": "integer"}}})},
             admin=True, params=sessions_params)},

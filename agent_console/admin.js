@@ -76,7 +76,7 @@ function start(s) {
   vw.session = s;
   vw.offset = 0;
   showAdmin();
-  sessions.loadChoices();
+  vw.choices = sessions.loadChoices(); // the names views show (catalog, accounts, categories)
   wallboard.connectLive();
   route();
 }

@@ -1,14 +1,14 @@
 // Virtual Window — what the administration views share: the page state, the API with the
 // administrator's token, tables, number formats and the report period.
 
-import { t, getLang, fmtTime } from "/lib/i18n.js";
+import { t, getLang, fmtTime, fmtClock } from "/lib/i18n.js";
 import { $, el } from "/lib/dom.js";
 import { request } from "/lib/http.js";
 import { showError } from "/lib/errors.js";
 
 export const vw = (window.vw = {
   session: null, view: null, items: [], total: 0, offset: 0, metrics: null, scores: null,
-  socket: null, stats: null, statsCount: 0, catalog: [], accounts: [], detail: null,
+  socket: null, stats: null, statsCount: 0, catalog: [], accounts: [], categories: [], detail: null,
 });
 
 let onUnauthorized = () => {};
@@ -42,9 +42,53 @@ export const ms = (v) => (v == null ? none() : `${Math.round(v).toLocaleString()
 export const fixed = (v, d = 1) => (v == null ? none() : Number(v).toFixed(d));
 export const pad2 = (n) => String(n).padStart(2, "0");
 
+/** The text in the page's language: `zh` or `en`, each falling back to the other. */
+export const byLang = (zh, en) => (getLang() === "zh" ? zh || en : en || zh);
+
 export function itemName(code, name, nameEn) {
-  const n = getLang() === "zh" ? name || nameEn : nameEn || name;
+  const n = byLang(name, nameEn);
   return n ? `${code} ${n}` : code || none();
+}
+
+/** A service item named by its code, in the page's language from the loaded catalog (vw.catalog). */
+export function catalogItemName(code, name) {
+  const i = vw.catalog.find((x) => x.code === code);
+  return i ? itemName(i.code, i.name, i.name_en) : itemName(code, name);
+}
+
+/** A service item's category and department in the page's language (their codes as the last resort). */
+export const categoryName = (i) => byLang(i.category_name, i.category_name_en) || i.category;
+export const departmentName = (i) => byLang(i.department, i.department_en);
+
+/** A category code's display name from the categories the page loaded (vw.categories). */
+export function categoryLabel(code) {
+  const c = (vw.categories || []).find((x) => x.code === code);
+  return c ? byLang(c.name, c.name_en) : code;
+}
+
+/** "演示坐席 (demo)": a staff account by id or username, from the accounts the page loaded. */
+export function staffName(idOrUsername, fallback) {
+  const a = vw.accounts.find((x) => x.id === idOrUsername || x.username === idOrUsername);
+  if (a) return a.display_name && a.display_name !== a.username ? `${a.display_name} (${a.username})` : a.username;
+  if (fallback) return fallback;
+  return idOrUsername == null ? none() : typeof idOrUsername === "number" ? `#${idOrUsername}` : String(idOrUsername);
+}
+
+/** Sizes in B, KB, MB (1024-based): 45 → "45 B", 1536 → "1.5 KB". */
+export function fmtBytes(n) {
+  if (n == null || !Number.isFinite(Number(n))) return none();
+  const v = Number(n);
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 * 1024) return `${(v / 1024).toFixed(v < 10 * 1024 ? 1 : 0)} KB`;
+  return `${(v / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** A duration given in milliseconds, for people: "850 ms", "2.4 s", "3:05". */
+export function fmtMs(v) {
+  if (v == null) return none();
+  if (v < 1000) return t("adm.u.ms", { n: Math.round(v) });
+  if (v < 60_000) return t("common.seconds", { n: (v / 1000).toFixed(1) });
+  return fmtClock(v / 1000);
 }
 
 export function timeNode(iso) {
@@ -57,14 +101,14 @@ export const editButton = (label, onclick) => el("button", { type: "button", cla
 
 /** A <table> from column specs {label, value(row), cls, cell(row) -> Node}. */
 export function fillTable(table, columns, rows, { caption, empty, rowAttrs } = {}) {
-  table.replaceChildren(
+  table.replaceChildren(...[
     caption ? el("caption", { text: caption }) : null,
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", class: c.cls, text: c.label })))),
     el("tbody", {},
       rows.length ? null : el("tr", {}, el("td", { colspan: columns.length, text: empty || t("admin.empty") })),
       rows.map((row) => el("tr", rowAttrs ? rowAttrs(row) : {}, columns.map((c) => (c.cell
         ? el("td", { class: c.cls }, c.cell(row))
-        : el("td", { class: c.cls, text: c.value(row) ?? none() })))))));
+        : el("td", { class: c.cls, text: c.value(row) ?? none() }))))))].filter(Boolean)); // replaceChildren(null) writes "null"
 }
 
 // ---------------------------------------------------------------- the period (report and scores)

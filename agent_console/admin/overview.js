@@ -62,5 +62,5 @@ export function relabel() {
   fillTable($("t-hours"), [
     { label: t("adm.col.hour"), value: (r) => `${pad2(r.hour)}:00` },
     ...volumes(),
-  ], (m.by_hour || []).filter((r) => r.offered));
+  ], (m.by_hour || []).filter((r) => r.offered), { rowAttrs: (r) => ({ "data-hour": r.hour }) }); // the chart above draws these rows
 }

@@ -4,7 +4,7 @@
 import { t, tv } from "/lib/i18n.js";
 import { $, el, saveBlob } from "/lib/dom.js";
 import { request } from "/lib/http.js";
-import { vw, call, apiFailed, none, itemName, timeNode, rangeQuery } from "/s/admin/common.js";
+import { vw, call, apiFailed, none, itemName, catalogItemName, categoryLabel, timeNode, rangeQuery } from "/s/admin/common.js";
 
 const PAGE = 50;
 
@@ -47,7 +47,7 @@ function renderSessions() {
         el("td", {}, el("a", { class: "mono", href: `#/sessions/${encodeURIComponent(s.id)}`,
           "aria-label": t("adm.open", { id: s.reference || s.id }), text: s.reference || s.id.slice(0, 8) })), // the id before references
         ts(s.created_at), ts(s.offered_at), ts(s.answered_at), ts(s.media_at), ts(s.ended_at),
-        td(item.code ? `${item.code} ${item.name || ""}` : null),
+        td(item.code ? catalogItemName(item.code, item.name) : null),
         td([caller.name, caller.company].filter(Boolean).join(" · ")),
         td(spec ? spec.display_name || spec.username : null),
         el("td", {}, el("span", { class: `badge ${s.outcome || s.status || ""}`, text: s.outcome ? tv("outcome", s.outcome) : s.status || none() })),
@@ -80,16 +80,19 @@ export function fillFilterChoices() {
     select.replaceChildren(all(), ...options);
     select.value = keep;
   };
-  refill($("f-category"), [...new Set(vw.catalog.map((i) => i.category))].sort().map((x) => el("option", { value: x, text: x })));
+  refill($("f-category"), [...new Set(vw.catalog.map((i) => i.category))].sort().map((x) => el("option", { value: x, text: categoryLabel(x) })));
   refill($("f-specialist"), vw.accounts.filter((a) => a.role === "specialist")
     .map((a) => el("option", { value: a.username, text: `${a.display_name} (${a.username})` })));
   $("item-codes").replaceChildren(...vw.catalog.map((i) => el("option", { value: i.code, text: itemName(i.code, i.name, i.name_en) })));
 }
 
+/** The catalog (retired items too: the log refers to them), categories and accounts the views name things by. */
 export async function loadChoices() {
-  const [items, accounts] = await Promise.all([call("/api/service-items"), call("/api/admin/accounts")]);
+  const [items, accounts, categories] = await Promise.all([
+    call("/api/admin/service-items"), call("/api/admin/accounts"), call("/api/admin/categories")]);
   if (items) vw.catalog = items.items || [];
   if (accounts) vw.accounts = accounts.items || [];
+  if (categories) vw.categories = categories.items || [];
   fillFilterChoices();
 }
 

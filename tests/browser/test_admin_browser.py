@@ -82,8 +82,9 @@ async def test_admin_pages_with_a_live_call(server, new_page):
     await admin.get_by_label("Outcome", exact=True).select_option("answered")
     await admin.get_by_role("button", name="Apply filters", exact=True).click()
     row = admin.locator(f'#sessions-body tr[data-session-id="{call_id}"]')
+    # The unfiltered log may already show the row: wait for the filtered list.
+    await wait_js(admin, "() => document.querySelectorAll('#sessions-body tr').length === 1")
     await row.wait_for()
-    assert await admin.locator("#sessions-body tr").count() == 1
     assert COMPANY in await row.text_content()
     await admin.get_by_label("Outcome", exact=True).select_option("missed")
     await admin.get_by_role("button", name="Apply filters", exact=True).click()
@@ -103,9 +104,9 @@ async def test_admin_pages_with_a_live_call(server, new_page):
     assert rows[0]["caller_company"] == COMPANY and rows[0]["outcome"] == "answered"
 
     # --- the session page
-    await admin.get_by_role("link", name=f"Open session {call_id}", exact=True).click()
+    await row.get_by_role("link", name=re.compile("^Open session ")).click()  # named by its reference
     await admin.locator("#timeline").wait_for()
-    assert call_id in await admin.locator("#detail-id").text_content()
+    assert (ack.get("reference") or call_id) == await admin.locator("#detail-id").text_content()  # the reference, not the id
     timeline = await admin.locator("#timeline").text_content()
     for phrase in ("Requested, queued", "Offered to", "Answered by", "Media connected", "Ended by", "Rated 5 of 5"):
         assert phrase in timeline, (phrase, timeline)
@@ -144,6 +145,7 @@ async def test_admin_pages_with_a_live_call(server, new_page):
     await admin.locator("#t-score-items tbody tr").first.wait_for()
 
     # --- the catalog: search and edit
+    original_name_en = next(i for i in server.get_json(f"/api/service-items?q={item}")["items"] if i["code"] == item)["name_en"]
     await admin.get_by_role("link", name="Service catalog", exact=True).click()
     await admin.get_by_label("Search service items", exact=True).fill(item)
     await admin.get_by_role("button", name="Search", exact=True).click()
@@ -151,16 +153,27 @@ async def test_admin_pages_with_a_live_call(server, new_page):
     await admin.get_by_label("Name (English)", exact=True).fill("Edited by the admin test")
     await admin.get_by_role("button", name="Save", exact=True).first.click()
     await admin.locator("#cat-status").filter(has_text=item).wait_for()
-    edited = server.get_json(f"/api/service-items?q={item}")["items"][0]
+    edited = next(i for i in server.get_json(f"/api/service-items?q={item}")["items"] if i["code"] == item)
     assert edited["name_en"] == "Edited by the admin test"
+    # Put the name back (the browser server is shared by the session's tests).
+    await admin.get_by_role("button", name=f"Edit {item}", exact=True).click()
+    await admin.get_by_label("Name (English)", exact=True).fill(original_name_en)
+    await admin.evaluate("() => { document.getElementById('cat-status').textContent = ''; }")  # still says Saved
+    await admin.get_by_role("button", name="Save", exact=True).first.click()
+    await admin.locator("#cat-status").filter(has_text=item).wait_for()
+    restored = next(i for i in server.get_json(f"/api/service-items?q={item}")["items"] if i["code"] == item)
+    assert restored["name_en"] == original_name_en
 
-    # --- queue settings (the routing engine's /api/queues), when the server has them
-    queues = admin.get_by_role("link", name="Queues", exact=True)
-    if await queues.is_visible():
-        await queues.click()
-        await admin.get_by_role("button", name=f"Edit queue {item}", exact=True).click()
-        await admin.locator("#queue-form").get_by_role("button", name="Save", exact=True).click()
-        await admin.locator("#q-status").filter(has_text=item).wait_for()
+    # --- queue settings (the routing engine's /api/queues): a change saved, then the defaults back
+    await admin.get_by_role("link", name="Queues", exact=True).click()
+    await admin.get_by_role("button", name=f"Edit queue {item}", exact=True).click()
+    await admin.get_by_label("Priority", exact=True).fill("7")
+    assert await admin.get_by_label("Ring time", exact=True).input_value() != ""  # the form is filled
+    await admin.locator("#queue-form").get_by_role("button", name="Save", exact=True).click()
+    await admin.locator("#q-status").filter(has_text=item).wait_for()
+    await admin.get_by_role("button", name=f"Edit queue {item}", exact=True).click()
+    await admin.get_by_role("button", name="Reset to defaults", exact=True).click()
+    await admin.locator("#q-status").filter(has_text="defaults").wait_for()
 
     # --- zh-CN
     await admin.get_by_role("button", name="中文", exact=True).click()
@@ -187,8 +200,9 @@ async def test_the_session_log_finds_a_session_by_the_reference_a_caller_quotes(
     await admin.get_by_label("Search", exact=True).fill(reference.lower())  # as typed, any case
     await admin.get_by_role("button", name="Apply filters", exact=True).click()
     row = admin.locator(f'#sessions-body tr[data-session-id="{ack["call_id"]}"]')
+    # The log lists every session before the search applies: wait for the filtered list.
+    await wait_js(admin, "() => document.querySelectorAll('#sessions-body tr').length === 1")
     await row.wait_for()
-    assert await admin.locator("#sessions-body tr").count() == 1
     assert await row.locator("td").first.text_content() == reference  # the Reference column
     await row.get_by_role("link").click()
     await wait_js(admin, f"() => document.getElementById('detail-id').textContent === '{reference}'")

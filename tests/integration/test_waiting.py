@@ -8,7 +8,7 @@ import pytest
 from signaling.client import Caller, Specialist
 
 ITEM = "SI-001"  # social insurance: zhang.wei, chen.jing and demo have the skill
-OPTIONS = [{"id": "wait"}, {"id": "leave"}]
+OPTIONS = {"wait", "leave"}  # at least these; the center may offer more (extensible objects)
 
 
 async def specialist(server, username: str, *, ready: bool = True, auto_answer: bool = False) -> Specialist:
@@ -43,7 +43,7 @@ async def test_nobody_staffed_is_told_at_once_on_request_and_while_waiting(serve
         await c1.request(ITEM, "甲")
         queued = await c1.wait_for("call:queued")
         assert (queued["staffed"], queued["estimated_wait_s"], queued["offered"]) == (0, None, False)
-        assert queued["options"] == OPTIONS
+        assert OPTIONS <= {option["id"] for option in queued["options"]}
         # The default maximum wait with nobody staffed (VW_MAX_WAIT_NO_AGENT_S, 120 s) ends it.
         assert queued["ends_reason"] == "no_specialist" and 110 <= queued["ends_in_s"] <= 120
 

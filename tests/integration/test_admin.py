@@ -125,7 +125,9 @@ async def test_catalog_and_accounts_management(server):
         item = {"code": "TX-900", "name": "税务登记", "name_en": "Tax registration", "category": "tax",
                 "department": "税务局", "level": "municipal", "difficulty": 4}
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, item)
-        assert status == 200 and body == {**item, "recording": True}
+        # The item as stored, with the extensions (display names, retired, ...) beside the contract's keys.
+        assert status == 200 and {k: body[k] for k in item} == item and body["recording"] is True
+        assert body["retired"] is False and body["category_name_en"] == "Tax"
         # Recording is switched per service item (the media plane asks the store at request time).
         status, body = await _req(http, "PUT", f"{url}/api/admin/service-items/TX-900", admin, {**item, "recording": False})
         assert status == 200 and body["recording"] is False

@@ -194,7 +194,8 @@ async def test_full_call_chat_documents_screen_hold_reload_rating(server, new_pa
     # --- the specialist hangs up (keyboard), wraps up; the caller rates
     await console.keyboard.press("Alt+h")
     await caller.wait_for_function("() => window.vw.state === 'ended'")
-    assert await caller.locator("#ended-panel .session-no").text_content() == call_id
+    # The ended screen gives the session's short reference, the one in the log.
+    ended_reference = await caller.locator("#ended-panel .session-no").text_content()
     await caller.get_by_role("radio", name=re.compile(r"^4")).check()
     await caller.get_by_label("Comment (optional)", exact=True).fill("Quick and clear.")
     await button(caller, "Submit rating").click()
@@ -213,6 +214,7 @@ async def test_full_call_chat_documents_screen_hold_reload_rating(server, new_pa
 
     token = server.login("admin", "admin123")
     session = server.get_json(f"/api/sessions/{call_id}", token)
+    assert session["reference"] == ended_reference
     assert session["outcome"] == "answered" and session["satisfaction"] == 4
     assert session["caller"]["credit_code"] == VALID_CREDIT
     types = [e["type"] for e in session["events"]]

@@ -57,6 +57,7 @@ CSV_COLUMNS = (
     "created_at", "offered_at", "answered_at", "media_at", "ended_at",
     "wait_ms", "connect_ms", "talk_s", "end_reason", "ended_by",
     "satisfaction", "difficulty", "disposition", "notes",
+    "reference",  # migration 0012; last, so existing column positions stay
 )
 
 
@@ -400,7 +401,7 @@ class Store:
 
     async def create_session(
         self, *, id: str, service_item_code: str, caller: dict, created_at: datetime,
-        transferred_from: str | None = None,
+        transferred_from: str | None = None, reference: str | None = None, transfer_note: str | None = None,
     ) -> dict:
         created_at = utc_naive(created_at)
         try:
@@ -414,6 +415,8 @@ class Store:
                     caller_phone=caller.get("phone") or None,
                     caller_credit_code=caller.get("credit_code") or None,
                     transferred_from=transferred_from,
+                    reference=reference,
+                    transfer_note=transfer_note,
                     created_at=created_at,
                 ))
                 await db.flush()  # the event's foreign key needs the session row first
@@ -579,8 +582,9 @@ class Store:
         category: str | None = None,
         company: str | None = None,
         sort: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[dict], int]:
-        where = _session_filters(service_item, specialist, outcome, since, until, category, company)
+        where = _session_filters(service_item, specialist, outcome, since, until, category, company, q)
         async with self._report() as db:
             total = await db.scalar(select(func.count()).select_from(CallSession).where(*where))
             order = _session_order(sort, self._engine.dialect.name)
@@ -602,16 +606,17 @@ class Store:
         category: str | None = None,
         company: str | None = None,
         sort: str | None = None,
+        q: str | None = None,
     ) -> str:
         """All matching sessions (newest first, or by `sort`) as CSV text with a header row."""
-        where = _session_filters(service_item, specialist, outcome, since, until, category, company)
+        where = _session_filters(service_item, specialist, outcome, since, until, category, company, q)
         stmt = _session_query().where(*where).order_by(
             *_session_order(sort, self._engine.dialect.name)
         ).offset(max(0, offset))
         if limit is not None:
             stmt = stmt.limit(max(0, limit))
         async with self._report() as db:
-            sessions = await self._session_rows(db, stmt)
+            sessions = await self._session_rows(db, stmt, links=False)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
@@ -643,7 +648,8 @@ class Store:
         async with self._report() as db:
             return await compute_scores_report(db, utc_naive(since), utc_naive(until), threshold_s, self._report)
 
-    async def _session_rows(self, db: AsyncSession, stmt: Any) -> list[dict]:
+    async def _session_rows(self, db: AsyncSession, stmt: Any, links: bool = True) -> list[dict]:
+        """`links`: add the transfer links (`transferred_to`, the linked references); not for the CSV."""
         rows = (await db.execute(stmt)).all()
         recordings: dict[str, list[dict]] = {}
         if rows:
@@ -657,7 +663,10 @@ class Store:
                     "party": rec.party, "url": f"/api/recordings/{rec.session_id}/{rec.party}",
                     "duration_s": rec.duration_s, "bytes": rec.bytes, "state": rec.state,
                 })
-        return [_session_dict(*row, recordings.get(row[0].id, [])) for row in rows]
+        sessions = [_session_dict(*row, recordings.get(row[0].id, [])) for row in rows]
+        if sessions and links:
+            await _link_transfers(db, sessions)
+        return sessions
 
 
 # ---- helpers ----------------------------------------------------------
@@ -767,9 +776,11 @@ def _session_order(sort: str | None, dialect: str) -> list:
     return [order, *newest]
 
 
-def _session_filters(service_item, specialist, outcome, since, until, category=None, company=None) -> list:
+def _session_filters(service_item, specialist, outcome, since, until, category=None, company=None, q=None) -> list:
     """Shared by the list, its count and the CSV; the time range is [since, until)."""
     where = []
+    if q and q.strip():
+        where.append(_search(q.strip()))
     if service_item:
         where.append(CallSession.service_item_code == service_item)
     if category:
@@ -794,15 +805,54 @@ def _session_filters(service_item, specialist, outcome, since, until, category=N
     return where
 
 
+_WHOLE_REFERENCE = re.compile(r"[A-Za-z0-9]{1,5}-\d{8}-\d{4,5}")
+
+
+async def _link_transfers(db: AsyncSession, sessions: list[dict]) -> None:
+    """Each session's transfer links both ways, with the other session's reference (the admin log links them)."""
+    ids = [s["id"] for s in sessions]
+    earlier = {s["transferred_from"] for s in sessions if s["transferred_from"]}
+    # From the `transferred` event (indexed by session), not sessions.transferred_from (no index).
+    later = {session_id: (data or {}).get("to_session") for session_id, data in (await db.execute(
+        select(SessionEvent.session_id, SessionEvent.data)
+        .where(SessionEvent.session_id.in_(ids), SessionEvent.type == "transferred")
+    )).all()}
+    wanted = earlier | {to for to in later.values() if to}
+    references = dict((await db.execute(
+        select(CallSession.id, CallSession.reference).where(CallSession.id.in_(wanted))
+    )).all()) if wanted else {}
+    for s in sessions:
+        s["transferred_to"] = later.get(s["id"])
+        s["transferred_from_reference"] = references.get(s["transferred_from"])
+        s["transferred_to_reference"] = references.get(s["transferred_to"])
+
+
+def _search(q: str) -> Any:
+    """The log's search box: a reference by its start (`XH-20261202-0042`, `xh-20261202`), a session
+    id by its start (sessions from before references), or the caller's name or company by a part."""
+    if _WHOLE_REFERENCE.fullmatch(q):
+        return CallSession.reference == q.upper()  # by the unique index alone
+    start = _escape_like(q) + "%"
+    part = "%" + _escape_like(q.lower()) + "%"
+    return or_(
+        CallSession.reference.like(start.upper(), escape="\\"),
+        CallSession.id.like(start.lower(), escape="\\"),
+        func.lower(CallSession.caller_name).like(part, escape="\\"),
+        func.lower(CallSession.caller_company).like(part, escape="\\"),
+    )
+
+
 def _session_dict(s: CallSession, item_name, username, display_name, satisfaction, recordings) -> dict:
     return {
         "id": s.id,
+        "reference": s.reference,  # None for sessions from before migration 0012: show the id
         "status": s.status,
         "outcome": s.outcome,
         "service_item": {"code": s.service_item_code, "name": item_name},
         "caller": {"name": s.caller_name, "company": s.caller_company, "phone": s.caller_phone,
                    **({"credit_code": s.caller_credit_code} if s.caller_credit_code else {})},
         "transferred_from": s.transferred_from,
+        "transfer_note": s.transfer_note,
         "specialist": (
             {"id": s.specialist_id, "username": username, "display_name": display_name}
             if s.specialist_id is not None else None

@@ -156,6 +156,15 @@ def _reference_env(name: str, default: str) -> str:
     return value
 
 
+def _url_env(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or len(raw) > 500:
+        raise ConfigError(f"{name} must be an http:// or https:// URL, not {raw!r}")
+    return raw
+
+
 @dataclass
 class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("VW_DATABASE_URL") or default_database_url())
@@ -222,11 +231,37 @@ class Settings:
     time_zone: str = field(default_factory=lambda: _reference_env("VW_TIME_ZONE", "Asia/Shanghai"))
     # What every session reference starts with (`XH-20261202-0042`): 1-5 capital letters or digits.
     reference_prefix: str = field(default_factory=lambda: _reference_env("VW_REFERENCE_PREFIX", "XH"))
+    # Keep my place (engine/callbacks.py): a waiting caller may leave and be alerted at its turn;
+    # it then has this long to come back before the place passes on (`callback_not_taken`).
+    callbacks: bool = field(default_factory=lambda: _flag_env("VW_CALLBACKS", True))
+    callback_accept_s: float = field(default_factory=lambda: _float_env("VW_CALLBACK_ACCEPT_S", 120))
+    # Where the links sent to callers point (resume and manage links, the webhook's); by default
+    # this server's own address.
+    public_url: str | None = field(default_factory=lambda: _url_env("VW_PUBLIC_URL"))
+    # The notifier webhook (signaling/notify.py): POSTed JSON, signed with HMAC-SHA256 of the secret.
+    notify_webhook_url: str | None = field(default_factory=lambda: _url_env("VW_NOTIFY_WEBHOOK_URL"))
+    notify_webhook_secret: str | None = field(
+        default_factory=lambda: os.environ.get("VW_NOTIFY_WEBHOOK_SECRET", "").strip() or None)
+    # Appointments (routing/slots.py): slot length, places per slot (0: one per specialist with the
+    # skill), how far ahead, how early a caller may join, the no-show grace, how long only the
+    # booked specialist is offered the call, and the reminder's lead time.
+    appointments: bool = field(default_factory=lambda: _flag_env("VW_APPOINTMENTS", True))
+    appointment_slot_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_SLOT_S", 1800))
+    appointment_capacity: int = field(default_factory=lambda: int(_float_env("VW_APPOINTMENT_SLOT_CAPACITY", 0)))
+    appointment_days: int = field(default_factory=lambda: int(_float_env("VW_APPOINTMENT_DAYS", 30)))
+    appointment_early_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_EARLY_S", 600))
+    appointment_grace_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_GRACE_S", 600))
+    appointment_prefer_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_PREFER_S", 120))
+    appointment_remind_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_REMIND_S", 900))
     # Home of the session writer's journal (records not yet in the database survive a crash).
     var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0
     demo: bool = False
     static_root: Path = STATIC_ROOT
+
+    def base_url(self) -> str:
+        """The address links to this server start with (VW_PUBLIC_URL, else host and port)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def journal_path(self) -> Path:
         """One journal per database, so servers on different databases never share one."""

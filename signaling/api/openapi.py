@@ -167,6 +167,12 @@ SCHEMAS: dict[str, Any] = {
         "asa_ms": {"type": "number", "nullable": True}, "aht_s": {"type": "number", "nullable": True},
         "abandonment_rate": {"type": "number", "nullable": True},
         "connect_ms": _ref("Percentiles"),
+        "callbacks": {"type": "object", "description": "callers who kept their place (by their callback events in the range)",
+                      "properties": {k: {"type": "integer"} for k in ("requested", "reached", "missed")}},
+        "appointments": {"type": "object", "description": "appointments whose slot starts in the range", "properties": {
+            **{k: {"type": "integer"} for k in ("booked", "kept", "no_show", "cancelled", "answered")},
+            "service_level": {"type": "number", "nullable": True,
+                              "description": "appointments' sessions answered with connect_ms <= threshold / answered"}}},
         "by_service_item": {"type": "array", "items": {"type": "object", "properties": {
             "code": {"type": "string"}, "name": {"type": "string"}, "offered": {"type": "integer"},
             "answered": {"type": "integer"}, "service_level": {"type": "number", "nullable": True},
@@ -336,6 +342,7 @@ def _paths() -> dict:
         "/api/openapi.json": {"get": _op("This description as JSON", {"200": {"description": "OpenAPI 3 document"}},
                                          tags=["operations"])},
         **_hours_paths(),
+        **_appointment_paths(),
     }
 
 
@@ -435,6 +442,98 @@ def _hours_paths() -> dict:
                         "09:00-12:00;13:30-17:00); a header date,kind,periods and lines starting with # are "
                         "allowed. A bad row is refused with its line number (400 invalid_calendar); nothing is kept.",
             body={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})},
+    }
+
+
+# ---- appointments and callbacks (api/appointments.py) ------------------------------------------
+
+APPOINTMENT_STATUSES = ["booked", "arrived", "kept", "no_show", "cancelled"]
+_PERSON = {"type": "object", "nullable": True, "properties": {
+    "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}}}
+APPOINTMENT = {"type": "object", "required": ["reference", "status", "service_item", "slot_start", "slot_end"], "properties": {
+    "reference": {"type": "string", "maxLength": 20, "example": "XHA-20261208-0003"},
+    "status": {"type": "string", "enum": APPOINTMENT_STATUSES},
+    "service_item": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string", "nullable": True},
+                                                      "name_en": {"type": "string", "nullable": True}}},
+    "slot_start": {"type": "string", "format": "date-time"}, "slot_end": {"type": "string", "format": "date-time"},
+    "caller": {"type": "object", "properties": {"name": {"type": "string"}, "company": {"type": "string", "nullable": True},
+                                                 "phone": {"type": "string", "nullable": True}}},
+    "specialist": _PERSON,
+    **{k: {"type": "string", "format": "date-time", "nullable": True} for k in ("created_at", "updated_at", "arrived_at")}}}
+PUBLIC_APPOINTMENT = {**APPOINTMENT, "properties": {
+    **APPOINTMENT["properties"],
+    "token": {"type": "string", "description": "the caller's secret: keep it (it is in manage_url)"},
+    "manage_url": {"type": "string", "description": "view, cancel, rebook and, at its time, join"},
+    "join": {"type": "object", "properties": {
+        "from": {"type": "string", "format": "date-time", "description": "joining is allowed from (VW_APPOINTMENT_EARLY_S before)"},
+        "open": {"type": "boolean", "description": "the caller may join now (call:request with appointment)"}}}}}
+STAFF_APPOINTMENT = {**APPOINTMENT, "properties": {**APPOINTMENT["properties"], "id": {"type": "string"},
+                                                   "session_id": {"type": "string", "nullable": True},
+                                                   "mine": {"type": "boolean"}}}
+_TEXT = lambda n: {"type": "string", "maxLength": n}  # noqa: E731
+_INSTANT = {"type": "string", "format": "date-time", "example": "2026-12-08T02:00:00Z",
+            "description": "a slot's start as GET /api/appointments/slots gives it (with its zone)"}
+BOOKING_INPUT = {"type": "object", "required": ["service_item", "slot_start", "name"], "additionalProperties": False,
+                 "properties": {"service_item": {"type": "string", "minLength": 1, "maxLength": 64},
+                                "slot_start": _INSTANT, "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                                "company": _TEXT(200), "phone": _TEXT(40),
+                                "specialist": {**_TEXT(64), "description": "a specialist's username (offered the call first)"}}}
+REBOOK_INPUT = {"type": "object", "required": ["slot_start"], "additionalProperties": False,
+                "properties": {"slot_start": _INSTANT, "specialist": _TEXT(64)}}
+SLOT_ERRORS = ("409: closed (the day is closed), slot_past, slot_full, specialist_unavailable, no_specialist, "
+               "appointment_cancelled / appointment_kept / appointment_no_show / appointment_arrived (no longer "
+               "changeable); 400: not_a_slot, too_far_ahead, invalid_value; 404: unknown_service_item, "
+               "unknown_specialist, not_found.")
+
+
+def _appointment_paths() -> dict:
+    tags = ["appointments"]
+    token = _p("token", "the appointment's token (from its manage link)", {"type": "string", "maxLength": 64})
+    day = _q("date", "YYYY-MM-DD in the center's time zone (default today)", DATE)
+    public = {"200": _json(PUBLIC_APPOINTMENT), "404": ERR, "409": ERR}
+    staff_list = {"type": "object", "properties": {"date": DATE, "items": {"type": "array", "items": STAFF_APPOINTMENT},
+                                                   "counts": {"type": "object"}}}
+    return {
+        "/api/appointments/slots": {"get": _op("The slots of a day for a service item, with their places", {
+            "200": _json({"type": "object", "properties": {
+                "service_item": {"type": "string"}, "date": DATE, "open": {"type": "boolean"}, "reason": REASON,
+                "time_zone": {"type": "string"}, "slot_s": {"type": "number"}, "capacity": {"type": "integer"},
+                "specialists": {"type": "array", "items": {"type": "object", "properties": {
+                    "username": {"type": "string"}, "display_name": {"type": "string"}}}},
+                "slots": {"type": "array", "items": {"type": "object", "properties": {
+                    "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+                    "capacity": {"type": "integer"}, "booked": {"type": "integer"}, "available": {"type": "boolean"},
+                    "specialists": {"type": "array", "items": {"type": "string"},
+                                    "description": "usernames still free in this slot"}}}}}}),
+            "404": ERR, "409": ERR}, tags=tags,
+            params=[_q("service_item", "service item code", {"type": "string", "minLength": 1, "maxLength": 64}, required=True),
+                    day])},
+        "/api/appointments": {"post": _op("Book a slot", {"201": _json(PUBLIC_APPOINTMENT), "404": ERR, "409": ERR},
+                                          tags=tags, description=SLOT_ERRORS,
+                                          body={"required": True, "content": {"application/json": {"schema": BOOKING_INPUT}}})},
+        "/api/appointments/{token}": {
+            "get": _op("The appointment (its caller's view)", dict(public), tags=tags, params=[token]),
+            "delete": _op("Cancel the appointment", dict(public), tags=tags, params=[token]),
+            "patch": _op("Rebook: another slot (and specialist) of the same service item", dict(public), tags=tags,
+                         params=[token], description=SLOT_ERRORS,
+                         body={"required": True, "content": {"application/json": {"schema": REBOOK_INPUT}}}),
+        },
+        "/api/console/appointments": {"get": {**_op("The day's appointments, the specialist's own first", {
+            "200": _json(staff_list)}, admin=True, tags=tags, params=[day]), "description": "specialists only (403 otherwise)"}},
+        "/api/admin/appointments": {"get": _op("The appointments calendar: one day's appointments", {"200": _json(staff_list)},
+                                               admin=True, tags=tags, params=[
+                                                   day, _q("service_item", "service item code", {"type": "string", "maxLength": 64}),
+                                                   _q("status", "status", {"type": "string", "enum": APPOINTMENT_STATUSES})])},
+        "/api/admin/callbacks": {"get": _op("Callers who kept their place, with the callback's state", {"200": _json({
+            "type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+                "session_id": {"type": "string"}, "reference": {"type": "string", "nullable": True},
+                "state": {"type": "string", "enum": ["held", "alerted", "reached", "missed"]},
+                "service_item": {"type": "object"}, "caller": {"type": "object"},
+                "requested_at": {"type": "string", "format": "date-time", "nullable": True},
+                "changed_at": {"type": "string", "format": "date-time", "nullable": True},
+                "status": {"type": "string"}, "outcome": {"type": "string", "nullable": True},
+                "end_reason": {"type": "string", "nullable": True}}}}}})}, admin=True, tags=tags, params=[
+                    *RANGE, _q("state", "callback state", {"type": "string", "enum": ["held", "alerted", "reached", "missed"]})])},
     }
 
 

@@ -27,6 +27,8 @@ from .params import (
 from .security import LOGIN_LIMITS, account_changed, check_metrics_token, client_address
 from .queues import setup_queue_routes
 from .hours import setup_hours_routes
+from .appointments import setup_appointment_routes
+from ..store.appointments import figures as appointment_figures
 
 OUTCOMES = ("answered", "abandoned", "missed", "failed", "transferred")
 
@@ -153,6 +155,10 @@ async def metrics(request: web.Request) -> web.Response:
         since=query_datetime(request, "since"), until=query_datetime(request, "until"), threshold_s=threshold,
         tz_offset_min=query_int(request, "tz_offset_min", 0, -840, 840),  # hour of day in by_hour
     )
+    # Keep my place and appointments (issue 15): callbacks {requested, reached, missed} and
+    # appointments {booked, kept, no_show, cancelled, answered, service_level}.
+    result.update(await appointment_figures(request.app[keys.STORE], query_datetime(request, "since"),
+                                            query_datetime(request, "until"), threshold))
     return web.json_response(result)
 
 
@@ -204,6 +210,7 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     setup_admin_routes(app)  # api/admin.py: scores, management, OpenAPI at /api/docs
     setup_queue_routes(app)  # api/queues.py: routing queue settings
     setup_hours_routes(app)  # api/hours.py: opening hours and the holiday calendar
+    setup_appointment_routes(app)  # api/appointments.py: booking, the day's lists, the callbacks list
     r.add_get("/", _page(static_root / "client_web" / "index.html"))
     r.add_get("/favicon.ico", _page(static_root / "shared_web" / "favicon.svg"))
     r.add_get("/console", _page(static_root / "agent_console" / "console.html"))

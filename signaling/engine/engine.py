@@ -19,10 +19,13 @@ from typing import Any, Callable
 from ..auth import Identity, Tokens
 from ..config import Settings
 from ..media import MediaError
+from ..notify import Notifier
 from ..routing import Router
 from ..store import Store
 from ..store.writer import SessionWriter, StoreUnavailable
 from ..telemetry import Telemetry
+from .appointments import Appointments
+from .callbacks import Callbacks
 from .errors import BadInput, Conflict, NotFound, Unauthorized, Unavailable
 from .hours import OpeningHours
 from .incall import InCall
@@ -61,9 +64,13 @@ class SessionEngine:
         self.writer = writer
         self.clock = clock
         self.lock = asyncio.Lock()
+        # What a waiting caller may do besides waiting and leaving: keep its place, book an appointment.
+        options = ("wait", "leave") + (("keep_place",) if settings.callbacks else ()) + (
+            ("book",) if settings.appointments else ())
         self.router = Router(offer_timeout_s=settings.offer_timeout_s, wrap_up_s=settings.wrap_up_s,
                              max_wait_s=settings.max_wait_s or None,
-                             max_wait_no_agent_s=settings.max_wait_no_agent_s or None)
+                             max_wait_no_agent_s=settings.max_wait_no_agent_s or None,
+                             callback_accept_s=settings.callback_accept_s, waiting_options=options)
         self.presence = Presence(emit)
         self.sessions = SessionMachine(settings, self.router, self.presence, writer, media, tokens, telemetry, clock)
         self.incall = InCall(self.sessions, store)
@@ -71,6 +78,10 @@ class SessionEngine:
         self.read = ReadModels(self.sessions, self.supervision, store)
         self.catalog: dict[str, dict] = {}  # service item code -> item, for requests without a database read
         self.opening = OpeningHours()  # when calls are taken (engine/hours.py)
+        self.notifier = Notifier(settings.notify_webhook_url, settings.notify_webhook_secret)  # notify.py
+        self.callbacks = Callbacks(self.sessions, self.notifier, settings.base_url(), settings.callbacks)
+        self.appointments = Appointments(store, settings, self.notifier, self.spawn)
+        self.sessions.on_answered.append(self.appointments.answered)
         self.stopping = False
         self._day = datetime.now().date()
         self._ticker: asyncio.Task | None = None
@@ -86,6 +97,8 @@ class SessionEngine:
         await self.sessions.references.seed(utcnow(), self.store.last_reference_number)
         await self.reload_catalog()
         await self.reload_hours()
+        await self.appointments.reload()
+        self.notifier.start()
         self._ticker = asyncio.create_task(self._tick_loop(), name="engine-tick")
         self.spawn(self._reload_loop())
 
@@ -132,6 +145,7 @@ class SessionEngine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.presence.outbox.close()
+        await self.notifier.close()
         for part in list(self.presence.participants.values()):
             await self._close_leg(part)
         await self.media.close()
@@ -308,18 +322,40 @@ class SessionEngine:
                     await self.presence.to_caller(session, "call:held", {"call_id": session.id, "held": True})
                 await self.presence.to_specialist(session.specialist_id, "call:media", restored)
 
-    async def request(self, sid: str, service_item: str, caller: dict) -> dict:
-        """A caller asks for a service item; acknowledged once its session row is durable."""
+    async def request(self, sid: str, service_item: str | None, caller: dict, appointment: str | None = None) -> dict:
+        """A caller asks for a service item; acknowledged once its session row is durable.
+
+        With an appointment token: the caller comes for its booked slot (engine/appointments.py),
+        is routed first, and is let in early even before the center opens."""
         received_at = utcnow()  # the session's clock starts when the caller asked
+        booked = None
+        if appointment is not None:
+            booked = await self.appointments.arrival(appointment, service_item, received_at)
+            service_item = booked["service_item"]
+            caller = {**{k: v for k, v in booked["caller"].items() if v}, **{k: v for k, v in caller.items() if v}}
+        if service_item is None:
+            raise BadInput("missing_field", "service_item is required")
         item = await self._service_item(service_item)
         if self.stopping:
             raise Unavailable("service_unavailable", "the service is stopping; please call again in a moment")
         if not self.writer.accepting:
             raise Unavailable("service_unavailable", "the service cannot take new calls right now; please try again shortly")
-        self.opening.check_request(item["code"], received_at)  # Closed, with the next opening
+        if booked is None:
+            self.opening.check_request(item["code"], received_at)  # Closed, with the next opening
         async with self.lock:
-            session = await self.sessions.request(sid, item, caller, received_at)
+            session = await self.sessions.request(sid, item, caller, received_at, appointment=booked,
+                                                  prefer_s=self.appointments.prefer_s)
+            if booked is not None:
+                self.appointments.arrived(session)
         return await self._acknowledged(session)
+
+    async def keep_place(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.callbacks.keep_place(sid, session_id)
+
+    async def callback_accept(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.callbacks.accept(sid, session_id)
 
     async def requeue(self, sid: str, session_id: str) -> dict:
         """The caller waits again, first in its queue, after its call ended because the specialist's
@@ -482,6 +518,7 @@ class SessionEngine:
             try:
                 await asyncio.wait_for(self.reload_catalog(), LOOKUP_TIMEOUT_S * 3)
                 await asyncio.wait_for(self.reload_hours(), LOOKUP_TIMEOUT_S)
+                await asyncio.wait_for(self.appointments.reload(), LOOKUP_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down: keep what is known
@@ -492,6 +529,7 @@ class SessionEngine:
         now = self.clock()
         for session in self.opening.left_waiting(list(self.sessions.live.values()), self.router, utcnow(), now):
             await self.sessions.end(session, reason="closed", ended_by="system")  # closed, nobody staffed
+        self.appointments.sweep(utcnow(), now)  # reminders and no-shows (writes in the background)
         for spec_id, since in list(self.presence.gone.items()):
             if now - since >= self.settings.reconnect_grace_s and not self.presence.signed_in(spec_id):
                 session = self.sessions.live.get(self.router.specialist_call(spec_id) or "")

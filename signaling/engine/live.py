@@ -32,6 +32,8 @@ class LiveSession:
     lineage: list[str] = field(default_factory=list)
     transfer: dict | None = None
     journey_mono: float | None = None
+    # The appointment this session keeps ({id, reference, slot_start, specialist_id}; engine/appointments.py).
+    appointment: dict | None = None
     created_seq: int = 0  # the session writer's record of its row
     specialist_id: int | None = None
     answered: bool = False

@@ -54,6 +54,7 @@ def queued_payload(d: Position) -> dict:
         "call_id": d.call_id, "position": d.position, "estimated_wait_s": d.estimated_wait_s,
         "staffed": d.staffed, "offered": d.offered, "ends_in_s": d.ends_in_s, "ends_reason": d.ends_reason,
         "options": [{"id": option} for option in d.options],
+        "callback": d.callback,  # keep my place: "held", "alerted" (its turn came), or null
     }
 
 
@@ -84,8 +85,14 @@ class SessionMachine:
         # (sent again to a console that reloads in wrap-up).
         self.wrapping_up: dict[int, dict] = {}
         self.on_end: list[Callable[[LiveSession], Any]] = []  # awaited when a session ends (monitors)
+        self.on_routed: list[Callable[[Decision], Any]] = []  # awaited for each queue rule (callbacks.py)
+        self.on_answered: list[Callable[[LiveSession], None]] = []  # called when a session is answered
         self.outbox: list[tuple[LiveSession, dict]] = []  # `call:media` notices made by synchronous code
         self.requeues = Requeues(settings.requeue_window_s)  # callers who may wait again at the front
+
+    @staticmethod
+    def now() -> datetime:
+        return utcnow()
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -113,8 +120,12 @@ class SessionMachine:
 
     # -- sessions --------------------------------------------------------------------
 
-    async def request(self, sid: str, item: dict, caller: dict, received_at: datetime) -> LiveSession:
-        """A caller asks for a service item: its row is handed to the writer, the router decides."""
+    async def request(self, sid: str, item: dict, caller: dict, received_at: datetime,
+                      appointment: dict | None = None, prefer_s: float = 0.0) -> LiveSession:
+        """A caller asks for a service item: its row is handed to the writer, the router decides.
+
+        With an `appointment` (engine/appointments.py) the session goes first in its queue, and
+        only to the booked specialist, if one was chosen, for `prefer_s`."""
         part = self.presence.get(sid)
         if part is None or part.role != "caller":
             raise Conflict("not_connected", "connect first")
@@ -125,7 +136,15 @@ class SessionMachine:
             raise TooMany("too_many_calls", "too many calls from this address at once")
         session = self.open_session(item, caller, sid, received_at)
         part.session_id = session.id
-        await self.apply(self.router.request(session.id, item["code"], item["category"], self.clock()))
+        if appointment is None:
+            await self.apply(self.router.request(session.id, item["code"], item["category"], self.clock()))
+            return session
+        session.appointment = appointment
+        self.writer.event(session.id, "appointment", received_at,
+                          {"appointment_id": appointment["id"], "reference": appointment["reference"],
+                           "slot_start": appointment["slot_start"], "specialist_id": appointment.get("specialist_id")})
+        await self.apply(self.router.request(session.id, item["code"], item["category"], self.clock(), front=True,
+                                             prefer_specialist=appointment.get("specialist_id"), prefer_s=prefer_s))
         return session
 
     async def requeue(self, sid: str, session_id: str, at: datetime) -> LiveSession:
@@ -270,6 +289,9 @@ class SessionMachine:
         if isinstance(d, Missed):
             session = self.live.get(d.call_id)
             if session is not None:
+                if d.reason == "callback_not_taken":  # the caller who kept its place did not come back
+                    log.info("callback not taken: %s passes its place on", session.reference or session.id)
+                    self.writer.event(session.id, "callback_missed", now)
                 await self.end(session, reason=d.reason, ended_by="system")
         elif isinstance(d, Overflowed):
             self.writer.event(d.call_id, "overflowed", now, {"from": d.from_queue, "to": d.to_queue, "reason": d.reason})
@@ -286,6 +308,8 @@ class SessionMachine:
         elif isinstance(d, WrapUpEnded):
             self.wrapping_up.pop(d.specialist_id, None)
             self.writer.event(d.call_id, "wrap_up_expired", now)
+        for hook in self.on_routed:  # e.g. CallbackDue (callbacks.py)
+            await hook(d)
 
     async def _offered(self, d: Offer) -> None:
         session = self.live[d.call_id]
@@ -322,6 +346,8 @@ class SessionMachine:
             await self.presence.to_specialist(d.specialist_id, "chat:history",
                                               {"call_id": session.id, "messages": list(session.messages)})
         await self.presence.to_caller(session, "call:connected", self.connected_for_caller(session))
+        for hook in self.on_answered:
+            hook(session)
 
     def connected_for_specialist(self, session: LiveSession) -> dict:
         return {"call_id": session.id, "reference": session.reference, "service_item": session.service_item,
@@ -464,7 +490,8 @@ class SessionMachine:
                 self._watch_media(session, now)
             if session.media_deadline is not None and now >= session.media_deadline:
                 await self.end(session, reason="media_timeout", ended_by="system")
-            elif session.caller_gone_since is not None and now - session.caller_gone_since >= self.settings.reconnect_grace_s:
+            elif (session.caller_gone_since is not None and now - session.caller_gone_since >= self.settings.reconnect_grace_s
+                  and not self.router.callback_state(session.id)):  # a caller keeping its place may be away
                 reason = "caller_disconnected" if session.answered else "caller_left"
                 await self.end(session, reason=reason, ended_by="caller")
             elif session.media_lost_since is not None and now - session.media_lost_since >= self.settings.media_grace_s:

@@ -34,6 +34,8 @@ EVENT_LIMITS = {
     "*": "40/second;600/minute",
     "call:request": "3/second;20/minute",
     "call:requeue": "3/second;20/minute",
+    "call:keep_place": "3/second;20/minute",
+    "call:callback_accept": "3/second;20/minute",
     "rtc:offer": "5/second;60/minute",
     "rtc:candidate": "30/second;300/minute",
     "agent:day": "2/second;30/minute",

@@ -99,6 +99,8 @@ class CallerNamespace(_Namespace):
     events = {
         "call:request": "request",
         "call:requeue": "requeue",
+        "call:keep_place": "keep_place",
+        "call:callback_accept": "callback_accept",
         "call:hangup": "hangup",
         "call:rate": "rate",
         "call:screen": "screen",
@@ -122,9 +124,11 @@ class CallerNamespace(_Namespace):
     @acked
     async def request(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
-        service_item = v.text(p, "service_item", max_len=64)
+        # With an appointment (its manage link's token) the booking says the item and the caller.
+        appointment = v.text(p, "appointment", required=False, max_len=64)
+        service_item = v.text(p, "service_item", required=appointment is None, max_len=64)
         caller = {
-            "name": v.text(p, "name", max_len=100),
+            "name": v.text(p, "name", required=appointment is None, max_len=100),
             "company": v.text(p, "company", required=False, max_len=200),
             "phone": v.text(p, "phone", required=False, max_len=40),
         }
@@ -134,7 +138,15 @@ class CallerNamespace(_Namespace):
             if not valid_credit_code(credit_code):
                 raise ApiError("invalid_credit_code", "credit_code is not a valid unified social credit code", 400)
             caller["credit_code"] = credit_code
-        return await self.engine.request(sid, service_item, caller)
+        return await self.engine.request(sid, service_item, caller, appointment)
+
+    @acked
+    async def keep_place(self, sid: str, data: Any) -> dict:
+        return await self.engine.keep_place(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
+    async def callback_accept(self, sid: str, data: Any) -> dict:
+        return await self.engine.callback_accept(sid, v.text(v.obj(data), "call_id", max_len=64))
 
     @acked
     async def requeue(self, sid: str, data: Any) -> dict:

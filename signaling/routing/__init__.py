@@ -2,6 +2,7 @@
 
 from .decisions import (
     Answered,
+    CallbackDue,
     Decision,
     Escalated,
     Missed,
@@ -18,6 +19,7 @@ from .settings import EscalationStep, QueueSettings, SettingsError, parse_skills
 
 __all__ = [
     "Answered",
+    "CallbackDue",
     "Decision",
     "EscalationStep",
     "Escalated",

@@ -51,6 +51,16 @@ class Position:
     ends_in_s: int | None = None
     ends_reason: str | None = None
     options: tuple[str, ...] = ()
+    callback: str | None = None  # the caller keeps its place: `held`, or `alerted` (its turn came)
+
+
+@dataclass(frozen=True)
+class CallbackDue:
+    """A session whose caller keeps its place reached the head with a specialist free: alert the
+    caller, who has `accept_s` to come back (else it ends `missed`, `callback_not_taken`)."""
+
+    call_id: str
+    accept_s: float
 
 
 @dataclass(frozen=True)
@@ -116,5 +126,5 @@ class WrapUpEnded:
 
 
 Decision = (
-    Offer | Answered | OfferEnded | Position | StateChanged | Missed | Overflowed | Escalated | Rona | WrapUpEnded
+    CallbackDue | Offer | Answered | OfferEnded | Position | StateChanged | Missed | Overflowed | Escalated | Rona | WrapUpEnded
 )

@@ -34,6 +34,7 @@ from typing import Iterable, Mapping
 
 from .decisions import (
     Answered,
+    CallbackDue,
     Decision,
     Escalated,
     Missed,
@@ -55,7 +56,8 @@ ALL_STATES = ("ready", "ringing", "busy", "wrap_up", "away", "offline")
 CATEGORY = "category:"
 # Waiting callers' estimates are looked at again this often, as time passes (docs/routing.md).
 ESTIMATE_CHECK_S = 5.0
-# What a waiting caller may do (S→C `call:queued` `options`); later: callbacks, appointments.
+# What a waiting caller may do (S→C `call:queued` `options`); the engine adds `keep_place` and
+# `book` (an appointment) when the center offers them.
 WAITING_OPTIONS = ("wait", "leave")
 
 
@@ -118,6 +120,10 @@ class _Session:
     told_at: float = 0.0
     told_ends: float | None = None
     caller_away: bool = False  # the caller dropped out: keeps its place, is offered to nobody
+    # Keep my place: `held` (offered to nobody; alerted when its turn comes), then `alerted` until
+    # `callback_until` (the caller comes back: routed at once; else it ends missed). None: waits.
+    callback: str | None = None
+    callback_until: float = 0.0
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -136,7 +142,13 @@ class Router:
         max_wait_s: float | None = None,
         max_wait_no_agent_s: float | None = None,
         queues: Iterable[QueueSettings] = (),
+        callback_accept_s: float = 120.0,
+        waiting_options: tuple[str, ...] = WAITING_OPTIONS,
     ):
+        # Keep my place: how long an alerted caller has to come back (VW_CALLBACK_ACCEPT_S), and
+        # what a waiting caller is offered meanwhile (S→C call:queued `options`).
+        self.callback_accept_s = callback_accept_s
+        self.waiting_options = waiting_options
         # A specialist who declined a session or let it time out is not offered
         # the same session again this soon; others qualified get it first.
         self.retry_s = retry_s
@@ -229,6 +241,11 @@ class Router:
     def session_queue(self, call_id: str) -> str | None:
         sess = self._sessions.get(call_id)
         return sess.queue if sess else None
+
+    def callback_state(self, call_id: str) -> str | None:
+        """`held` or `alerted` while the session's caller keeps its place, else None."""
+        sess = self._sessions.get(call_id)
+        return sess.callback if sess is not None else None
 
     def has_session(self, call_id: str) -> bool:
         return call_id in self._sessions
@@ -379,6 +396,37 @@ class Router:
             decisions += self._match_session(sess, now)
         return self._finish(decisions, now)
 
+    def keep_place(self, call_id: str, now: float) -> list[Decision]:
+        """The caller keeps its place and may leave: the session stays in line, offered to nobody
+        and free of the queue's maximum waits; when it is first in line for a free specialist,
+        the caller is alerted (`CallbackDue`) and has `callback_accept_s` to come back."""
+        self._pending = self._begin(now)
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered:
+            raise RoutingError("not_waiting", "this call is not waiting")
+        if sess.offers:
+            raise RoutingError("already_offered", "a specialist is being connected; please stay")
+        decisions, self._pending = self._pending, []
+        if sess.callback is None:
+            sess.callback = "held"
+            self._dirty.add(sess.queue)
+            decisions += self._match_session(sess, now)
+        return self._finish(decisions, now)
+
+    def callback_accept(self, call_id: str, now: float) -> list[Decision]:
+        """The caller who kept its place is back ("I'm here", or it opened its resume link): it
+        waits as usual again, at its place, and is routed at once if a specialist is free."""
+        self._pending = self._begin(now)
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered or sess.callback is None:
+            raise RoutingError("not_held", "this call is not keeping its place")
+        decisions, self._pending = self._pending, []
+        sess.callback, sess.caller_away = None, False
+        sess.told = None
+        self._dirty.add(sess.queue)
+        decisions += self._match_session(sess, now)
+        return self._finish(decisions, now)
+
     def accept(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
         self._pending = self._begin(now)  # kept for the next event if this one is refused
         spec = self._require_specialist(specialist_id)
@@ -419,11 +467,14 @@ class Router:
 
     def request(
         self, call_id: str, service_item: str, category: str, now: float, priority: int | None = None,
-        only_specialist: int | None = None, front: bool = False,
+        only_specialist: int | None = None, front: bool = False, prefer_specialist: int | None = None,
+        prefer_s: float = 0.0,
     ) -> list[Decision]:
         """A session waits for `service_item`. `front`: it goes before every session waiting in its
         queue (a caller whose answered call ended because the specialist's console did not come
-        back: it is given its place back, docs/routing.md)."""
+        back: it is given its place back, docs/routing.md; an appointment). `prefer_specialist`:
+        only that specialist is offered it for `prefer_s`, then anyone qualified (an appointment
+        with a booked specialist; ignored when that specialist is not signed in)."""
         self._pending = self._begin(now)  # kept for the next event if this one is refused
         if call_id in self._sessions:
             raise RoutingError("duplicate_call", "this call is already queued")
@@ -453,6 +504,11 @@ class Router:
             visited={service_item, queue},
             only_specialist=only_specialist,
         )
+        if prefer_specialist is not None and only_specialist is None and prefer_s > 0:
+            spec = self._specialists.get(prefer_specialist)
+            if spec is not None and spec.present:  # signed in (ready, busy, or away for a moment)
+                sess.only_specialist = prefer_specialist
+                self._push(now + prefer_s, "prefer_ends", call_id, prefer_specialist)
         self._sessions[call_id] = sess
         self._enqueue(sess, now)
         self._schedule_queue_timers(sess, now, fresh=True)
@@ -554,6 +610,28 @@ class Router:
             self._estimates_at[queue] = at
             self._push(at, "estimates", queue)
 
+    def _fire_prefer_ends(self, now: float, call_id: str, spec_id: int, _c) -> list[Decision]:
+        """The booked specialist did not take the appointment in time: anyone qualified may."""
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered or sess.only_specialist != spec_id:
+            return []
+        sess.only_specialist = None
+        self._dirty.add(sess.queue)
+        return self._match_session(sess, now)
+
+    def _fire_callback(self, now: float, call_id: str, until: float, _c) -> list[Decision]:
+        """An alerted caller did not come back in time: the place passes on."""
+        sess = self._sessions.get(call_id)
+        if sess is None or sess.answered or sess.callback != "alerted" or sess.callback_until != until:
+            return []
+        return self._miss(sess, now, "callback_not_taken")
+
+    def _alert(self, sess: _Session, now: float) -> list[Decision]:
+        sess.callback, sess.callback_until = "alerted", now + self.callback_accept_s
+        self._push(sess.callback_until, "callback", sess.call_id, sess.callback_until)
+        self._dirty.add(sess.queue)
+        return [CallbackDue(sess.call_id, self.callback_accept_s)]
+
     def _fire_retry(self, now: float, call_id: str, _b, _c) -> list[Decision]:
         sess = self._sessions.get(call_id)
         if sess is None or sess.answered:
@@ -584,7 +662,7 @@ class Router:
 
     def _fire_max_wait(self, now: float, call_id: str, version: int, _c) -> list[Decision]:
         sess = self._sessions.get(call_id)
-        if sess is None or sess.answered or sess.version != version:
+        if sess is None or sess.answered or sess.version != version or sess.callback:
             return []
         q = self.settings_for(sess.queue)
         if q.max_wait_s is None:
@@ -597,7 +675,7 @@ class Router:
 
     def _fire_no_agent(self, now: float, call_id: str, version: int, _c) -> list[Decision]:
         sess = self._sessions.get(call_id)
-        if sess is None or sess.answered or sess.version != version:
+        if sess is None or sess.answered or sess.version != version or sess.callback:
             return []
         q = self.settings_for(sess.queue)
         if q.max_wait_no_agent_s is None or self._staffed_count(sess.queue):
@@ -664,7 +742,11 @@ class Router:
 
     def _match_session(self, sess: _Session, now: float) -> list[Decision]:
         """Offer a waiting session to the ready specialist its queue's strategy picks."""
-        if sess.answered or sess.caller_away or sess.call_id not in self._sessions:
+        if sess.answered or sess.call_id not in self._sessions or sess.callback == "alerted":
+            return []
+        if sess.callback == "held":  # its turn with a specialist free: the caller is alerted
+            return self._alert(sess, now) if self._candidates(sess, now) else []
+        if sess.caller_away:
             return []
         q = self.settings_for(sess.queue)
         if sess.offers and q.strategy != "ring_all":
@@ -707,6 +789,7 @@ class Router:
         if spec.state != "ready":
             return []
         best: _Session | None = None
+        alerts: list[Decision] = []
         sessions = self._sessions
         for target in spec.skills:
             keys = self._by_category.get(target[len(CATEGORY):]) if target.startswith(CATEGORY) else self._by_queue.get(target)
@@ -716,7 +799,7 @@ class Router:
                 if best is not None and key >= best.key:
                     break
                 sess = sessions[key[2]]
-                if sess.caller_away:
+                if sess.callback == "alerted" or (sess.caller_away and sess.callback is None):
                     continue
                 if sess.offers and (spec.id in sess.offers or self.settings_for(sess.queue).strategy != "ring_all"):
                     continue
@@ -726,11 +809,14 @@ class Router:
                 if passed is not None and now < passed + self.retry_s:
                     self._push(passed + self.retry_s, "retry", sess.call_id)
                     continue
+                if sess.callback == "held":  # its turn: alerted; this specialist looks further
+                    alerts += self._alert(sess, now)
+                    continue
                 best = sess
                 break
         if best is None:
-            return []
-        return self._offer(best, spec, now, self.settings_for(best.queue))
+            return alerts
+        return alerts + self._offer(best, spec, now, self.settings_for(best.queue))
 
     def _offer(self, sess: _Session, spec: _Specialist, now: float, q: QueueSettings) -> list[Decision]:
         deadline = now + q.offer_timeout_s
@@ -981,15 +1067,17 @@ class Router:
                     continue  # offered to nobody and told nothing until it resumes (then afresh)
                 # When a queue limit ends the wait, and why.
                 ends_at, reason = None, None
-                if max_wait is not None:
+                if sess.callback:
+                    pass  # keeping its place: no queue limit ends it
+                elif max_wait is not None:
                     ends_at, reason = sess.queue_entered_at + max_wait, "max_wait"
-                if no_agent is not None:
+                if no_agent is not None and not sess.callback:
                     at = max(sess.queue_entered_at, no_agent[0]) + no_agent[1]
                     if ends_at is None or at < ends_at:
                         ends_at, reason = at, "no_specialist"
                 # What is sent at once when it changes; the rest (the estimate, how many are
                 # staffed) when the queue is looked at again.
-                told = (position, staffed == 0, bool(sess.offers), reason)
+                told = (position, staffed == 0, bool(sess.offers), reason, sess.callback)
                 changed = sess.told != told or (ends_at is not None and abs(ends_at - (sess.told_ends or ends_at)) > 2)
                 if not changed and not full:
                     continue
@@ -998,14 +1086,14 @@ class Router:
                 else:
                     if waits is None:
                         waits = self._estimates(item, queue, now)
-                    wait = waits[sess.call_id]
+                    wait = waits.get(sess.call_id)  # None while alerted: its turn is now
                 if not changed and not worth_resending(sess.told_wait, sess.told_at, wait, now):
                     continue
                 sess.told, sess.told_wait, sess.told_at, sess.told_ends = told, wait, now, ends_at
                 decisions.append(Position(
                     sess.call_id, position, wait, staffed=staffed, offered=bool(sess.offers),
                     ends_in_s=None if ends_at is None else whole_seconds(max(0.0, ends_at - now)),
-                    ends_reason=reason, options=WAITING_OPTIONS,
+                    ends_reason=reason, options=self.waiting_options, callback=sess.callback,
                 ))
         return decisions
 
@@ -1031,7 +1119,7 @@ class Router:
         aht = self._handle.average(item, now)
         least = least_left(aht)
         out: dict[str, int | None] = {}
-        waiting = [sess for sess in queue if not sess.offers and not sess.caller_away]
+        waiting = [sess for sess in queue if not sess.offers and not sess.caller_away and sess.callback != "alerted"]
         if not waiting:
             return out
         # Who may take the first session in line (`_proficiency`, inlined): with the lowest

@@ -165,6 +165,37 @@ class CalendarDay(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime())
 
 
+class Appointment(Base):
+    """A booked slot for a service item (migration 0014, store/appointments.py): `booked` →
+    `arrived` (the caller came: `session_id`) → `kept` (answered), or `no_show`, or `cancelled`."""
+
+    __tablename__ = "appointments"
+    STATUSES = ("booked", "arrived", "kept", "no_show", "cancelled")
+    __table_args__ = (
+        CheckConstraint("status IN ('booked', 'arrived', 'kept', 'no_show', 'cancelled')", name="status"),
+        Index("uq_appointments_token", "token", unique=True),
+        Index("uq_appointments_reference", "reference", unique=True),
+        Index("ix_appointments_slot", "slot_start", "service_item_code", "status"),
+        Index(None, "session_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(64))  # the manage link's secret
+    service_item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"))
+    slot_start: Mapped[datetime] = mapped_column(DateTime())
+    slot_end: Mapped[datetime] = mapped_column(DateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    caller_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    caller_company: Mapped[str | None] = mapped_column(String(200))
+    caller_phone: Mapped[str | None] = mapped_column(String(64))
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    session_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime())
+
+
 class CallSession(Base):
     """One caller's request for one service item (named to avoid clashing with ORM Session)."""
 

@@ -61,6 +61,14 @@ TABLE = [
     ("PUT", "/api/admin/hours/overrides/2027-01-04", {"kind": "closed"}, ADMIN),
     ("DELETE", "/api/admin/hours/overrides/2027-01-04", None, ADMIN),
     ("POST", "/api/admin/hours/overrides/import", "calendar", ADMIN),
+    ("GET", "/api/appointments/slots?service_item=SI-001", None, ANYONE),
+    ("POST", "/api/appointments", {"service_item": "SI-001"}, (400, 400, 400, 400)),  # anyone; incomplete
+    ("GET", "/api/appointments/" + "t" * 32, None, (404, 404, 404, 404)),  # the token is the credential
+    ("DELETE", "/api/appointments/" + "t" * 32, None, (404, 404, 404, 404)),
+    ("PATCH", "/api/appointments/" + "t" * 32, {"slot_start": "2027-01-04T01:00:00Z"}, (404, 404, 404, 404)),
+    ("GET", "/api/console/appointments", None, (401, 200, 403, 401)),
+    ("GET", "/api/admin/appointments", None, ADMIN),
+    ("GET", "/api/admin/callbacks", None, ADMIN),
     ("GET", "/", None, ANYONE),
     ("GET", "/console", None, ANYONE),
     ("GET", "/admin", None, ANYONE),
@@ -136,7 +144,9 @@ def _pattern(path: str) -> str:
             .replace("/api/admin/categories/tax", "/api/admin/categories/{code}")
             .replace("/api/queues/SI-001", "/api/queues/{service_item}")
             .replace("/api/admin/hours/items/SI-001", "/api/admin/hours/items/{service_item}")
-            .replace("/api/admin/hours/overrides/2027-01-04", "/api/admin/hours/overrides/{date}"))
+            .replace("/api/admin/hours/overrides/2027-01-04", "/api/admin/hours/overrides/{date}")
+            .replace("/api/appointments/" + "t" * 32, "/api/appointments/{token}")
+            .split("?")[0])
 
 
 def test_the_table_names_every_route():

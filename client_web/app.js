@@ -24,6 +24,8 @@ import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, d
 import { CallSession } from "/c/session.js";
 import { WaitingView, RequeueOffer } from "/c/waiting.js";
 import { mountHours, checkHours, hoursOpen, showClosed } from "/c/hours.js";
+import { KeepPlace } from "/c/keepplace.js";
+import { mountAppointments } from "/c/appointments.js";
 
 const DEVICES = "vw.caller.devices";
 const session = new CallSession();
@@ -49,6 +51,7 @@ let connectedAt = 0;
 let queuedAt = 0;
 let waiting = null;         // the waiting screen (waiting.js)
 let requeue = null;         // the ended screen's offer to queue again at the front
+let keep = null;            // keep my place (keepplace.js)
 let mediaTried = false;     // this call's device check ran (getUserMedia succeeded or not)
 let devicesOpening = null;  // the device check under way
 let deviceTimer = 0;
@@ -169,6 +172,7 @@ let mediaNotice = null; // "the specialist is reconnecting…" (S→C call:media
 function ended(end) {
   lastEnd = end;
   requeue.show(end);
+  keep.clear();
   if (end.reason === "closed") checkHours(); // the center closed with nobody left to answer
   if (mediaNotice) mediaNotice.clear();
   session.forget();
@@ -392,9 +396,11 @@ function connect() {
     if (reason !== "io client disconnect") showError({ code: "disconnected", message: t("caller.reconnecting") });
   });
 
+  session.on("call:callback_due", (msg) => keep.due(msg));
   session.on("call:queued", (msg) => {
     waiting.update(msg);
     if (msg.call_id) session.id = msg.call_id;
+    keep.update(msg);
     if (vw.state === "requesting" || vw.state === "queued" || (session.resuming && vw.state === "idle")) setState("queued");
     session.resuming = false;
     renderQueued();
@@ -449,10 +455,11 @@ async function loadDocuments() {
 
 // ---------------------------------------------------------------- actions
 
-async function requestCall() {
+/** Call; `appointment`: the token of a booked appointment, which says the item and the caller. */
+async function requestCall(appointment) {
   clearError();
-  showFieldErrors(true);
-  if (!canCall()) return;
+  const booked = typeof appointment === "string";
+  if (booked ? vw.state !== "idle" : (showFieldErrors(true), !canCall())) return;
   saveDetails();
   everConnected = false;
   lastEnd = null;
@@ -464,7 +471,8 @@ async function requestCall() {
   chat.clear();
   setState("requesting");
   if (!mediaTried || devicesOpening) await openDevices(); // Call pressed before the device check ran
-  const ack = await emitAck(vw.socket, "call:request", { service_item: selectedItem().code, ...detailsPayload() });
+  const ack = await emitAck(vw.socket, "call:request",
+    booked ? { appointment, ...detailsPayload() } : { service_item: selectedItem().code, ...detailsPayload() });
   if (!ack.ok) {
     setState("idle");
     if (ack.error && ack.error.code === "closed") showClosed(ack); // the closed screen, not an error
@@ -566,6 +574,12 @@ function init() {
   chat = mounted.chat;
   waiting = new WaitingView({ onLeave: hangup });
   requeue = new RequeueOffer({ onRequeue: requeueCall });
+  keep = new KeepPlace({ current: () => ({ socket: vw.socket, callId: session.id }), onError: showError });
+  const back = keep.takeLink(); // opened from the resume link: back to the kept place
+  if (back) {
+    session.begin(null, back);
+    session.resuming = true;
+  }
   onLangChange(() => {
     renderCatalog();
     setState(vw.state);
@@ -580,7 +594,7 @@ function init() {
   watchFrames($("remote-video"));
 
   bindDetails(() => { renderSummary(); updateCallButton(); });
-  $("call-btn").addEventListener("click", requestCall);
+  $("call-btn").addEventListener("click", () => requestCall());
   $("cancel-btn").addEventListener("click", hangup);
   $("hangup-btn").addEventListener("click", hangup);
   $("mute-btn").addEventListener("click", () => {
@@ -628,6 +642,7 @@ function init() {
     choosable: () => vw.state === "idle",
     selected: () => { renderSummary(); updateCallButton(); checkHours((selectedItem() || {}).code || null); },
   });
+  mountAppointments({ selectedItem, details: detailsPayload, onJoin: requestCall, onError: showError });
   refreshDevices(); // the lists only: the camera and microphone open at the device check
   if (session.resuming) openDevices(); // a reload in a call: back on camera at once
 }

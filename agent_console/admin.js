@@ -8,6 +8,8 @@
 //   #/scores[/{id}]       scores.js     the specialist leaderboard and one specialist's breakdown
 //   #/catalog, #/accounts, #/queues     management
 //   #/hours               hours.js      opening hours, the holiday calendar, day overrides, CSV import
+//   #/appointments        appointments.js  the appointments calendar, one day at a time
+//   #/callbacks           callbacks.js  callers who kept their place, with the callback's state
 // A view exports show(arg) (load and draw), and relabel(arg) when it redraws in a new language.
 
 import { t, onLangChange } from "/lib/i18n.js";
@@ -25,10 +27,12 @@ import * as catalog from "/s/admin/catalog.js";
 import * as accounts from "/s/admin/accounts.js";
 import * as queues from "/s/admin/queues.js";
 import * as hours from "/s/admin/hours.js";
+import * as appointments from "/s/admin/appointments.js";
+import * as callbacks from "/s/admin/callbacks.js";
 
 const ROLE = "admin";
-const VIEWS = { sessions, session, overview, wallboard, scores, catalog, accounts, queues, hours };
-const PERIOD_VIEWS = new Set(["overview", "scores"]);
+const VIEWS = { sessions, session, overview, wallboard, scores, catalog, accounts, queues, hours, appointments, callbacks };
+const PERIOD_VIEWS = new Set(["overview", "scores", "callbacks"]);
 
 function showLogin(message) {
   $("login-view").hidden = false;
@@ -110,6 +114,7 @@ function init() {
     ev.preventDefault();
     const { view, arg } = current();
     if (view === "scores") scores.show(arg);
+    else if (view === "callbacks") callbacks.show();
     else overview.show();
   });
 

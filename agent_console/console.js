@@ -19,6 +19,7 @@ import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks,
 import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { mountSignIn, loadSession, clearSession, itemLabel } from "/s/staff.js";
 import { Tones } from "/s/tones.js";
+import { mountAppointmentList } from "/s/appointments.js";
 
 const ROLE = "specialist";
 const PREFS = "vw.console.prefs";
@@ -460,6 +461,7 @@ function start(session) {
   showLegState("new");
   connect(session.token);
   startMedia();
+  mountAppointmentList(session.token); // the day's appointments (appointments.js)
 }
 
 // ---------------------------------------------------------------- actions

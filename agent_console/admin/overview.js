@@ -42,6 +42,11 @@ export function relabel() {
   $("m-abr").textContent = pct(m.abandonment_rate);
   const c = m.connect_ms || {};
   $("m-connect").textContent = [c.p50, c.p90, c.p99].map((v) => (v == null ? "–" : Math.round(v))).join(" / ") + " ms";
+  const cb = m.callbacks || {};
+  const ap = m.appointments || {};
+  $("m-callbacks").textContent = [cb.requested, cb.reached, cb.missed].map(num).join(" / ");
+  $("m-appointments").textContent = [ap.booked, ap.kept, ap.no_show].map(num).join(" / ");
+  $("m-appt-sl").textContent = pct(ap.service_level);
   drawDistribution($("c-dist"), m);
   drawHours($("c-hour"), m);
   drawItems($("c-items"), m);

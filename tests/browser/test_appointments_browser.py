@@ -121,3 +121,41 @@ async def test_keep_my_place_alerts_the_open_page(server, new_page):
         await spec.close()
     await button(page, "Cancel").click()
     await page.wait_for_function("() => window.vw.state === 'ended'", timeout=15_000)
+
+
+def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **({"Authorization": "Bearer " + token} if token else {})}
+    request = urllib.request.Request(server.base_url + path, method=method, headers=headers,
+                                     data=None if body is None else json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+async def test_the_calendar_the_callbacks_list_and_the_console_list(server, new_page):
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)).strftime("%Y-%m-%d")
+    slot = api(server, "GET", f"/api/appointments/slots?service_item={BOOK_ITEM}&date={day}")["slots"][10]
+    booked = api(server, "POST", "/api/appointments", {"service_item": BOOK_ITEM, "slot_start": slot["start"],
+                                                        "name": "Calendar Tester", "specialist": "liu.yang"})
+    try:
+        admin = await new_page("/admin")
+        await admin.get_by_label("Username", exact=True).fill("admin")
+        await admin.get_by_label("Password", exact=True).fill("admin123")
+        await admin.get_by_role("button", name="Log in", exact=True).click()
+        await admin.get_by_role("link", name="Appointments", exact=True).click()
+        await admin.get_by_label("Day", exact=True).fill(day)
+        await admin.get_by_label("Day", exact=True).dispatch_event("change")
+        row = admin.locator("#t-appointments tr", has_text=booked["reference"])
+        await row.wait_for(timeout=15_000)
+        assert "Calendar Tester" in await row.text_content() and "刘洋" in await row.text_content()
+        assert "Booked: 1" in await admin.locator("#ap-counts").text_content()
+        await admin.get_by_role("link", name="Callbacks", exact=True).click()
+        await admin.locator("#t-callbacks thead").wait_for(timeout=15_000)
+        await admin.get_by_role("link", name="Response times", exact=True).click()
+        await admin.wait_for_function("() => /^\\d+ \\/ \\d+ \\/ \\d+$/.test(document.getElementById('m-appointments').textContent)",
+                                      timeout=15_000)
+
+        token = server.login("liu.yang", "demo123")
+        own = api(server, "GET", f"/api/console/appointments?date={day}", token=token)["items"]
+        assert [(a["reference"], a["mine"]) for a in own if a["reference"] == booked["reference"]] == [(booked["reference"], True)]
+    finally:
+        api(server, "DELETE", f"/api/appointments/{booked['token']}")

@@ -179,6 +179,7 @@ export function mountAppointments(options) {
   ctx = options;
   $("book-btn").addEventListener("click", openNew);
   $("closed-book-btn").addEventListener("click", openNew);
+  $("wait-book-btn").addEventListener("click", openNew); // while waiting: the call goes on meanwhile
   $("booking-date").addEventListener("change", loadSlots);
   $("booking-submit").addEventListener("click", submit);
   $("booking-cancel").addEventListener("click", cancel);
@@ -192,6 +193,3 @@ export function mountAppointments(options) {
   const token = new URLSearchParams(location.search).get(LINK_PARAM);
   if (token) openManaged(token);
 }
-
-/** "Book an appointment" from elsewhere on the page (the waiting screen's options). */
-export { openNew as bookAppointment };

@@ -115,6 +115,7 @@ export class KeepPlace {
 
   render() {
     $("keep-place-btn").hidden = !!this.state || !this.options.has("keep_place");
+    $("wait-book-btn").hidden = !!this.state || !this.options.has("book"); // appointments.js opens it
     $("callback-box").hidden = !this.state;
     $("callback-box").classList.toggle("due", this.state === "alerted");
     if (!this.state) return;

@@ -189,6 +189,7 @@ export const STRINGS = {
     "caller.nobody.leave": "Leave",
     // appointments and keep my place (client_web/appointments.js, keepplace.js; issue 15)
     "appt.book": "Book an appointment",
+    "appt.book_instead": "Book an appointment instead",
     "appt.title": "Video appointment",
     "appt.reference": "Appointment No.",
     "appt.item": "Service",
@@ -997,6 +998,7 @@ export const STRINGS = {
     "caller.nobody.leave": "离开",
     // 预约与保留排队位置（issue 15）
     "appt.book": "预约视频办理",
+    "appt.book_instead": "改为预约办理",
     "appt.title": "视频预约",
     "appt.reference": "预约号",
     "appt.item": "事项",

@@ -96,10 +96,12 @@ async def test_keep_my_place_alerts_the_open_page(server, new_page):
     await choose(page, KEEP_ITEM, "Keep Tester")
     await button(page, "Call").click()
     await page.wait_for_function("() => window.vw.state === 'queued'", timeout=15_000)
+    await button(page, "Book an appointment instead").wait_for(state="visible")  # the options the center offers
     await button(page, "Keep my place").click()
     box = page.locator("#callback-box")
     await box.wait_for(state="visible", timeout=15_000)
     assert "Your place is kept" in await page.locator("#callback-text").text_content()
+    assert not await button(page, "Book an appointment instead").is_visible()  # kept: nothing else to choose
     link = await page.get_by_role("link", name="my place in the queue").get_attribute("href")
     assert "/?resume=" in link
 

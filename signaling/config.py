@@ -253,6 +253,9 @@ class Settings:
     appointment_grace_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_GRACE_S", 600))
     appointment_prefer_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_PREFER_S", 120))
     appointment_remind_s: float = field(default_factory=lambda: _float_env("VW_APPOINTMENT_REMIND_S", 900))
+    # Bookings and rebookings made per client address (anonymous callers cannot fill every slot).
+    appointment_address_limits: str = field(
+        default_factory=lambda: _limits_env("VW_APPOINTMENT_ADDRESS_LIMITS", "10/minute;30/day"))
     # Home of the session writer's journal (records not yet in the database survive a crash).
     var_dir: Path = VAR_DIR
     answer_target_s: float = 2.0

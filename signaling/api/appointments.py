@@ -14,11 +14,16 @@ The rules are routing/slots.py's; the bookings store/appointments.py's; docs/con
 
 from __future__ import annotations
 
+import math
 import re
+import time as clock
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from limits import parse_many
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from .. import keys
 from .. import validate as v
@@ -29,11 +34,36 @@ from ..routing.slots import SlotError, arrival, day_slots, find_slot, slot_capac
 from ..store import appointments as booked
 from ..store.models import Appointment, iso
 from .params import identity, json_body, query_datetime, query_text
+from .security import client_address
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 BOOKING_KEYS = {"service_item", "slot_start", "name", "company", "phone", "specialist"}
 REBOOK_KEYS = {"slot_start", "specialist"}
 CALLBACK_STATES = ("held", "alerted", "reached", "missed")
+
+
+class BookingLimits:
+    """Bookings and rebookings made per client address, in moving windows (in memory, per process):
+    over them, 429 with Retry-After before anything is written; refusals do not count."""
+
+    def __init__(self, spec: str):
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._items = parse_many(spec)
+
+    async def check(self, address: str) -> None:
+        full = [item for item in self._items if not await self._limiter.test(item, "booking", address)]
+        if full:
+            reset = max([(await self._limiter.get_window_stats(item, "booking", address)).reset_time for item in full])
+            retry = max(1, math.ceil(reset - clock.time()))
+            raise ApiError("too_many_requests", f"too many bookings from this address; try again in {retry} s", 429,
+                           {hdrs.RETRY_AFTER: str(retry)})
+
+    async def made(self, address: str) -> None:
+        for item in self._items:
+            await self._limiter.hit(item, "booking", address)
+
+
+BOOKING_LIMITS: web.AppKey[BookingLimits] = web.AppKey("booking_limits", BookingLimits)
 
 
 def _engine(request: web.Request):
@@ -181,6 +211,8 @@ async def get_slots(request: web.Request) -> web.Response:
 
 async def post_appointment(request: web.Request) -> web.Response:
     _enabled(request)
+    limits, address = request.app[BOOKING_LIMITS], client_address(request)
+    await limits.check(address)
     body = await _body(request, BOOKING_KEYS)
     item = await _item(request, body.get("service_item"))
     start = _instant(body, "slot_start")
@@ -199,6 +231,7 @@ async def post_appointment(request: web.Request) -> web.Response:
         )
     except SlotError as exc:
         raise _slot_error(exc) from None
+    await limits.made(address)
     await engine.appointments.reload()
     engine.notifier.send("appointment_booked", notice(appt, engine.settings.base_url()))
     return web.json_response(_public(request, appt), status=201)
@@ -221,6 +254,8 @@ async def delete_appointment(request: web.Request) -> web.Response:
 
 async def patch_appointment(request: web.Request) -> web.Response:
     token = await _by_token(request)
+    limits, address = request.app[BOOKING_LIMITS], client_address(request)
+    await limits.check(address)
     body = await _body(request, REBOOK_KEYS)
     store, engine = request.app[keys.STORE], _engine(request)
     current = await _found(booked.get(store, token=token))
@@ -235,6 +270,7 @@ async def patch_appointment(request: web.Request) -> web.Response:
         raise _slot_error(exc) from None
     appt = await _found(booked.rebook(store, token, slot=slot, specialist_id=specialist_id,
                                       capacity=slot_capacity(len(qualified), rules.capacity)))
+    await limits.made(address)
     await engine.appointments.reload()
     return web.json_response(_public(request, {**appt, "token": token}))
 
@@ -284,6 +320,7 @@ async def admin_callbacks(request: web.Request) -> web.Response:
 
 
 def setup_appointment_routes(app: web.Application) -> None:
+    app[BOOKING_LIMITS] = BookingLimits(app[keys.SETTINGS].appointment_address_limits)
     r = app.router
     r.add_get("/api/appointments/slots", get_slots)
     r.add_post("/api/appointments", post_appointment)

@@ -188,3 +188,14 @@ async def test_an_early_arrival_is_told_when_to_come(server):
         assert wrong["ok"] is False and wrong["error"]["code"] == "service_item_mismatch"
     finally:
         await c.close()
+
+
+@pytest.mark.parametrize("server", [{"appointment_address_limits": "2/minute"}], indirect=True)
+async def test_bookings_per_address_are_limited(server):
+    slot = await current_slot(server)
+    made = [await book(server, slot["start"], name=f"限{i}") for i in range(2)]
+    assert [status for status, _ in made] == [201, 201]
+    status, refused = await book(server, slot["start"], name="第三")
+    assert (status, refused["error"]["code"]) == (429, "too_many_requests")
+    for _, appt in made:
+        assert (await api(server, "DELETE", f"/api/appointments/{appt['token']}"))[0] == 200

@@ -26,7 +26,7 @@ from aiohttp import web
 from .. import keys
 from ..errors import ApiError, bad_input
 from ..routing.calendar import CalendarCsvError, parse_calendar_csv
-from ..routing.hours import DEFAULT_TIME_ZONE, DayHours, Hours, HoursError, parse_date, validate_override, validate_schedule
+from ..routing.hours import DayHours, Hours, HoursError, parse_date, validate_override, validate_schedule
 from ..store.hours import CENTER, UnknownServiceItem, delete_override, delete_schedule, list_overrides, save_overrides, save_schedule
 from ..store.models import iso
 from .params import identity, json_body, query_int, text_body
@@ -54,9 +54,14 @@ def _day_json(day: DayHours) -> dict:
     return {**day.as_dict(), "name": day.name}
 
 
-def _where(hours: Hours, item: str | None) -> dict:
+def _center_zone(request: web.Request) -> str:
+    """The center's time zone until a schedule names one: `VW_TIME_ZONE`, as for session references."""
+    return request.app[keys.SETTINGS].time_zone
+
+
+def _where(request: web.Request, hours: Hours, item: str | None) -> dict:
     schedule = hours.schedule_for(item)
-    return {"time_zone": schedule.time_zone if schedule else DEFAULT_TIME_ZONE, "scheduled": schedule is not None}
+    return {"time_zone": schedule.time_zone if schedule else _center_zone(request), "scheduled": schedule is not None}
 
 
 def _hours_error(exc: HoursError, code: str = "invalid_hours") -> ApiError:
@@ -75,7 +80,7 @@ async def get_hours(request: web.Request) -> web.Response:
         day = parse_date(raw) if raw is not None else hours.local_date(datetime.now(timezone.utc), item)
     except HoursError as exc:
         raise bad_input(exc.message, "invalid_value") from None
-    return web.json_response({**_day_json(hours.day(day, item)), **_where(hours, item)})
+    return web.json_response({**_day_json(hours.day(day, item)), **_where(request, hours, item)})
 
 
 async def get_next(request: web.Request) -> web.Response:
@@ -87,7 +92,7 @@ async def get_next(request: web.Request) -> web.Response:
     opens = hours.next_open(now, item)
     return web.json_response({
         "now": iso(now), "open": opens == now, "next_open_at": iso(opens), "closes_at": iso(hours.closes_at(now, item)),
-        **_where(hours, item),
+        **_where(request, hours, item),
         "days": [_day_json(hours.day(today + timedelta(days=i), item)) for i in range(count)],
     })
 
@@ -100,7 +105,7 @@ async def _schedules(request: web.Request) -> dict:
     center = config.center
     return {
         "configured": center is not None,
-        "time_zone": center.time_zone if center else DEFAULT_TIME_ZONE,
+        "time_zone": center.time_zone if center else _center_zone(request),
         "weekly": center.as_dict()["weekly"] if center else None,
         "updated_at": config.updated_at.get(CENTER),
         "items": [{"service_item": code, **s.as_dict(), "updated_at": config.updated_at.get(code)}
@@ -128,7 +133,7 @@ async def get_admin_hours(request: web.Request) -> web.Response:
 
 async def put_admin_hours(request: web.Request) -> web.Response:
     identity(request, "admin")
-    await save_schedule(request.app[keys.STORE], await _schedule_body(request, DEFAULT_TIME_ZONE))
+    await save_schedule(request.app[keys.STORE], await _schedule_body(request, _center_zone(request)))
     return await _changed(request)
 
 
@@ -142,7 +147,7 @@ async def put_item_hours(request: web.Request) -> web.Response:
     identity(request, "admin")
     code = await _service_item(request, request.match_info["service_item"])
     center = _hours(request).center
-    schedule = await _schedule_body(request, center.time_zone if center else DEFAULT_TIME_ZONE)
+    schedule = await _schedule_body(request, center.time_zone if center else _center_zone(request))
     try:
         await save_schedule(request.app[keys.STORE], schedule, code)
     except UnknownServiceItem:
@@ -185,7 +190,7 @@ async def get_calendar(request: web.Request) -> web.Response:
             "official": kind, "official_name": name, "override": override.as_dict() if override else None,
         })
     return web.json_response({"year": year, "known": calendar.known(year), "applied": hours.center is not None,
-                              "time_zone": _where(hours, None)["time_zone"], "days": days})
+                              "time_zone": _where(request, hours, None)["time_zone"], "days": days})
 
 
 async def get_overrides(request: web.Request) -> web.Response:

@@ -202,7 +202,7 @@ async def get_slots(request: web.Request) -> web.Response:
     schedule = hours.schedule_for(item["code"])
     return web.json_response({
         "service_item": item["code"], "date": day.isoformat(), "open": decided.open, "reason": decided.reason,
-        "time_zone": schedule.time_zone if schedule else "Asia/Shanghai", "slot_s": rules.slot_s,
+        "time_zone": schedule.time_zone if schedule else request.app[keys.SETTINGS].time_zone, "slot_s": rules.slot_s,
         "capacity": capacity,
         "specialists": [{"username": s["username"], "display_name": s["display_name"]} for s in specialists],
         "slots": out,

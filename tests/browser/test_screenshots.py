@@ -99,6 +99,7 @@ async def test_screenshots(server, new_page, tmp_path, lang):
     await console.locator("#hold-btn").click()
     await caller.locator("#hold-overlay").wait_for(state="hidden")
 
+    call_id = await caller.evaluate("() => window.vw.callId")
     await console.locator("#hangup-btn").click()
     await caller.wait_for_function("() => window.vw.state === 'ended'")
     await caller.locator('input[name="satisfaction"][value="5"]').check()
@@ -115,3 +116,19 @@ async def test_screenshots(server, new_page, tmp_path, lang):
         await phone.locator("#service-search").fill("insurance")
         await phone.wait_for_timeout(500)
         await shot(phone, "caller-phone-en")
+
+    # Administration: the log, this call's session page, response times, wallboard, scores, queues, hours.
+    admin = await new_page("/admin")
+    await admin.set_viewport_size({"width": 1366, "height": 860})
+    if s["switch"]:
+        await admin.get_by_role("button", name=s["switch"], exact=True).click()
+    await admin.locator("#username").fill("admin")
+    await admin.locator("#password").fill("admin123")
+    await admin.locator("#login-btn").click()
+    await admin.locator("#admin-nav").wait_for()
+    for view, name in (("#/sessions", "sessions"), (f"#/sessions/{call_id}", "session"),
+                       ("#/overview", "response-times"), ("#/wallboard", "wallboard"), ("#/scores", "scores"),
+                       ("#/queues", "queues"), ("#/hours", "hours")):
+        await admin.evaluate("(hash) => { location.hash = hash; }", view)
+        await admin.wait_for_timeout(1500)  # the view fetches its data, then draws
+        await shot(admin, f"admin-{name}-{lang}")

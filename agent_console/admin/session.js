@@ -1,7 +1,7 @@
 // Virtual Window — administration view #/sessions/{id}: one session's facts, timeline, chat,
 // documents, wrap-up and its recordings played in sync.
 
-import { t, tv, fmtDuration } from "/lib/i18n.js";
+import { t, tv, fmtDuration, fmtTime } from "/lib/i18n.js";
 import { $, el } from "/lib/dom.js";
 import { request } from "/lib/http.js";
 import { vw, call, none, timeNode, catalogItemName, staffName, fmtBytes, fmtMs } from "/s/admin/common.js";
@@ -38,6 +38,10 @@ const EVENT_VARS = {
   rona: (d) => ({ n: d.offers ?? "" }),
   monitor_started: (d) => ({ admin: staffName(d.admin || d.admin_id) }),
   monitor_stopped: (d) => ({ admin: staffName(d.admin || d.admin_id), why: reason("adm.monitor_end", d.reason) }),
+  requeued: (d) => ({ to: d.to_session || none() }),
+  requeued_from: (d) => ({ from: d.from_session || none() }),
+  callback_due: (d) => ({ n: d.accept_s ?? "" }),
+  appointment: (d) => ({ ref: d.reference || none(), slot: d.slot_start ? fmtTime(d.slot_start) : none() }),
 };
 
 const itemLabel = (code) => (code ? catalogItemName(code) : none());

@@ -320,3 +320,27 @@ async def test_the_charts_agree_with_the_tables_and_have_honest_axes(server, new
         if cell != "—":
             assert float(cell.rstrip("%")) >= float(shown[0][hour].rstrip("%"))
     assert page.errors == []
+
+
+async def test_requeue_callback_and_appointment_events_read_as_sentences(server, new_page):
+    """The session page's timeline names the events of re-queues, callbacks and appointments in words."""
+    page = await admin_page(new_page)
+    events = [
+        {"type": "requeued", "data": {"to_session": "b" * 32}},
+        {"type": "requeued_from", "data": {"from_session": "a" * 32}},
+        {"type": "callback_requested", "data": None},
+        {"type": "callback_due", "data": {"accept_s": 120}},
+        {"type": "callback_reached", "data": {"alerted": True}},
+        {"type": "callback_missed", "data": None},
+        {"type": "appointment", "data": {"reference": "XHA-20261202-0001", "slot_start": "2026-12-02T02:00:00.000Z"}},
+    ]
+    for lang in ("en", "zh"):
+        sentences = await page.evaluate(
+            """async (events) => {
+                 const { describeEvent } = await import('/s/admin/session.js');
+                 return events.map((ev) => describeEvent(ev, { specialist: null }));
+               }""", events)
+        for ev, sentence in zip(events, sentences):
+            assert not RAW.search(sentence) and "Event:" not in sentence and "事件" not in sentence, (lang, ev, sentence)
+        assert "XHA-20261202-0001" in sentences[-1] and "120" in sentences[3]
+        await page.locator("#lang-switch").click()

@@ -2,7 +2,7 @@
 // the chat panel (messages and documents), document upload/download, device
 // lists and the microphone level meter.
 
-import { t, applyI18n } from "./i18n.js";
+import { t, applyI18n, fmtBytes } from "./i18n.js";
 import { el, saveBlob } from "./dom.js";
 import { request } from "./http.js";
 import { emitAck } from "./socket.js";
@@ -35,12 +35,6 @@ export function uploadDocument(sessionId, token, file) {
 export function fetchDocument(doc, token) {
   const inline = doc.content_type.startsWith("image/") ? "?inline=1" : "";
   return request(doc.url + inline, { token, as: "blob", timeoutMs: 60_000 });
-}
-
-export function fmtBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 function hhmm(iso) {

@@ -76,6 +76,15 @@ export function fmtTime(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** Sizes in B, KB, MB (1024-based): 45 → "45 B", 1536 → "1.5 KB". */
+export function fmtBytes(n) {
+  if (n == null || !Number.isFinite(Number(n))) return t("common.none");
+  const v = Number(n);
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 * 1024) return `${(v / 1024).toFixed(v < 10 * 1024 ? 1 : 0)} KB`;
+  return `${(v / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 /** "N s" under a minute, else "m:ss". */
 export function fmtDuration(seconds) {
   if (seconds == null || Number.isNaN(seconds)) return t("common.none");

@@ -74,15 +74,6 @@ export function staffName(idOrUsername, fallback) {
   return idOrUsername == null ? none() : typeof idOrUsername === "number" ? `#${idOrUsername}` : String(idOrUsername);
 }
 
-/** Sizes in B, KB, MB (1024-based): 45 → "45 B", 1536 → "1.5 KB". */
-export function fmtBytes(n) {
-  if (n == null || !Number.isFinite(Number(n))) return none();
-  const v = Number(n);
-  if (v < 1024) return `${v} B`;
-  if (v < 1024 * 1024) return `${(v / 1024).toFixed(v < 10 * 1024 ? 1 : 0)} KB`;
-  return `${(v / (1024 * 1024)).toFixed(1)} MB`;
-}
-
 /** A duration given in milliseconds, for people: "850 ms", "2.4 s", "3:05". */
 export function fmtMs(v) {
   if (v == null) return none();

@@ -1,10 +1,10 @@
 // Virtual Window — administration view #/sessions/{id}: one session's facts, timeline, chat,
 // documents, wrap-up and its recordings played in sync.
 
-import { t, tv, fmtDuration, fmtTime } from "/lib/i18n.js";
+import { t, tv, fmtDuration, fmtTime, fmtBytes } from "/lib/i18n.js";
 import { $, el } from "/lib/dom.js";
 import { request } from "/lib/http.js";
-import { vw, call, none, timeNode, catalogItemName, staffName, fmtBytes, fmtMs } from "/s/admin/common.js";
+import { vw, call, none, timeNode, catalogItemName, staffName, fmtMs } from "/s/admin/common.js";
 
 /** Who an event names: the account by username or id ("演示坐席 (demo)"). */
 function eventWho(d, s) {

@@ -5,7 +5,7 @@ import { t, tv } from "/lib/i18n.js";
 import { $, el } from "/lib/dom.js";
 import { vw, call, putJson, fillTable, editButton, byLang, categoryLabel, departmentName } from "/s/admin/common.js";
 
-const TEXT_FIELDS = ["code", "name", "name_en", "category", "department", "department_en", "level"];
+const TEXT_FIELDS = ["code", "name", "name_en", "category", "department", "department_en", "keywords", "level"];
 
 /** The name in the page's language, the other language under it. */
 const twoNames = (main, other) => el("span", {}, main || "", other && other !== main ? el("small", { class: "muted block", text: other }) : null);

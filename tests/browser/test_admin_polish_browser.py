@@ -237,6 +237,22 @@ async def test_admin_tables_and_forms_in_words_retire_and_disable(server, new_pa
         await button(page.locator("#category-form"), "Save").click()
         await row.filter(has_text="Legal services").wait_for()
 
+        # Search keywords, edited here, are what the callers' search finds; then put back.
+        async def set_keywords(value):
+            await button(page, f"Edit {RETIRE_ITEM}").click()
+            field = page.locator("#item-form").get_by_label("Search keywords", exact=True)
+            before = await field.input_value()
+            await field.fill(value)
+            await button(page.locator("#item-form"), "Save").click()
+            await page.locator("#item-form").wait_for(state="hidden")
+            return before
+
+        original = await set_keywords("zzqnotary, 公证办理")
+        found = server.get_json("/api/service-items?q=zzqnotary")["items"]
+        assert found and found[0]["code"] == RETIRE_ITEM, found[:2]
+        await set_keywords(original)
+        assert not any(i["code"] == RETIRE_ITEM for i in server.get_json("/api/service-items?q=zzqnotary")["items"])
+
         # Accounts: the Edit column visible at 1440 px; "New account"; disable and enable again.
         await page.set_viewport_size({"width": 1440, "height": 900})
         await page.get_by_role("link", name="Accounts", exact=True).click()

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from signaling import keys
 from signaling.app import make_app
+from signaling.client import Caller, Specialist
 from signaling.config import Settings
 
 
@@ -87,3 +88,20 @@ async def server(tmp_path, request):
     srv, runner = await start_server(tmp_path, **overrides)
     yield srv
     await runner.cleanup()
+
+
+async def specialist(server, username: str = "demo", *, ready: bool = True, auto_answer: bool | None = None) -> Specialist:
+    """A specialist signed in and connected, without a media leg; ready unless told otherwise."""
+    s = Specialist(server.url, username=username, password="demo123", media_addresses=["127.0.0.1"])
+    await s.login()
+    await s.connect()
+    if ready:
+        assert (await s.set_state("ready", auto_answer=auto_answer))["ok"]
+    return s
+
+
+async def caller(server, resume: str | None = None) -> Caller:
+    """A caller connected to /caller (resuming `resume`, a call token), without a media leg."""
+    c = Caller(server.url, media_addresses=["127.0.0.1"])
+    await c.connect(resume)
+    return c

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from signaling.client import Caller, Specialist
+from conftest import caller, specialist
 
 ITEM = "SI-001"  # social insurance: zhang.wei, chen.jing and demo have the skill
 
@@ -31,21 +31,6 @@ async def current_slot(server, item: str = ITEM) -> dict:
 async def book(server, slot_start: str, name: str = "预约者", **more) -> tuple[int, dict]:
     return await api(server, "POST", "/api/appointments",
                      json={"service_item": ITEM, "slot_start": slot_start, "name": name, **more})
-
-
-async def specialist(server, username: str, *, ready: bool = True) -> Specialist:
-    s = Specialist(server.url, username=username, password="demo123", media_addresses=["127.0.0.1"])
-    await s.login()
-    await s.connect()
-    if ready:
-        assert (await s.set_state("ready"))["ok"]
-    return s
-
-
-async def caller(server) -> Caller:
-    c = Caller(server.url, media_addresses=["127.0.0.1"])
-    await c.connect()
-    return c
 
 
 async def test_booking_is_validated_at_the_edge(server):

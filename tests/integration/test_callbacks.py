@@ -11,8 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from conftest import free_port, start_server
-from signaling.client import Caller, Specialist
+from conftest import caller, free_port, specialist, start_server
 from signaling.notify import verify
 
 ITEM = "SI-001"  # zhang.wei, chen.jing and demo have the skill
@@ -73,19 +72,6 @@ async def hooked(tmp_path):
     await receiver.close()
 
 
-async def specialist(server, username: str) -> Specialist:
-    s = Specialist(server.url, username=username, password="demo123", media_addresses=["127.0.0.1"])
-    await s.login()
-    await s.connect()
-    return s
-
-
-async def caller(server, resume: str | None = None) -> Caller:
-    c = Caller(server.url, media_addresses=["127.0.0.1"])
-    await c.connect(resume)
-    return c
-
-
 async def events(server, call_id: str) -> list[str]:
     return [e["type"] for e in (await server.store.get_session(call_id))["events"]]
 
@@ -94,7 +80,7 @@ async def test_keep_my_place_holds_the_position_alerts_and_the_resumed_caller_is
     receiver, make = hooked
     server = await make(reconnect_grace_s=0.5)  # a plain drop would end the wait at once
     c, behind = await caller(server), await caller(server)
-    s = await specialist(server, "zhang.wei")  # signed in, away: nobody free
+    s = await specialist(server, "zhang.wei", ready=False)  # signed in, away: nobody free
     back = None
     try:
         ack = await c.request(ITEM, "留位者", phone="13800000001")
@@ -154,7 +140,7 @@ async def test_an_open_page_is_alerted_and_an_alert_not_taken_passes_the_place_o
     receiver, make = hooked
     server = await make(callback_accept_s=1.0)
     c = await caller(server)
-    s = await specialist(server, "chen.jing")
+    s = await specialist(server, "chen.jing", ready=False)
     try:
         ack = await c.request(ITEM, "未接者")
         await c.wait_for("call:queued")
@@ -180,7 +166,7 @@ async def test_a_webhook_that_fails_is_retried_and_never_blocks(tmp_path):
     server, runner = await start_server(tmp_path, notify_webhook_url=f"http://127.0.0.1:{free_port()}/nobody",
                                         notify_webhook_secret=SECRET, callback_accept_s=30.0)
     c = await caller(server)
-    s = await specialist(server, "demo")
+    s = await specialist(server, "demo", ready=False)
     try:
         ack = await c.request(ITEM, "无人接收")
         assert (await c.emit_raw("/caller", "call:keep_place", {"call_id": ack["call_id"]}))["ok"]

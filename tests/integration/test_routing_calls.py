@@ -7,22 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from signaling.client import Caller, Specialist
-
-
-async def spec(server, username, *, ready=True) -> Specialist:
-    s = Specialist(server.url, username=username, password="demo123", media_addresses=["127.0.0.1"])
-    await s.login()
-    await s.connect()
-    if ready:
-        assert (await s.set_state("ready"))["ok"]
-    return s
-
-
-async def caller(server) -> Caller:
-    c = Caller(server.url, media_addresses=["127.0.0.1"])
-    await c.connect()
-    return c
+from conftest import caller, specialist as spec
 
 
 async def admin_req(server, method, path, body=None, token="admin"):

@@ -5,25 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.client import Caller, Specialist
+from conftest import caller, specialist
 
 ITEM = "SI-001"  # social insurance: zhang.wei, chen.jing and demo have the skill
 OPTIONS = {"wait", "leave"}  # at least these; the center may offer more (extensible objects)
-
-
-async def specialist(server, username: str, *, ready: bool = True, auto_answer: bool = False) -> Specialist:
-    s = Specialist(server.url, username=username, password="demo123", media_addresses=["127.0.0.1"])
-    await s.login()
-    await s.connect()
-    if ready:
-        assert (await s.set_state("ready", auto_answer=auto_answer))["ok"]
-    return s
-
-
-async def caller(server) -> Caller:
-    c = Caller(server.url, media_addresses=["127.0.0.1"])
-    await c.connect()
-    return c
 
 
 async def event_types(server, call_id: str) -> list[tuple[str, dict]]:

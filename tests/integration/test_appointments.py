@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from conftest import caller, specialist
+from live_server import caller, specialist
 
 ITEM = "SI-001"  # social insurance: zhang.wei, chen.jing and demo have the skill
 

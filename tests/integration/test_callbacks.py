@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from conftest import caller, free_port, specialist, start_server
+from live_server import caller, free_port, specialist, start_server
 from signaling.notify import verify
 
 ITEM = "SI-001"  # zhang.wei, chen.jing and demo have the skill

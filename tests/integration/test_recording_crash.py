@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import aiohttp
 import pytest
 
-from conftest import free_port
+from live_server import free_port
 from signaling.client import Caller, Specialist
 from test_calls import SI
 from test_media_calls import decode_all

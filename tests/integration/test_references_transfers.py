@@ -10,7 +10,7 @@ import aiohttp
 
 from signaling.client import Caller
 
-from conftest import start_server
+from live_server import start_server
 from test_window_features import PNG, SI, connected_call, specialist, upload
 
 REFERENCE = re.compile(r"XH-\d{8}-\d{4}")

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from conftest import caller, specialist as spec
+from live_server import caller, specialist as spec
 
 
 async def admin_req(server, method, path, body=None, token="admin"):

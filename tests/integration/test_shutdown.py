@@ -11,7 +11,7 @@ import time
 
 import aiohttp
 
-from conftest import free_port
+from live_server import free_port
 from signaling.client import Caller, Specialist
 from signaling.store import Store
 from test_calls import SI

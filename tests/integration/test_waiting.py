@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import caller, specialist
+from live_server import caller, specialist
 
 ITEM = "SI-001"  # social insurance: zhang.wei, chen.jing and demo have the skill
 OPTIONS = {"wait", "leave"}  # at least these; the center may offer more (extensible objects)

@@ -27,10 +27,10 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from .. import keys
 from .. import validate as v
-from ..engine.appointments import _at, manage_url, notice
+from ..engine.appointments import _at, manage_url
 from ..errors import ApiError, bad_input
 from ..routing.hours import HoursError, parse_date
-from ..routing.slots import SlotError, arrival, day_slots, find_slot, slot_capacity
+from ..routing.slots import SlotError, arrival, day_slots, slot_capacity
 from ..store import appointments as booked
 from ..store.models import Appointment, iso
 from .params import identity, json_body, query_datetime, query_text
@@ -219,21 +219,11 @@ async def post_appointment(request: web.Request) -> web.Response:
     caller = {"name": v.text(body, "name", max_len=100), "company": v.text(body, "company", required=False, max_len=200),
               "phone": v.text(body, "phone", required=False, max_len=40)}
     specialist_id = await _specialist(request, item, v.text(body, "specialist", required=False, max_len=64))
-    engine, store = _engine(request), request.app[keys.STORE]
-    rules, now = engine.appointments.rules, datetime.now(timezone.utc)
-    qualified = await booked.qualified_specialists(store, item["code"], item["category"])
-    try:
-        slot = find_slot(engine.opening.hours, item["code"], start, now, rules)
-        appt = await booked.book(
-            store, code=item["code"], slot=slot, caller=caller, specialist_id=specialist_id,
-            capacity=slot_capacity(len(qualified), rules.capacity), prefix=engine.settings.reference_prefix,
-            local_day=f"{engine.sessions.references.day_of(now):%Y%m%d}",
-        )
-    except SlotError as exc:
-        raise _slot_error(exc) from None
+    engine, now = _engine(request), datetime.now(timezone.utc)
+    appt = await _found(engine.appointments.book(
+        engine.opening.hours, item, start, caller, specialist_id, now,
+        prefix=engine.settings.reference_prefix, local_day=f"{engine.sessions.references.day_of(now):%Y%m%d}"))
     await limits.made(address)
-    await engine.appointments.reload()
-    engine.notifier.send("appointment_booked", notice(appt, engine.settings.base_url()))
     return web.json_response(_public(request, appt), status=201)
 
 
@@ -245,10 +235,7 @@ async def get_appointment(request: web.Request) -> web.Response:
 
 async def delete_appointment(request: web.Request) -> web.Response:
     token = await _by_token(request)
-    appt = await _found(booked.cancel(request.app[keys.STORE], token))
-    engine = _engine(request)
-    await engine.appointments.reload()
-    engine.notifier.send("appointment_cancelled", notice({**appt, "token": None}, engine.settings.base_url()))
+    appt = await _found(_engine(request).appointments.cancel(token))
     return web.json_response(_public(request, {**appt, "token": token}))
 
 
@@ -262,16 +249,9 @@ async def patch_appointment(request: web.Request) -> web.Response:
     item = await _item(request, current["service_item"]["code"])
     start = _instant(body, "slot_start")
     specialist_id = await _specialist(request, item, v.text(body, "specialist", required=False, max_len=64))
-    rules, now = engine.appointments.rules, datetime.now(timezone.utc)
-    qualified = await booked.qualified_specialists(store, item["code"], item["category"])
-    try:
-        slot = find_slot(engine.opening.hours, item["code"], start, now, rules)
-    except SlotError as exc:
-        raise _slot_error(exc) from None
-    appt = await _found(booked.rebook(store, token, slot=slot, specialist_id=specialist_id,
-                                      capacity=slot_capacity(len(qualified), rules.capacity)))
+    appt = await _found(engine.appointments.rebook(engine.opening.hours, token, item, start, specialist_id,
+                                                   datetime.now(timezone.utc)))
     await limits.made(address)
-    await engine.appointments.reload()
     return web.json_response(_public(request, {**appt, "token": token}))
 
 

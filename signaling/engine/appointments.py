@@ -19,7 +19,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..routing.slots import SlotRules, arrival, no_show_at
+from ..routing.slots import SlotRules, arrival, find_slot, no_show_at, slot_capacity
 from ..store import appointments as booked
 from ..store.models import iso
 from .errors import BadInput, Conflict, NotFound, Unavailable
@@ -83,6 +83,36 @@ class Appointments:
             return
         rows = await booked.pending(self.store, datetime.now(timezone.utc) + HORIZON)
         self._pending = {row["id"]: row for row in rows}
+
+    async def book(self, hours: Any, item: dict, start: datetime, caller: dict, specialist_id: int | None,
+                   now: datetime, prefix: str, local_day: str) -> dict:
+        """Book the slot of `item` starting at `start` (SlotError when it cannot be had)."""
+        slot, capacity = await self._slot(hours, item, start, now)
+        appt = await booked.book(self.store, code=item["code"], slot=slot, caller=caller, specialist_id=specialist_id,
+                                 capacity=capacity, prefix=prefix, local_day=local_day)
+        await self.reload()
+        self.notifier.send("appointment_booked", notice(appt, self.base_url))
+        return appt
+
+    async def rebook(self, hours: Any, token: str, item: dict, start: datetime, specialist_id: int | None,
+                     now: datetime) -> dict:
+        """Move the appointment of `token` to another slot of its item."""
+        slot, capacity = await self._slot(hours, item, start, now)
+        appt = await booked.rebook(self.store, token, slot=slot, specialist_id=specialist_id, capacity=capacity)
+        await self.reload()
+        return appt
+
+    async def cancel(self, token: str) -> dict:
+        appt = await booked.cancel(self.store, token)
+        await self.reload()
+        self.notifier.send("appointment_cancelled", notice({**appt, "token": None}, self.base_url))
+        return appt
+
+    async def _slot(self, hours: Any, item: dict, start: datetime, now: datetime):
+        """The slot starting at `start`, and its capacity: one place per specialist with the skill."""
+        slot = find_slot(hours, item["code"], start, now, self.rules)
+        qualified = await booked.qualified_specialists(self.store, item["code"], item["category"])
+        return slot, slot_capacity(len(qualified), self.rules.capacity)
 
     def sweep(self, now: datetime, mono: float) -> None:
         """From the engine's tick (at most every SWEEP_S): reminders due, no-shows whose grace ran out."""

@@ -84,13 +84,7 @@ async def _item(request: web.Request, code: Any) -> dict:
         raise bad_input("service_item is required", "missing_field")
     if len(code) > 64:
         raise bad_input("service_item is longer than 64 characters", "too_long")
-    engine = _engine(request)
-    item = engine.catalog.get(code) or await request.app[keys.STORE].get_service_item(code)
-    if item is None:
-        raise ApiError("unknown_service_item", f"no service item with code {code!r}", 404)
-    if item.get("retired"):
-        raise ApiError("service_item_retired", f"{code} is no longer offered", 409)
-    return item
+    return await _engine(request).service_item(code)
 
 
 def _day(request: web.Request, raw: str | None) -> date:

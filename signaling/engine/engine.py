@@ -335,7 +335,7 @@ class SessionEngine:
             caller = {**{k: v for k, v in booked["caller"].items() if v}, **{k: v for k, v in caller.items() if v}}
         if service_item is None:
             raise BadInput("missing_field", "service_item is required")
-        item = await self._service_item(service_item)
+        item = await self.service_item(service_item)
         if self.stopping:
             raise Unavailable("service_unavailable", "the service is stopping; please call again in a moment")
         if not self.writer.accepting:
@@ -376,7 +376,8 @@ class SessionEngine:
             raise Unavailable("service_unavailable", "the call could not be recorded; please try again") from None
         return {"call_id": session.id, "call_token": session.token, "reference": session.reference}
 
-    async def _service_item(self, code: str) -> dict:
+    async def service_item(self, code: str) -> dict:
+        """The catalog's item `code`, offered to callers (NotFound; Conflict when retired)."""
         item = self.catalog.get(code)
         if item is None:  # added since the last reload (e.g. by the command line)
             try:
@@ -416,7 +417,7 @@ class SessionEngine:
                        note: str | None = None) -> dict:
         if self.stopping:
             raise Unavailable("service_unavailable", "the service is stopping; a transfer cannot be started")
-        item = await self._service_item(service_item) if service_item is not None else None
+        item = await self.service_item(service_item) if service_item is not None else None
         async with self.lock:
             return await self.incall.transfer(sid, session_id, item, specialist, note)
 

@@ -249,6 +249,49 @@ class CallSession(Base):
     # 0012: the short human reference (unique), and the transferring specialist's note.
     reference: Mapped[str | None] = mapped_column(String(20))
     transfer_note: Mapped[str | None] = mapped_column(Text)
+    # 0015: the per-party network quality summary of the call (media/quality.py).
+    quality: Mapped[dict | None] = mapped_column(JSON)
+
+
+class QualitySample(Base):
+    """One party's network quality over one sampling period of a call (0015), for the session page's chart."""
+
+    __tablename__ = "quality_samples"
+    __table_args__ = (Index(None, "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    party: Mapped[str] = mapped_column(String(16))  # caller | specialist
+    at: Mapped[datetime] = mapped_column(DateTime())
+    level: Mapped[str] = mapped_column(String(8))  # good | fair | poor
+    rtt_ms: Mapped[int | None] = mapped_column(Integer)
+    loss_pct: Mapped[float | None] = mapped_column(Float)
+    jitter_ms: Mapped[float | None] = mapped_column(Float)
+    kbps_in: Mapped[int | None] = mapped_column(Integer)  # what the server received from the party
+    kbps_out: Mapped[int | None] = mapped_column(Integer)  # what the server sent to the party
+    fps: Mapped[float | None] = mapped_column(Float)
+
+
+class SessionParticipant(Base):
+    """One person's time in a session's call (0016): caller, front desk, back office or supervisor."""
+
+    __tablename__ = "session_participants"
+    __table_args__ = (
+        CheckConstraint("role IN ('caller', 'front_desk', 'back_office', 'supervisor')", name="role"),
+        Index(None, "session_id", "joined_at"),
+        Index(None, "account_id"),
+    )
+    ROLES = ("caller", "front_desk", "back_office", "supervisor")
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    mode: Mapped[str | None] = mapped_column(String(16))  # consult | conference | listen | whisper | barge
+    invite_id: Mapped[str | None] = mapped_column(String(32))
+    joined_at: Mapped[datetime] = mapped_column(DateTime())
+    left_at: Mapped[datetime | None] = mapped_column(DateTime())
 
 
 class SessionEvent(Base):

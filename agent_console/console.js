@@ -17,6 +17,7 @@ import { connectSocket, closeSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
 import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames, watchPicture, stopMedia } from "/lib/media.js";
 import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
+import { mountQuality } from "/lib/quality.js";
 import { mountSignIn, loadSession, clearSession, itemLabel } from "/s/staff.js";
 import { Tones } from "/s/tones.js";
 import { mountAppointmentList } from "/s/appointments.js";
@@ -236,9 +237,12 @@ const callerPicture = watchPicture($("remote-video"), (picture) => {
 
 // "The caller is reconnecting…" over the call's video (S→C call:media).
 const mediaNotice = new MediaNotice($("media-overlay"), $("media-text"), { prefix: "console", self: "specialist" });
+// The network indicator and "video paused: weak network" (S→C call:quality, call:video).
+const quality = mountQuality($("stage"), { self: "specialist", camera: $("camera-btn") });
 
 function showWrapup(msg) {
   mediaNotice.clear();
+  quality.clear();
   clearInterval(timerHandle);
   hideOffer();
   closeTransfer();
@@ -417,6 +421,8 @@ function connect(token) {
   socket.on("call:ended", (msg) => showWrapup(msg));
   socket.on("call:held", (msg) => { if (msg.call_id === vw.callId) setHeld(!!msg.held); });
   socket.on("call:media", (msg) => { if (msg.call_id === vw.callId) mediaNotice.update(msg); });
+  socket.on("call:quality", (msg) => { if (msg.call_id === vw.callId) quality.quality(msg); });
+  socket.on("call:video", (msg) => { if (msg.call_id === vw.callId) quality.video(msg); });
   socket.on("call:screen", (msg) => {
     if (msg.call_id === vw.callId && msg.from === "caller") setCallerScreen(!!msg.sharing);
   });

@@ -19,6 +19,7 @@ import { connectSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
 import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames, stopMedia } from "/lib/media.js";
 import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
+import { mountQuality } from "/lib/quality.js";
 import { initCatalog, renderCatalog, selectedItem, itemTitle } from "/c/catalog.js";
 import { loadDetails, saveDetails, bindDetails, detailsReady, showFieldErrors, detailsPayload } from "/c/details.js";
 import { CallSession } from "/c/session.js";
@@ -168,6 +169,7 @@ function renderEnd() {
 
 /** The session is over (told by the server, or it could not be resumed). */
 let mediaNotice = null; // "the specialist is reconnecting…" (S→C call:media)
+let quality = null; // the network indicator, "video paused: weak network" (S→C call:quality, call:video)
 
 function ended(end) {
   lastEnd = end;
@@ -175,6 +177,7 @@ function ended(end) {
   keep.clear();
   if (end.reason === "closed") checkHours(); // the center closed with nobody left to answer
   if (mediaNotice) mediaNotice.clear();
+  if (quality) quality.clear();
   session.forget();
   connectedAt = 0;
   transferInfo = null;
@@ -429,11 +432,15 @@ function connect() {
   session.on("call:held", (msg) => setHeld(!!msg.held));
   mediaNotice = new MediaNotice($("media-overlay"), $("media-text"), { prefix: "caller", self: "caller" });
   session.on("call:media", (msg) => mediaNotice.update(msg));
+  quality = mountQuality($("stage"), { self: "caller", camera: $("camera-btn") });
+  session.on("call:quality", quality.quality);
+  session.on("call:video", quality.video);
   session.on("call:transferred", (msg) => {
     // The session continues as a new one (new number, new token) with the same connection.
     session.begin(msg.new_call_id, msg.call_token, msg.reference);
     transferInfo = msg;
     waiting.clear();
+    quality.clear(); // the next specialist's link is another one
     $("specialist-badge").hidden = true;
     chat.system(t("caller.transferred", { to: transferTarget(msg) }));
     setState("queued");

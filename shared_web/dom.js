@@ -15,7 +15,7 @@ function fill(node, attrs, children) {
     else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c != null) node.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c != null) node.append(c instanceof Node ? c : String(c));
   return node;
 }
 

@@ -4,7 +4,8 @@
 import { t, getLang, fmtDuration } from "/lib/i18n.js";
 import { $ } from "/lib/dom.js";
 import { vw, call, fillTable, none, num, pct, ms, fixed, pad2, periodQuery } from "/s/admin/common.js";
-import { drawDistribution, drawHours, drawItems } from "/s/admin/charts.js";
+import { drawDistribution, drawHours, drawItems, drawPoorHours } from "/s/admin/charts.js";
+import { poorShare, poorColumn } from "/s/admin/quality.js";
 
 export async function show() {
   const q = periodQuery();
@@ -23,6 +24,7 @@ const volumes = () => [
   { label: t("adm.col.sl"), cls: "num", value: (r) => pct(r.service_level) },
   { label: t("adm.col.sla"), cls: "num", value: (r) => pct(r.service_level_abandons) },
   { label: t("adm.col.asa"), cls: "num", value: (r) => fixed(r.asa_ms, 0) },
+  poorColumn(), // calls with a poor network (quality.js)
 ];
 
 export function relabel() {
@@ -50,6 +52,8 @@ export function relabel() {
   drawDistribution($("c-dist"), m);
   drawHours($("c-hour"), m);
   drawItems($("c-items"), m);
+  $("m-poor").textContent = poorShare(m.quality ? { ...m.quality, quality_calls: m.quality.calls } : null);
+  drawPoorHours($("c-poor-hour"), m);
 
   fillTable($("t-items"), [
     { label: t("adm.col.code"), value: (r) => r.code },

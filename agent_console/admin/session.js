@@ -5,6 +5,7 @@ import { t, tv, fmtDuration, fmtTime, fmtBytes } from "/lib/i18n.js";
 import { $, el } from "/lib/dom.js";
 import { request } from "/lib/http.js";
 import { vw, call, none, timeNode, catalogItemName, staffName, fmtMs } from "/s/admin/common.js";
+import { loadQualitySamples, qualitySection } from "/s/admin/quality.js";
 
 /** Who an event names: the account by username or id ("演示坐席 (demo)"). */
 function eventWho(d, s) {
@@ -74,6 +75,7 @@ export async function show(id) {
     const docs = await request(`/api/sessions/${encodeURIComponent(id)}/documents`, { token: vw.session.token }).catch(() => null);
     s.documents = docs ? docs.items || [] : [];
   }
+  s.qualitySamples = s.quality ? await loadQualitySamples(id) : null; // the network quality chart's
   relabel();
 }
 
@@ -110,6 +112,8 @@ export function relabel() {
     fact(t("console.difficulty"), s.difficulty == null ? null : `${s.difficulty} / 5`),
     fact(t("console.notes"), s.notes, "wide"),
   ));
+
+  box.append(qualitySection(s, s.qualitySamples)); // network quality: the summary and the chart over the call
 
   // recordings, side by side, one set of controls
   box.append(el("h3", { text: t("adm.d.recordings") }));

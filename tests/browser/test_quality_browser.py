@@ -195,3 +195,86 @@ async def test_caller_is_told_about_its_own_paused_video(new_page):
     assert state["paused"] is None  # the remote video plays on
     state = await feed(page, "video", {"party": "specialist", "state": "paused", "reason": "weak_network"})
     assert state["paused"].startswith("Video paused: weak network")
+
+
+# ---------------------------------------------------------------- administration: fed the API's shapes
+
+ADMIN_PAGE = """<!doctype html><html lang='en'><head><title>quality admin</title>
+<link rel="stylesheet" href="/s/style.css"><link rel="stylesheet" href="/s/quality.css"></head>
+<body><div id="box" style="width: 900px"></div><div id="c-poor-hour"></div></body></html>"""
+
+
+def summary(level: str, poor: float) -> dict:
+    return {
+        "level": level, "samples": 10, "seconds": 20.0, "share": {"good": 1 - poor, "fair": 0.0, "poor": poor},
+        "rtt_ms": {"p50": 41, "p95": 88, "max": 120}, "loss_pct": {"mean": 0.4, "p95": 1.2, "max": 2.5},
+        "loss_in_pct": 0.3, "loss_out_pct": 0.4, "jitter_ms": {"p50": 3, "p95": 9},
+        "kbps_in": {"mean": 1210.4, "min": 900}, "kbps_out": {"mean": 1333, "min": 1000},
+        "fps": 29.7, "fps_out": 29.9, "freezes": 2, "frozen_s": 1.4, "weak": "out" if poor else None,
+    }
+
+
+def samples() -> list[dict]:
+    out = []
+    for i in range(10):
+        for party, level in (("caller", "good"), ("specialist", "poor" if 4 <= i < 7 else "good")):
+            out.append({
+                "at": f"2026-12-03T10:00:{2 * (i + 1):02d}Z", "party": party, "level": level,
+                "rtt_ms": 40 + i, "loss_pct": 6.0 if level == "poor" else 0.2, "loss_in_pct": 0.1, "loss_out_pct": 0.2,
+                "jitter_ms": 3.0, "kbps_in": 1200 if party == "caller" else 800, "kbps_out": 1300, "fps": 30.0,
+                "fps_out": 30.0, "frozen_s": 0.0,
+            })
+    return out
+
+
+async def test_admin_session_quality_section_and_poor_hours(new_page):
+    page = await new_page("/healthz")
+    await page.route("**/quality-admin-test", lambda route: route.fulfill(status=200, content_type="text/html", body=ADMIN_PAGE))
+    await page.goto("/quality-admin-test")
+    session = {"quality": {"caller": summary("good", 0.0), "specialist": summary("poor", 0.3)}, "quality_level": "poor"}
+    result = await page.evaluate("""async ([s, samples]) => {
+        const q = await import("/s/admin/quality.js");
+        const { drawPoorHours } = await import("/s/admin/charts.js");
+        document.getElementById("box").append(q.qualitySection(s, { interval_s: 2, samples }));
+        const rows = [...document.querySelectorAll("#quality-summary tbody tr")].map((tr) =>
+            [tr.dataset.party, ...[...tr.children].map((c) => c.textContent)]);
+        const head = [...document.querySelectorAll("#quality-summary thead th")].map((th) => th.textContent);
+        const svg = document.querySelector("#quality-chart svg");
+        const bands = [...svg.querySelectorAll("rect.band")].map((r) => `${r.dataset.party}:${r.dataset.level}`);
+        const paths = [...svg.querySelectorAll("path.series")].map((p) => `${p.dataset.party}:${p.dataset.series}:${p.dataset.points}`);
+        const empty = q.qualitySection({ quality: null }, null).textContent;
+        const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, offered: 0, quality_calls: 0, poor_calls: 0, poor_share: null }));
+        hours[9] = { hour: 9, offered: 5, quality_calls: 4, poor_calls: 1, poor_share: 0.25 };
+        hours[14] = { hour: 14, offered: 3, quality_calls: 3, poor_calls: 0, poor_share: 0 };
+        drawPoorHours(document.getElementById("c-poor-hour"), { by_hour: hours });
+        const bars = [...document.querySelectorAll("#c-poor-hour rect")].map((r) => [r.dataset.hour, r.dataset.value, r.textContent]);
+        return {
+            head, rows, bands, paths, empty,
+            verdict: document.getElementById("quality-level").textContent,
+            desc: svg.querySelector("desc").textContent,
+            legend: document.querySelector("#quality-chart .legend").textContent,
+            share: q.poorShare({ quality_calls: 40, poor_calls: 2, poor_share: 0.05 }),
+            noShare: q.poorShare({ quality_calls: 0 }),
+            bars, hourDesc: document.querySelector("#c-poor-hour desc").textContent,
+            overflow: document.getElementById("box").scrollWidth > document.getElementById("box").clientWidth,
+        };
+    }""", [session, samples()])
+    assert result["head"][0] == "Party" and "Round trip p50 / p95" in result["head"]
+    caller, specialist = result["rows"]
+    assert caller[:4] == ["caller", "Caller", "good", "100.0% / 0.0% / 0.0%"]
+    assert "41 / 88 ms" in caller and "0.4% / 2.5%" in caller and "1,210 / 1,333 kbps" in caller
+    assert "29.7 / 29.9" in caller and "2 (1.4 s)" in caller and caller[-1] == "—"
+    assert specialist[:3] == ["specialist", "Specialist", "poor"] and specialist[-1] == "Receiving (downlink)"
+    assert result["verdict"] == "Over the call: poor · counted as a poor call"
+    # A band per sample and party, coloured by its level; a line per party and figure.
+    assert len(result["bands"]) == 20 and result["bands"].count("specialist:poor") == 3
+    assert sorted(result["paths"]) == sorted(f"{p}:{k}:10" for p in ("caller", "specialist") for k in ("rtt_ms", "loss_pct", "kbps_in"))
+    assert result["desc"] == "20 samples. Caller: poor in 0.0% of the samples; Specialist: poor in 30.0% of the samples."
+    assert result["legend"].split() == ["Caller", "Specialist", "good", "fair", "poor"]  # each with its key, no "[object …]"
+    assert result["empty"].startswith("Network quality") and "No network figures" in result["empty"]
+    assert result["share"] == "5.0% (2 of 40)" and result["noShare"] == "—"
+    # Only hours with measured calls are drawn; an hour with none poor is a sliver.
+    assert [b[:2] for b in result["bars"]] == [["9", "25.0%"], ["14", "0.0%"]]
+    assert "1 of 4" in result["bars"][0][2]
+    assert result["hourDesc"].startswith("1 of 7 measured calls")
+    assert not result["overflow"]

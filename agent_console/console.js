@@ -15,8 +15,9 @@ import { showError, clearError } from "/lib/errors.js";
 import { request } from "/lib/http.js";
 import { connectSocket, closeSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
+import { ParticipantTiles } from "/lib/participants.js";
 import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames, watchPicture, stopMedia } from "/lib/media.js";
-import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
+import { mountChat, ChatLog, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { mountQuality } from "/lib/quality.js";
 import { mountSignIn, loadSession, clearSession, itemLabel } from "/s/staff.js";
 import { Tones } from "/s/tones.js";
@@ -42,6 +43,12 @@ const vw = (window.vw = {
   remoteFrames: () => Number($("remote-video").dataset.frames || 0),
   screenFrames: () => Number($("screen-video").dataset.frames || 0),
   legStats: () => (vw.leg ? vw.leg.stats() : null),
+  role: null,          // "back_office" in a call this console was invited to, else the owner's
+  invite: null,        // this console's own invitation: {invite_id, mode, name, state: "pending"}
+  mode: null,          // null, "consult" or "conference" (S→C call:participants)
+  participants: [],    // the others in the call, as the server lists them
+  tileFrames: () => Object.fromEntries([...document.querySelectorAll("#stage .tile")]
+    .map((f) => [f.dataset.participantId, Number(f.querySelector("video").dataset.frames || 0)])),
 });
 
 let countdownHandle = null;
@@ -131,6 +138,7 @@ function showOffer(msg) {
   $("offer-waited").textContent = msg.transfer
     ? `${waited} · ${t("console.journey", { d: fmtDuration((msg.transfer.journey_ms || 0) / 1000) })}` : waited;
   showTransfer("offer-transfer", msg.transfer);
+  showInvitation(msg.invite);
   $("offer-card").hidden = false;
   $("idle-card").hidden = true;
   $("accept-btn").disabled = false;
@@ -184,6 +192,7 @@ function showCall(msg) {
   $("idle-card").hidden = true;
   $("call-card").hidden = false;
   $("hangup-btn").disabled = false;
+  joinCall(msg);
   callerPicture.restart();
   const rv = $("remote-video");
   if (rv.srcObject) rv.play().catch(() => {});
@@ -212,7 +221,11 @@ async function loadDocuments(callId) {
   for (const d of docs.items || []) chat.document(d);
 }
 
-function setHeld(held) {
+function setHeld(held, reason) {
+  if (reason === "consult" || (!held && vw.consulting)) {
+    consulting(held); // the caller holds while the specialists talk: they see each other, no hold screen
+    held = false;
+  }
   vw.held = held;
   $("hold-btn").setAttribute("aria-pressed", String(held));
   $("hold-overlay").hidden = !held;
@@ -345,6 +358,7 @@ async function switchSpeaker() {
     }
   }
   await tones.setSink(id);
+  await tiles.setSink(id);
 }
 
 async function openLeg() {
@@ -352,9 +366,10 @@ async function openLeg() {
   if (!vw.leg) {
     vw.leg = new ParticipantLeg(vw.socket, {
       receiveScreen: true,
-      onRemoteStream: (stream) => attachVideo($("remote-video"), stream, {
+      onRemoteStream: (stream) => (tiles.active ? tiles.refresh() : attachVideo($("remote-video"), stream, {
         onAutoplayBlocked: () => ($("unmute-remote").hidden = false),
-      }),
+      })),
+      onAddedTrack: () => tiles.refresh(), // a participant's media on the m-lines rtc:renegotiate added
       onRemoteScreen: (stream) => attachVideo($("screen-video"), stream, { muted: true }),
       onState: (state, origin) => { if (origin === "local") showLegState(state); },
       onError: (e) => showError(e),
@@ -418,8 +433,8 @@ function connect(token) {
     if (!vw.offer || !msg || msg.call_id === vw.offer.call_id) hideOffer();
   });
   socket.on("call:connected", (msg) => showCall(msg));
-  socket.on("call:ended", (msg) => showWrapup(msg));
-  socket.on("call:held", (msg) => { if (msg.call_id === vw.callId) setHeld(!!msg.held); });
+  socket.on("call:ended", callEnded);
+  socket.on("call:held", (msg) => { if (msg.call_id === vw.callId) setHeld(!!msg.held, msg.reason); });
   socket.on("call:media", (msg) => { if (msg.call_id === vw.callId) mediaNotice.update(msg); });
   socket.on("call:quality", (msg) => { if (msg.call_id === vw.callId) quality.quality(msg); });
   socket.on("call:video", (msg) => { if (msg.call_id === vw.callId) quality.video(msg); });
@@ -439,6 +454,9 @@ function connect(token) {
     if (vw.callId && msg.call_id !== vw.callId) return;
     chat.document(msg.document);
   });
+  socket.on("call:participants", (msg) => { if (msg.call_id === vw.callId) showParticipants(msg); });
+  socket.on("call:invite_ended", inviteEnded);
+  socket.on("call:supervisor", (msg) => { if (msg.call_id === vw.callId) showSupervisor(msg); });
 }
 
 function teardown() {
@@ -448,6 +466,7 @@ function teardown() {
   vw.socket = null;
   vw.localStream = stopMedia(vw.localStream, $("self-video"));
   vw.mediaTried = false;
+  leaveCallView();
   vw.state = "offline";
   hideOffer();
   clearInterval(timerHandle);
@@ -482,10 +501,15 @@ async function setAgentState(state) {
   }
 }
 
-async function callAction(event, extra = {}) {
+/** `event` about the current call; a refusal is shown, in the words `${words}.<code>` when strings.js has them. */
+async function callAction(event, extra = {}, words = null) {
   if (!vw.callId) return null;
   const ack = await emitAck(vw.socket, event, { call_id: vw.callId, ...extra });
-  if (!ack.ok) showError(ack);
+  if (!ack.ok) {
+    const code = ack.error && ack.error.code;
+    const key = `${words}.${code}`;
+    showError(words && t(key) !== key ? { code, message: t(key) } : ack);
+  }
   return ack;
 }
 
@@ -530,20 +554,24 @@ async function hangup() {
 
 let catalog = null;
 
-async function openTransfer() {
-  if (!vw.callId) return;
+/** Fill a dialog's service item list (the call's own item chosen) and its list of signed-in colleagues. */
+async function fillTargets(itemSel, specSel) {
   if (!catalog) {
     catalog = (await request("/api/service-items").catch(() => ({}))).items || [];
   }
-  const itemSel = $("transfer-item");
   itemSel.replaceChildren(...catalog.map((item) => el("option", { value: item.code, text: itemLabel(item) })));
   const current = vw.call && vw.call.service_item && vw.call.service_item.code;
   if (current) itemSel.value = current;
   const ack = await emitAck(vw.socket, "call:transfer_targets", {});
   const targets = (ack.ok && ack.specialists) || [];
-  $("transfer-specialist").replaceChildren(...(targets.length
+  specSel.replaceChildren(...(targets.length
     ? targets.map((s) => el("option", { value: s.username, text: `${s.display_name} (${s.username}) · ${tv("state", s.state)}` }))
     : [el("option", { value: "", text: t("console.transfer.nobody") })]));
+}
+
+async function openTransfer() {
+  if (!vw.callId) return;
+  await fillTargets($("transfer-item"), $("transfer-specialist"));
   $("transfer-note").value = "";
   syncTransferKind();
   $("transfer-dialog").showModal();
@@ -570,6 +598,215 @@ async function confirmTransfer(ev) {
   const ack = await callAction("call:transfer", extra);
   $("transfer-confirm").disabled = false;
   if (ack && ack.ok) closeTransfer();
+}
+
+// ---------------------------------------------------------------- several people in one call
+
+// The others in the call, a tile each (shared_web/participants.js): the caller large; in a consult,
+// where the caller holds, the colleague.
+const tiles = new ParticipantTiles({
+  stage: $("stage"),
+  main: $("remote-video"),
+  selfId: () => (vw.user ? `specialist:${vw.user.id}` : null),
+  pickMain: (others) => others.find((p) => p.role === "caller"),
+  onMain: (p) => {
+    const named = !!p && (tiles.others.length > 1 || p.role !== "caller");
+    $("main-name").hidden = !named;
+    $("main-name").textContent = named ? p.display_name || "" : "";
+  },
+  onAutoplayBlocked: () => ($("unmute-remote").hidden = false),
+});
+
+let offerHistory = null; // the invitation's chat and documents on the offer card
+
+/** An event about the several people in the call (its refusals in their own words, `conf.error.<code>`). */
+const confAction = (event, extra = {}) => callAction(event, extra, "conf.error");
+
+/** "李娜 invites you to consult: the note" (S→C call:offered `invite`, call:connected `invite`). */
+function invitationText(invite) {
+  const name = (invite.from && invite.from.display_name) || t("common.none");
+  const text = t(invite.mode === "conference" ? "conf.offer.conference" : "conf.offer.consult", { name });
+  return invite.note ? `${text}: ${invite.note}` : text;
+}
+
+/** The offer card of an invitation: who invites, how and why, and the chat and documents so far. */
+function showInvitation(invite) {
+  $("offer-invite").hidden = !invite;
+  $("offer-history").hidden = !invite;
+  if (!invite) return;
+  $("offer-invite").textContent = invitationText(invite);
+  // "back_office": the owner's lines (from "specialist") are not this console's own.
+  offerHistory = offerHistory || new ChatLog($("offer-history-log"), { me: "back_office", token: () => vw.token, onError: showError });
+  offerHistory.clear();
+  const items = [...(invite.messages || []).map((m) => ({ at: m.at, show: () => offerHistory.message(m) })),
+    ...(invite.documents || []).map((d) => ({ at: d.at, show: () => offerHistory.document(d) }))];
+  items.sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  for (const item of items) item.show();
+  if (!items.length) offerHistory.system(t("conf.offer.nohistory"));
+}
+
+/** The call card of this console's call: the owner's controls, or an invited specialist's Leave. */
+function joinCall(msg) {
+  if (tiles.msg && tiles.msg.call_id !== msg.call_id) tiles.clear(); // another call (a hand-over's new session)
+  vw.role = msg.role || null;
+  const backOffice = vw.role === "back_office";
+  $("leave-btn").hidden = !backOffice;
+  $("leave-btn").disabled = false;
+  $("hangup-btn").hidden = backOffice;
+  $("transfer-btn").hidden = backOffice;
+  $("invite-btn").hidden = backOffice;
+  if (msg.invite) chat.system(invitationText(msg.invite));
+  if (msg.handover) chat.system(t("conf.handedover"));
+  renderInvite();
+}
+
+function showParticipants(msg) {
+  vw.mode = msg.mode || null;
+  tiles.update(msg, vw.leg);
+  vw.participants = tiles.others;
+  if (vw.invite && vw.participants.some((p) => p.role === "specialist")) vw.invite = null; // accepted
+  renderInvite();
+}
+
+/** The caller holds while the specialists consult (S→C call:held {reason: "consult"}). */
+function consulting(on) {
+  vw.consulting = on;
+  $("stage").classList.toggle("consulting", on);
+  renderInvite();
+}
+
+/** The invitation's state and the owner's choices with a colleague in the call. */
+function renderInvite() {
+  const owner = vw.role !== "back_office";
+  const colleague = vw.participants.find((p) => p.role === "specialist");
+  const pending = vw.invite;
+  const name = colleague && colleague.display_name;
+  let text = "";
+  if (pending) text = t(pending.mode === "conference" ? "conf.pending.conference" : "conf.pending.consult", { name: pending.name });
+  else if (colleague && vw.mode === "consult") text = t("conf.consulting", { name });
+  else if (colleague) text = t("conf.conferencing", { name });
+  else if (vw.inviteOutcome) text = t(`conf.ended.${vw.inviteOutcome.reason}`, { name: vw.inviteOutcome.name });
+  $("invite-panel").hidden = !text;
+  $("invite-status").textContent = text;
+  $("invite-cancel-btn").hidden = !(owner && pending);
+  $("conference-btn").hidden = !(owner && colleague && vw.mode === "consult");
+  $("handover-btn").hidden = !(owner && colleague);
+  $("return-btn").hidden = !(owner && colleague);
+  $("return-btn").textContent = t(vw.mode === "consult" ? "conf.return" : "conf.return.conference");
+  $("invite-btn").disabled = !!(pending || colleague);
+}
+
+/** A supervisor speaks to this console (whisper or barge) or stopped (S→C call:supervisor). */
+function showSupervisor(msg) {
+  const mode = msg && msg.mode;
+  $("supervisor-note").hidden = !mode;
+  $("supervisor-note").textContent = mode
+    ? t(`conf.supervisor.${mode}`, { name: (msg.supervisor && msg.supervisor.display_name) || t("common.none") }) : "";
+}
+
+function syncInviteKind() {
+  const kind = document.querySelector('input[name="invite-kind"]:checked').value;
+  $("invite-item-field").hidden = kind !== "queue";
+  $("invite-spec-field").hidden = kind !== "specialist";
+}
+
+async function openInvite() {
+  if (!vw.callId || vw.role === "back_office" || $("invite-btn").disabled) return;
+  await fillTargets($("invite-item"), $("invite-specialist"));
+  $("invite-note").value = "";
+  syncInviteKind();
+  $("invite-dialog").showModal();
+}
+
+function closeInvite() {
+  if ($("invite-dialog").open) $("invite-dialog").close();
+}
+
+async function sendInvite(ev) {
+  ev.preventDefault();
+  const kind = document.querySelector('input[name="invite-kind"]:checked').value;
+  const mode = document.querySelector('input[name="invite-mode"]:checked').value;
+  const select = kind === "queue" ? $("invite-item") : $("invite-specialist");
+  if (!select.value) return;
+  const extra = kind === "queue" ? { service_item: select.value } : { specialist: select.value };
+  extra.mode = mode;
+  const note = $("invite-note").value.trim();
+  if (note) extra.note = note;
+  $("invite-confirm").disabled = true;
+  const ack = await confAction("call:invite", extra);
+  $("invite-confirm").disabled = false;
+  if (!ack || !ack.ok) return;
+  closeInvite();
+  const name = (ack.specialist && ack.specialist.display_name) || select.selectedOptions[0].textContent;
+  vw.invite = { invite_id: ack.invite_id, mode, name };
+  vw.inviteOutcome = null;
+  renderInvite();
+}
+
+/** The inviter's invitation ended unanswered: declined, timed out or withdrawn (S→C call:invite_ended). */
+function inviteEnded(msg) {
+  if (!vw.invite || msg.invite_id !== vw.invite.invite_id) return;
+  vw.inviteOutcome = { reason: msg.reason, name: vw.invite.name };
+  vw.invite = null;
+  renderInvite();
+}
+
+async function cancelInvite() {
+  const invite = vw.invite;
+  const ack = await confAction("call:invite_cancel");
+  if (ack && ack.ok && invite) inviteEnded({ invite_id: invite.invite_id, reason: "cancelled" });
+}
+
+/** The owner's choices with a colleague: call:conference, call:handover, call:return. */
+async function withColleague(event, button) {
+  button.disabled = true;
+  await confAction(event);
+  button.disabled = false;
+}
+
+/** The invited specialist leaves; the call goes on without it (no wrap-up: the owner writes the notes). */
+async function leave() {
+  if ($("leave-btn").hidden || $("leave-btn").disabled) return;
+  $("leave-btn").disabled = true;
+  const ack = await confAction("call:leave");
+  if (ack && ack.ok) endInvitedCall();
+  else $("leave-btn").disabled = false;
+}
+
+/** S→C call:ended: the wrap-up, unless this console was invited (it is ready again at once). */
+function callEnded(msg) {
+  if (msg.invited) {
+    endInvitedCall();
+    return;
+  }
+  leaveCallView();
+  showWrapup(msg);
+}
+
+function endInvitedCall() {
+  leaveCallView();
+  mediaNotice.clear();
+  clearInterval(timerHandle);
+  $("call-card").hidden = true;
+  setCallerScreen(false);
+  vw.call = null;
+  vw.callId = null;
+  renderState();
+  loadDay();
+}
+
+/** Back to a call of two, or none: no tiles, invitation or supervisor. */
+function leaveCallView() {
+  tiles.clear();
+  if (vw.leg) attachVideo($("remote-video"), vw.leg.remoteStream, { onAutoplayBlocked: () => ($("unmute-remote").hidden = false) });
+  closeInvite();
+  vw.role = null;
+  vw.invite = null;
+  vw.inviteOutcome = null;
+  vw.mode = null;
+  vw.participants = [];
+  consulting(false);
+  showSupervisor(null);
 }
 
 // ---------------------------------------------------------------- wiring
@@ -621,6 +858,15 @@ function init() {
   $("transfer-form").addEventListener("submit", confirmTransfer);
   $("transfer-cancel").addEventListener("click", closeTransfer);
   for (const r of document.querySelectorAll('input[name="transfer-kind"]')) r.addEventListener("change", syncTransferKind);
+  $("invite-btn").addEventListener("click", openInvite);
+  $("invite-form").addEventListener("submit", sendInvite);
+  $("invite-back").addEventListener("click", closeInvite);
+  for (const r of document.querySelectorAll('input[name="invite-kind"]')) r.addEventListener("change", syncInviteKind);
+  $("invite-cancel-btn").addEventListener("click", cancelInvite);
+  $("conference-btn").addEventListener("click", () => withColleague("call:conference", $("conference-btn")));
+  $("handover-btn").addEventListener("click", () => withColleague("call:handover", $("handover-btn")));
+  $("return-btn").addEventListener("click", () => withColleague("call:return", $("return-btn")));
+  $("leave-btn").addEventListener("click", leave);
   $("camera-btn").addEventListener("click", () => {
     const enabled = toggleTracks(vw.localStream, "video");
     if (enabled !== null) $("camera-btn").setAttribute("aria-pressed", String(enabled));
@@ -632,6 +878,7 @@ function init() {
     navigator.mediaDevices.addEventListener("devicechange", refreshDevices);
   }
   bindUnmute($("unmute-remote"), $("remote-video"));
+  $("unmute-remote").addEventListener("click", () => tiles.resume());
   $("wrapup-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const callId = vw.wrapupCallId;

@@ -17,6 +17,7 @@ import { showError, clearError } from "/lib/errors.js";
 import { request } from "/lib/http.js";
 import { connectSocket, emitAck } from "/lib/socket.js";
 import { ParticipantLeg } from "/lib/leg.js";
+import { ParticipantTiles } from "/lib/participants.js";
 import { getLocalMedia, getRememberedMedia, mediaError, swapTrack, toggleTracks, attachVideo, bindUnmute, watchFrames, stopMedia } from "/lib/media.js";
 import { mountChat, fillDevices, MicMeter, MediaNotice } from "/lib/callkit.js";
 import { mountQuality } from "/lib/quality.js";
@@ -43,6 +44,7 @@ const vw = (window.vw = {
   screenTrack: null,
   remoteFrames: () => Number($("remote-video").dataset.frames || 0),
   legStats: () => (vw.leg ? vw.leg.stats() : null),
+  consult: false,       // the specialist consults a colleague: the caller holds
 });
 
 let everConnected = false;  // the current session reached call:connected
@@ -182,6 +184,7 @@ function ended(end) {
   connectedAt = 0;
   transferInfo = null;
   $("specialist-badge").hidden = true;
+  leaveConference();
   setState("ended");
   renderEnd();
 }
@@ -192,8 +195,15 @@ function revealStage() {
   if (top < 0 || top > window.innerHeight / 3) $("stage").scrollIntoView({ block: "start" });
 }
 
-function setHeld(held) {
+function setHeld(held, reason = vw.consult ? "consult" : null) {
   vw.held = held;
+  vw.consult = held && reason === "consult";
+  // in a consult the hold screen says why: the specialist is asking a colleague
+  const [title, text] = vw.consult ? ["conf.caller.consult.title", "conf.caller.consult.text"] : ["caller.hold.title", "caller.hold.text"];
+  $("hold-title").dataset.i18n = title;
+  $("hold-title").textContent = t(title);
+  $("hold-text").dataset.i18n = text;
+  $("hold-text").textContent = t(text);
   $("hold-overlay").hidden = !held;
   $("stage").classList.toggle("held", held);
   if (vw.state === "connected") $("call-status").textContent = t(held ? "caller.status.held" : "caller.status.connected");
@@ -309,8 +319,10 @@ async function openLeg() {
   if (!vw.leg) {
     vw.leg = new ParticipantLeg(vw.socket, {
       onRemoteStream: (stream) => {
-        attachVideo($("remote-video"), stream, { onAutoplayBlocked: () => ($("unmute-remote").hidden = false) });
+        if (tiles.active) tiles.refresh();
+        else attachVideo($("remote-video"), stream, { onAutoplayBlocked: () => ($("unmute-remote").hidden = false) });
       },
+      onAddedTrack: () => tiles.refresh(), // a second specialist's media, on the m-lines rtc:renegotiate added
       onState: (state, origin) => { if (origin === "local") showLegState(state); },
       onError: (e) => showError(e),
     });
@@ -429,13 +441,17 @@ function connect() {
     revealStage();
   });
   session.on("call:ended", ended);
-  session.on("call:held", (msg) => setHeld(!!msg.held));
+  session.on("call:held", (msg) => setHeld(!!msg.held, msg.reason || null));
   mediaNotice = new MediaNotice($("media-overlay"), $("media-text"), { prefix: "caller", self: "caller" });
   session.on("call:media", (msg) => mediaNotice.update(msg));
   quality = mountQuality($("stage"), { self: "caller", camera: $("camera-btn") });
   session.on("call:quality", quality.quality);
   session.on("call:video", quality.video);
   session.on("call:transferred", (msg) => {
+    if (msg.handover) {
+      handedOver(msg);
+      return;
+    }
     // The session continues as a new one (new number, new token) with the same connection.
     session.begin(msg.new_call_id, msg.call_token, msg.reference);
     transferInfo = msg;
@@ -452,6 +468,47 @@ function connect() {
     loadDocuments();
   });
   session.on("document:shared", (msg) => chat.document(msg.document));
+  session.on("call:participants", (msg) => tiles.update(msg, vw.leg));
+  session.on("call:supervisor", showSupervisor);
+}
+
+// ---------------------------------------------------------------- several people in one call
+
+// The specialists in the call, a tile each (shared_web/participants.js): with two, side by side.
+const tiles = new ParticipantTiles({
+  stage: $("stage"),
+  main: $("remote-video"),
+  selfId: () => "caller",
+  pickMain: (others) => others.find((p) => p.role === "specialist"),
+  onMain: (p) => {
+    if (!p || vw.state !== "connected") return;
+    $("specialist-badge").textContent = p.display_name || "";
+    $("specialist-badge").hidden = false;
+  },
+  onAutoplayBlocked: () => ($("unmute-remote").hidden = false),
+});
+
+/** A warm hand-over: the same call goes on with the invited specialist, without a queue (S→C call:transferred {handover}). */
+function handedOver(msg) {
+  session.begin(msg.new_call_id, msg.call_token, msg.reference);
+  const name = (msg.specialist && msg.specialist.display_name) || t("common.none");
+  chat.system(t("conf.caller.handover", { name }));
+  $("specialist-name").textContent = name;
+  showSessionNo();
+}
+
+/** A supervisor joined the call, and the caller sees and hears them (S→C call:supervisor, barge only). */
+function showSupervisor(msg) {
+  const name = (msg && msg.supervisor && msg.supervisor.display_name) || t("common.none");
+  $("supervisor-note").hidden = !(msg && msg.mode);
+  $("supervisor-note").textContent = msg && msg.mode ? t("conf.caller.supervisor", { name }) : "";
+}
+
+/** The call is over: a call of two again next time. */
+function leaveConference() {
+  tiles.clear();
+  showSupervisor(null);
+  if (vw.leg) attachVideo($("remote-video"), vw.leg.remoteStream, { onAutoplayBlocked: () => ($("unmute-remote").hidden = false) });
 }
 
 async function loadDocuments() {
@@ -623,6 +680,7 @@ function init() {
     navigator.mediaDevices.addEventListener("devicechange", refreshDevices);
   }
   bindUnmute($("unmute-remote"), $("remote-video"));
+  $("unmute-remote").addEventListener("click", () => tiles.resume());
   $("retry-media").addEventListener("click", openDevices);
   $("devices-btn").addEventListener("click", openDevices);
   $("rate-form").addEventListener("submit", rate);

@@ -19,7 +19,10 @@ export function connectLive() {
     if (vw.view === "wallboard") relabel();
   });
   socket.on("connect_error", () => { /* the wallboard shows "not connected" */ });
-  vw.monitor = new Monitor(socket, { caller: $("monitor-caller"), specialist: $("monitor-specialist") }, { onState: monitorState });
+  vw.monitor = new Monitor(socket, { caller: $("monitor-caller"), specialist: $("monitor-specialist"), back_office: $("monitor-back-office") }, {
+    onState: monitorState,
+    onBackOffice: (present) => ($("monitor-back-office-fig").hidden = !present),
+  });
 }
 
 export function disconnectLive() {
@@ -103,6 +106,8 @@ function monitorState(state, info) {
   const c = vw.monitorCall || {};
   const status = $("monitor-status");
   $("monitor-stop").hidden = state !== "monitoring" && state !== "connecting";
+  $("monitor-mode").disabled = state !== "monitoring";
+  if (state !== "monitoring") checkMode("listen");
   if (state === "connecting") status.textContent = t("adm.mon.connecting");
   else if (state === "monitoring") {
     status.textContent = t("adm.mon.on", {
@@ -118,6 +123,37 @@ function monitorState(state, info) {
   if (state !== "connecting") renderCalls();
 }
 
+// ---------------------------------------------------------------- listen, whisper, barge
+
+function checkMode(mode) {
+  const radio = document.querySelector(`input[name="monitor-mode"][value="${mode}"]`);
+  if (radio) radio.checked = true;
+}
+
+/** Switch the live call's mode; the status says who hears the supervisor now. */
+async function switchMode(mode) {
+  if (!vw.monitor || !vw.monitor.active) return;
+  clearError();
+  $("monitor-mode").disabled = true;
+  const ack = await vw.monitor.setMode(mode);
+  $("monitor-mode").disabled = !vw.monitor.active;
+  if (!ack.ok) {
+    checkMode(vw.monitor.mode);
+    const e = ack.error || {};
+    const key = `conf.error.${e.code}`;
+    if (t(key) !== key) showError({ code: e.code, message: t(key) });
+    else if (["NotAllowedError", "NotFoundError", "NotReadableError", "no_media"].includes(e.code)) {
+      showError({ code: e.code, message: t("conf.mon.nodevice", { message: e.message || e.code }) });
+    } else showError(ack);
+    return;
+  }
+  const c = vw.monitorCall || {};
+  $("monitor-status").textContent = mode === "listen"
+    ? t("adm.mon.on", { caller: (c.caller && c.caller.name) || "", specialist: (c.specialist && c.specialist.display_name) || "" })
+    : t(`conf.mon.status.${mode}`);
+}
+
 export function bind() {
   $("monitor-stop").addEventListener("click", () => { if (vw.monitor) vw.monitor.stop(); });
+  for (const r of document.querySelectorAll('input[name="monitor-mode"]')) r.addEventListener("change", () => switchMode(r.value));
 }

@@ -73,7 +73,9 @@ SESSION_FILTERS = [
     *RANGE,
     _q("sort", "a column, prefix - for descending (default -created_at)", {"type": "string", "enum": SORTS}),
 ]
-ROLES = ["specialist", "admin"]
+# A recording's party (several people in one call: back_office_2, ...; store/models.py Recording.party_ok).
+RECORDING_PARTY = {"type": "string", "pattern": "^(caller|specialist|back_office|supervisor)(_[1-9][0-9]?)?$"}
+ROLES = ["specialist", "admin"]  # accounts
 PARTIES = ["caller", "specialist"]
 
 
@@ -147,7 +149,7 @@ SCHEMAS: dict[str, Any] = {
         "difficulty": {"type": "integer", "nullable": True, "minimum": 1, "maximum": 5},
         "disposition": {"type": "string", "nullable": True}, "notes": {"type": "string", "nullable": True},
         "recordings": {"type": "array", "items": {"type": "object", "properties": {
-            "party": {"type": "string", "enum": ["caller", "specialist"]}, "url": {"type": "string"},
+            "party": RECORDING_PARTY, "url": {"type": "string"},
             "duration_s": {"type": "number", "nullable": True}, "bytes": {"type": "integer", "nullable": True},
             "state": {"type": "string", "enum": ["recording", "complete", "repaired", "failed"],
                       "description": "recording: still being written (served as far as it is on disk); "
@@ -270,7 +272,7 @@ def _paths() -> dict:
             "200": {"description": "video/webm", "headers": RECORDING_STATE,
                     "content": {"video/webm": {"schema": {"type": "string", "format": "binary"}}}},
             "206": {"description": "partial content", "headers": RECORDING_STATE}, "404": ERR, "416": ERR},
-            admin=True, params=[_p("session_id", "session id"), _p("party", "caller or specialist", {"type": "string", "enum": PARTIES})])},
+            admin=True, params=[_p("session_id", "session id"), _p("party", "caller, specialist, back_office, supervisor (then _2, ...)", RECORDING_PARTY)])},
         "/api/admin/scores": {"get": _op("Specialist leaderboard with breakdowns", {"200": _json({"type": "object", "properties": {
             "items": {"type": "array", "items": _ref("ScoreRow")}, "threshold_s": {"type": "number"}}})},
             admin=True, params=[*RANGE, THRESHOLD])},

@@ -12,7 +12,7 @@ from ..telemetry import CONTENT_TYPE
 from .admin import admin_filters as _admin_filters
 from .admin import setup_admin_routes
 from .documents import setup_document_routes
-from ..store.store import MAX_PASSWORD_LENGTH
+from ..store.store import MAX_PASSWORD_LENGTH, Recording
 from .params import (
     TOKEN_COOKIE,
     check_range,
@@ -166,8 +166,8 @@ async def recording(request: web.Request) -> web.StreamResponse:
     identity(request, "admin")
     await request.app[keys.ENGINE].log_caught_up()
     party = request.match_info["party"]
-    if party not in ("caller", "specialist"):
-        raise bad_input("party must be caller or specialist", "invalid_value")
+    if not Recording.party_ok(party):
+        raise bad_input("party must be caller, specialist, back_office or supervisor (then _2, _3, ...)", "invalid_value")
     found = await request.app[keys.STORE].get_session(request.match_info["session_id"], with_events=False)
     if found is None:
         raise ApiError("not_found", "no session with this id", 404)

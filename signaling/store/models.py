@@ -345,7 +345,16 @@ class Recording(Base):
 
     __tablename__ = "recordings"
     __table_args__ = (UniqueConstraint("session_id", "party"),)
-    STATES = ("recording", "complete", "repaired", "failed")
+    STATES = ("recording", "complete", "repaired", "failed")  # docs/media.md, "Recording states"
+    # Whose media: the first of each role, then numbered (back_office_2, ...), as media/call.py names them.
+    PARTIES = ("caller", "specialist", "back_office", "supervisor")
+
+    @classmethod
+    def party_ok(cls, party: object) -> bool:
+        if not isinstance(party, str) or len(party) > 16:
+            return False
+        base, _, n = party.rpartition("_")
+        return party in cls.PARTIES or (base in cls.PARTIES and n.isdigit() and n[0] != "0")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))

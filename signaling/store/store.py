@@ -473,7 +473,8 @@ class Store:
     ) -> None:
         """Index a recording (one per party per session; a later one updates it, keeping when it started).
         The server itself indexes through the session writer (store/writer.py), in the same way."""
-        _check_enum("party", party, ("caller", "specialist"))
+        if not Recording.party_ok(party):
+            raise StoreError("invalid_party", "party must be caller, specialist, back_office or supervisor (then _2, _3, ...)")
         _check_enum("state", state, Recording.STATES)
         async with self._db() as db, db.begin():
             row = await db.scalar(select(Recording).where(Recording.session_id == session_id, Recording.party == party))

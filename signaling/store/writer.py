@@ -164,7 +164,8 @@ class SessionWriter:
                   at: datetime, state: str = "complete") -> int:
         """Index a party's recording: `recording` when its file starts, then `complete` (or, after a
         crash, `repaired`/`failed`); a later record for the same (session, party) updates the row."""
-        _check_enum("party", party, ("caller", "specialist"))
+        if not Recording.party_ok(party):
+            raise StoreError("invalid_party", "party must be caller, specialist, back_office or supervisor (then _2, _3, ...)")
         _check_enum("state", state, Recording.STATES)
         return self._submit({"op": "recording", "id": session_id, "party": party, "path": path,
                              "duration_s": duration_s, "bytes": size, "at": at, "state": state})

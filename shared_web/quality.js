@@ -20,11 +20,13 @@ const selfFirst = (self) => (a, b) => (a === self ? -1 : b === self ? 1 : 0);
 const amount = (key, v, digits = 0) => (v == null || !Number.isFinite(Number(v)) ? t("common.none")
   : t(key, { n: Number(v).toLocaleString(undefined, { maximumFractionDigits: digits }) }));
 
-/** "Round trip 42 ms · Loss 0.5% · 1,200 kbps": the figures of one `call:quality`. */
+/** "Round trip 42 ms · Loss 0.5% · Jitter 4 ms · 1,200 kbps": the figures of one `call:quality`
+ * (jitter too, since the server's level depends on it). */
 export function qualityFigures(msg) {
   return t("quality.figures", {
     rtt: amount("quality.ms", msg.rtt_ms),
     loss: amount("quality.pct", msg.loss_pct, 1),
+    jitter: amount("quality.ms", msg.jitter_ms),
     kbps: amount("quality.kbps", msg.kbps),
   });
 }

@@ -6,6 +6,7 @@ Every aiortc internal it touches lives in aiortc_hooks.py.
 
 from .aiortc_hooks import AiortcChanged, check_aiortc
 from .bridge import PASSTHROUGH, RELAY_MODES, TRANSCODE, Bridge
+from .call import Call
 from .errors import MediaError
 from .ice import parse_candidate, rtc_configuration, use_media_addresses
 from .leg import Leg
@@ -19,6 +20,7 @@ __all__ = [
     "TRANSCODE",
     "AiortcChanged",
     "Bridge",
+    "Call",
     "Recorder",
     "RecordingResult",
     "check_aiortc",

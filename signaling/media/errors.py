@@ -6,8 +6,9 @@ from __future__ import annotations
 class MediaError(Exception):
     """A media operation refused for a reason the caller can report.
 
-    `code` is one of ``bad_sdp``, ``bad_candidate``, ``no_leg``; adapters put it
-    straight into a ``{"ok": false, "error": {code, message}}`` acknowledgement.
+    `code` is one of ``bad_sdp``, ``bad_candidate``, ``no_leg``, ``in_call`` (a party's leg of
+    a call of several parties cannot be bridged); adapters put it straight into a
+    ``{"ok": false, "error": {code, message}}`` acknowledgement.
     """
 
     def __init__(self, code: str, message: str) -> None:

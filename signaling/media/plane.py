@@ -10,6 +10,7 @@ from typing import Any
 
 from . import aiortc_hooks
 from .bridge import PASSTHROUGH, RELAY_MODES, Bridge
+from .call import Call, Renegotiate
 from .errors import MediaError
 from .ice import rtc_configuration, use_media_addresses
 from .leg import Leg
@@ -60,7 +61,8 @@ class MediaPlane:
         self._closing: set[Recorder] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._session_legs: dict[str, tuple[Leg, Leg]] = {}  # session id -> (caller, specialist) last bridged
-        self._monitors: list[Monitor] = []
+        self._monitors: list[Monitor] = []  # supervisors listening to bridged sessions
+        self._calls: dict[str, Call] = {}  # session id -> its call of several parties
 
     async def open_leg(self, owner: str) -> Leg:
         leg = Leg(owner, rtc_configuration(self._ice_servers), on_closed=self._leg_closed)
@@ -90,17 +92,14 @@ class MediaPlane:
         """
         for leg in (a, b):
             if leg.closed or self._legs.get(leg.id) is not leg:
-                raise MediaError("no_leg", "the leg is closed or unknown")
+                raise MediaError("no_leg", "a leg to bridge is closed or unknown")
+            if any(call.involves(leg) for call in self._calls.values()):
+                raise MediaError("in_call", "the leg is a party of a call of several parties")
         self._unbridge(lambda br: br.involves(a) or br.involves(b))
         recorders: dict[Leg, Recorder] = {}
         if record and session_id is not None and self.recordings_dir is not None:
-            mine = self._recorders.setdefault(session_id, {})
             for leg, party in zip((a, b), PARTIES):
-                if party not in mine:
-                    path = self.recordings_dir / f"{session_id}-{party}.webm"
-                    done, start = self._recorded_callbacks(session_id, party)
-                    mine[party] = Recorder(path, done, on_start=start)
-                recorders[leg] = mine[party]
+                recorders[leg] = self._recorder(session_id, party)
         bridge = Bridge(a, b, on_media, relay=self.relay, recorders=recorders)
         self._bridges.append(bridge)
         if session_id is not None:
@@ -110,7 +109,57 @@ class MediaPlane:
                     monitor.follow(a, b)
         return bridge
 
-    # -- supervisor monitor ---------------------------------------------------------
+    def _recorder(self, session_id: str, party: str) -> Recorder:
+        """The recorder of one party of a session: one file for the whole session, whoever bridges it."""
+        mine = self._recorders.setdefault(session_id, {})
+        if party not in mine:
+            assert self.recordings_dir is not None
+            path = self.recordings_dir / f"{session_id}-{party}.webm"
+            done, start = self._recorded_callbacks(session_id, party)
+            mine[party] = Recorder(path, done, on_start=start)
+        return mine[party]
+
+    # -- calls of several parties ---------------------------------------------------
+
+    def call(
+        self,
+        session_id: str,
+        *,
+        record: bool = False,
+        on_media: Callable[[str], None] | None = None,
+        on_renegotiate: Renegotiate | None = None,
+        on_layout: Callable[[str], None] | None = None,
+    ) -> Call:
+        """The session's call of several parties (made on first use; see media/call.py).
+
+        From then on the session's media is the call's: a leg that becomes a
+        party leaves its bridge or monitor, and :meth:`bridge` refuses it.
+        With `record`, each party is written to `<session>-<party>.webm`
+        (the bridge's caller and specialist files go on).
+        """
+        call = self._calls.get(session_id)
+        if call is None or call.closed:
+            recording = record and self.recordings_dir is not None
+            call = Call(
+                session_id,
+                recorder=(lambda party: self._recorder(session_id, party)) if recording else None,
+                take=self._take_leg,
+                on_media=on_media, on_renegotiate=on_renegotiate, on_layout=on_layout,
+            )
+            self._calls[session_id] = call
+        return call
+
+    def call_of(self, session_id: str) -> Call | None:
+        call = self._calls.get(session_id)
+        return call if call is not None and not call.closed else None
+
+    def _take_leg(self, leg: Leg) -> None:
+        if leg.closed or self._legs.get(leg.id) is not leg:
+            raise MediaError("no_leg", "the leg is closed or unknown")
+        self._unbridge(lambda br: br.involves(leg))
+        self.unmonitor(leg)
+
+    # -- supervisor monitor of a bridged session -----------------------------------
 
     def monitor(self, session_id: str, leg: Leg) -> Monitor:
         """Feed `leg` (an administrator's, receive-only) with both parties of `session_id`.
@@ -148,7 +197,10 @@ class MediaPlane:
         for recorder in self._recorders.pop(session_id, {}).values():
             self._closing.add(recorder)
             recorder.close()
-        self._session_legs.pop(session_id, None)
+        call = self._calls.pop(session_id, None)
+        if call is not None:
+            call.detach()
+        self._session_legs.pop(session_id, None)  # the legs it was last bridged with
         for monitor in [m for m in self._monitors if m.session_id == session_id]:
             monitor.detach()
             self._monitors.remove(monitor)
@@ -211,15 +263,15 @@ class MediaPlane:
     def _leg_closed(self, leg: Leg) -> None:
         self._unbridge(lambda br: br.involves(leg))
         self.unmonitor(leg)
-        for monitor in self._monitors:
-            monitor.forget(leg)
+        for follower in [*self._monitors, *self._calls.values()]:
+            follower.forget(leg)
         self._legs.pop(leg.id, None)
 
     async def close(self) -> None:
         """Unbridge and close every leg; finalize every recording."""
         self._unbridge(lambda br: True)
-        for monitor in self._monitors:
-            monitor.detach()
+        for follower in [*self._monitors, *self._calls.values()]:
+            follower.detach()
         self._monitors.clear()
         for session_id in list(self._recorders):
             self.end_session(session_id)

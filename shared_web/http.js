@@ -46,9 +46,17 @@ export async function request(path, { method = "GET", token, json, body, headers
   }
 }
 
-/** GET /api/config once per page ({} when it cannot be read: the pages work without ICE servers). */
+/**
+ * GET /api/config once per page ({} when it cannot be read: the pages work without ICE servers),
+ * and again once its TURN credentials are about to expire (`ice_expires_at`, unix seconds).
+ */
 let config = null;
+let configExpires = Infinity;
 export function getConfig() {
-  if (!config) config = request("/api/config").catch(() => ({}));
+  if (config && Date.now() / 1000 > configExpires - 300) config = null;
+  if (!config) {
+    config = request("/api/config").catch(() => ({}));
+    config.then((c) => { configExpires = (c && c.ice_expires_at) || Infinity; });
+  }
   return config;
 }

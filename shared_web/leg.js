@@ -54,7 +54,11 @@ export class Leg {
     const config = await getConfig();
     this.close();
     const gen = ++this.generation;
-    const pc = new RTCPeerConnection({ iceServers: config.ice_servers || [], bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({
+      iceServers: config.ice_servers || [],
+      iceTransportPolicy: config.ice_transport_policy || "all", // "relay": through TURN only
+      bundlePolicy: "max-bundle",
+    });
     this.pc = pc;
     this.sid = this.socket.id;
     this.pending = [];

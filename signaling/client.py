@@ -305,7 +305,8 @@ class Participant:
             raise ClientError(f"GET /api/config answered {status}", config)
         if self.media_addresses is not None:
             use_media_addresses(self.media_addresses)
-        return RTCPeerConnection(rtc_configuration(config.get("ice_servers") or []))
+        policy = config.get("ice_transport_policy") or "all"  # as a page does: "relay" is through TURN only
+        return RTCPeerConnection(rtc_configuration(config.get("ice_servers") or [], policy))
 
     async def open_leg(self, *, screen: bool = False) -> None:
         """Open this participant's leg: offer mic + camera (+ screen), apply the answer."""

@@ -10,6 +10,11 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .media.ice import AnnouncedAddresses
+    from .media.turn import TurnRest
 
 from limits import parse_many
 
@@ -86,10 +91,51 @@ def _ice_servers() -> list[dict]:
 
 
 def _media_addresses() -> list[str] | None:
+def _urls(server: dict) -> list:
+    urls = server.get("urls")
+    return urls if isinstance(urls, list) else [urls]
+
+
     return _list_env("VW_MEDIA_ADDRESSES") or None  # None: all non-loopback interfaces (aioice's own choice)
 
 
 def _float_env(name: str, default: float) -> float:
+def _udp_ports() -> tuple[int, int] | None:
+    from .media.ports import parse_port_range  # media imports aiortc: only when the server reads its settings
+
+    raw = os.environ.get("VW_UDP_PORTS", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_port_range(raw)
+    except ValueError as exc:
+        raise ConfigError(f"VW_UDP_PORTS {exc}") from None
+
+
+def _announced_addresses() -> AnnouncedAddresses:
+    from .media.ice import AnnouncedAddresses
+
+    try:
+        return AnnouncedAddresses.parse(_list_env("VW_ANNOUNCED_ADDRESSES"))
+    except ValueError as exc:
+        raise ConfigError(f"VW_ANNOUNCED_ADDRESSES (public or local=public, comma-separated): {exc}") from None
+
+
+def _ice_transport_policy() -> str:
+    from .media.ice import ICE_TRANSPORT_POLICIES
+
+    return _choice_env("VW_ICE_TRANSPORT_POLICY", ICE_TRANSPORT_POLICIES, "all")
+
+
+def _turn_urls() -> list[str]:
+    from .media.turn import check_turn_url
+
+    try:
+        return [check_turn_url(url) for url in _list_env("VW_TURN_URLS")]
+    except ValueError as exc:
+        raise ConfigError(f"VW_TURN_URLS: {exc}") from None
+
+
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -182,6 +228,16 @@ class Settings:
     metrics_token: str | None = field(default_factory=lambda: os.environ.get("VW_METRICS_TOKEN", "").strip() or None)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (addresses or networks).
     trusted_proxies: list[str] = field(default_factory=lambda: _networks_env("VW_TRUSTED_PROXIES"))
+    # Firewalls and NAT (docs/operations.md): the UDP ports the legs' ICE host sockets bind in (None:
+    # any port), the public addresses announced for local ones (1:1 NAT), the participants' ICE
+    # transport policy ("relay": through TURN only), and TURN servers with short-term credentials made
+    # from a secret shared with the TURN server (coturn's use-auth-secret), valid for turn_ttl_s.
+    udp_ports: tuple[int, int] | None = field(default_factory=_udp_ports)
+    announced_addresses: AnnouncedAddresses = field(default_factory=_announced_addresses)
+    ice_transport_policy: str = field(default_factory=_ice_transport_policy)
+    turn_urls: list[str] = field(default_factory=_turn_urls)
+    turn_secret: str | None = field(default_factory=lambda: os.environ.get("VW_TURN_SECRET", "").strip() or None)
+    turn_ttl_s: float = field(default_factory=lambda: _float_env("VW_TURN_TTL_S", 24 * 3600))
     # Login attempts that did not succeed, per account (a success clears them) and per client
     # address, as `limits` strings; over either, 429 (docs/security.md).
     login_account_limits: str = field(default_factory=lambda: _limits_env("VW_LOGIN_ACCOUNT_LIMITS", "5/minute;20/hour"))
@@ -270,3 +326,22 @@ class Settings:
         """One journal per database, so servers on different databases never share one."""
         digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
         return self.var_dir / "journal" / f"sessions-{digest}.jsonl"
+    def __post_init__(self) -> None:
+        if bool(self.turn_urls) != bool(self.turn_secret):
+            raise ConfigError("VW_TURN_URLS and VW_TURN_SECRET go together (for static TURN credentials use "
+                              "VW_ICE_SERVERS)")
+        if self.turn_urls and self.turn_ttl_s < 60:
+            raise ConfigError(f"VW_TURN_TTL_S must be at least 60 seconds, not {self.turn_ttl_s:g}")
+        if self.ice_transport_policy == "relay" and not self.turn_urls and not any(
+            str(url).startswith("turn") for s in self.ice_servers for url in _urls(s)
+        ):
+            raise ConfigError("VW_ICE_TRANSPORT_POLICY=relay needs a TURN server (VW_TURN_URLS or VW_ICE_SERVERS)")
+
+    def turn(self) -> TurnRest | None:
+        """The TURN servers with short-term credentials, if configured."""
+        from .media.turn import TurnRest
+
+        if not self.turn_urls or not self.turn_secret:
+            return None
+        return TurnRest(tuple(self.turn_urls), self.turn_secret, self.turn_ttl_s)
+

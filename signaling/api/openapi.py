@@ -233,7 +233,12 @@ def _paths() -> dict:
             "content": {"text/plain": {"schema": {"type": "string"}}}}, "401": ERR}, tags=["operations"],
             description="With VW_METRICS_TOKEN set, needs `Authorization: Bearer <that token>` (401 otherwise).")},
         "/api/config": {"get": _op("Client configuration", {"200": _json({"type": "object", "properties": {
-            "ice_servers": {"type": "array", "items": {"type": "object"}}, "answer_target_s": {"type": "number"}}})})},
+            "ice_servers": {"type": "array", "items": {"type": "object"}},
+            "ice_transport_policy": {"type": "string", "enum": ["all", "relay"]},
+            "ice_expires_at": {"type": "integer", "nullable": True}, "answer_target_s": {"type": "number"}}})},
+            description="ICE servers for the participant's peer connection; TURN servers with short-term "
+                        "credentials (VW_TURN_URLS) carry fresh ones, valid until `ice_expires_at` (unix seconds). "
+                        "`ice_transport_policy` is VW_ICE_TRANSPORT_POLICY (`relay`: through TURN only).")},
         "/api/login": {"post": _op("Staff login", {
             "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "role": {"type": "string", "enum": ROLES},
                                                            "user": {"type": "object"}}}),

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .. import keys
 from ..errors import ApiError, bad_input
+from ..media.ice import participant_ice
 from ..telemetry import CONTENT_TYPE
 from .admin import admin_filters as _admin_filters
 from .admin import setup_admin_routes
@@ -58,7 +59,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def config(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
-    return web.json_response({"ice_servers": settings.ice_servers, "answer_target_s": settings.answer_target_s})
+    ice = participant_ice(settings.ice_servers, settings.turn(), settings.ice_transport_policy)
+    # TURN credentials are made per request: never from a cache.
+    return web.json_response({**ice, "answer_target_s": settings.answer_target_s},
+                             headers={"Cache-Control": "no-store"})
 
 
 async def login(request: web.Request) -> web.Response:

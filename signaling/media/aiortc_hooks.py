@@ -25,6 +25,8 @@ just far enough in (aiortc 1.16.0, read from its source):
   :func:`on_keyframe_request` wraps that method per instance, and
   :func:`request_keyframe` sends a PLI upstream with
   `RTCRtpReceiver._send_rtcp_pli(media_ssrc)`.
+- **ICE host sockets and announced addresses** (aioice 0.13.0) — see the
+  section before :func:`confine_ice`.
 - **negotiated codecs** — `RTCRtpTransceiver._codecs` (first = the one sent).
 
 :func:`check_aiortc` verifies the pinned version and that each of these
@@ -41,21 +43,27 @@ import inspect
 import logging
 import queue
 import re
-from collections.abc import Callable
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 import aiortc
 import av
-from aiortc import jitterbuffer, rtcrtpreceiver, rtcrtpsender
+from aiortc import RTCIceCandidate, jitterbuffer, rtcpeerconnection, rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs import g711, g722, opus, vpx
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+import ipaddress
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 logger = logging.getLogger(__name__)
 
 PINNED_AIORTC = "1.16.0"
 
+import aioice
+import aioice.candidate
+import aioice.ice
+import aioice.turn
 
 class EncodedFrame(NamedTuple):
     """One received encoded frame, made once and shared by every consumer.
@@ -64,6 +72,7 @@ class EncodedFrame(NamedTuple):
     a NamedTuple rather than a frozen dataclass because it is built several
     times faster, once per frame). `pts` is the RTP timestamp counted from 0,
     `time_base` the codec's shared ``1 / clock rate`` (see :func:`time_base`).
+from aiortc.rtcicetransport import RTCIceGatherer
     It is also what a sender packs (see :func:`sendable`).
     """
 
@@ -125,6 +134,7 @@ def check_aiortc() -> None:
     rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
     if "self._send_keyframe()" not in rtcp or "RTCP_PSFB_PLI" not in rtcp:
         problems.append("RTCRtpSender no longer calls _send_keyframe() on PLI/FIR")
+    _check_aioice(problems)
     nxt = inspect.getsource(RTCRtpSender._next_encoded_frame)
     if "self.__encoder.pack(data)" not in nxt or "isinstance(data, Frame)" not in nxt:
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet")
@@ -272,3 +282,118 @@ def negotiated_mime(transceiver: RTCRtpTransceiver) -> str | None:
     """The codec this transceiver sends (and the far end sends back), lower case."""
     codecs = [c for c in transceiver._codecs if c.name.lower() != "rtx"]
     return codecs[0].mimeType.lower() if codecs else None
+# -- ICE: host sockets in VW_UDP_PORTS, announced addresses ------------------------
+#
+# aioice 0.13.0 binds host candidates in `Connection.get_component_candidates`
+# (`loop.create_datagram_endpoint(..., local_addr=(address, 0))`: a port of the
+# OS's choice), then asks the STUN server about those sockets and allocates on
+# the TURN server. :func:`confine_ice` replaces that method on each of a peer
+# connection's aioice connections (found through `__iceTransports`, the set
+# `__gather` gathers on) with one that binds the host sockets through a
+# `HostBinder` (ports.PortRange.bind), asks STUN about them with aioice's own
+# `server_reflexive_candidate`, and leaves TURN to aioice's method called with
+# no host address. The TURN client socket is not a host candidate: it is an
+# outbound socket on an OS-chosen port, connected to the TURN server.
+# Announced addresses replace `RTCIceGatherer.getLocalCandidates` on the
+# instance: aiortc writes the answer's `a=candidate` and `c=` lines from it,
+# while aioice keeps pairing and checking with the real local candidates.
+
+PINNED_AIOICE = "0.13.0"
+_ICE_TRANSPORTS_ATTR = "_RTCPeerConnection__iceTransports"
+_CONFINED_ATTR = "_vw_confined"
+
+HostBinder = Callable[[str, Callable[[], Any]], Awaitable[tuple[asyncio.DatagramTransport, Any]]]
+
+
+def _check_aioice(problems: list[str]) -> None:
+    if aioice.__version__ != PINNED_AIOICE:
+        problems.append(f"aioice {aioice.__version__} installed, hooks written for {PINNED_AIOICE}")
+    component = inspect.getsource(aioice.ice.Connection.get_component_candidates)
+    for needle in ("local_addr=(address, 0)", "server_reflexive_candidate(protocol, self.stun_server)",
+                   "self._protocols += host_protocols", "if self.turn_server:", "relayed_candidate("):
+        if needle not in component:
+            problems.append(f"aioice Connection.get_component_candidates lacks {needle!r}")
+    gather = inspect.getsource(aioice.ice.Connection.gather_candidates)
+    if "self.get_component_candidates(component=component, addresses=addresses)" not in gather:
+        problems.append("aioice Connection.gather_candidates no longer calls get_component_candidates")
+    if "self.__iceTransports" not in inspect.getsource(aiortc.RTCPeerConnection._RTCPeerConnection__gather):
+        problems.append("RTCPeerConnection no longer gathers on __iceTransports")
+    if "self._connection.local_candidates" not in inspect.getsource(RTCIceGatherer.getLocalCandidates):
+        problems.append("RTCIceGatherer.getLocalCandidates no longer reads its aioice connection")
+    if "iceGatherer.getLocalCandidates()" not in inspect.getsource(rtcpeerconnection.add_transport_description):
+        problems.append("aiortc no longer writes the SDP's candidates from RTCIceGatherer.getLocalCandidates")
+
+
+def confine_ice(pc: aiortc.RTCPeerConnection, bind: HostBinder | None,
+                announced: Callable[[list[RTCIceCandidate]], list[RTCIceCandidate]] | None) -> None:
+    """Bind `pc`'s host sockets with `bind` and announce its candidates through `announced`.
+
+    Call between `setRemoteDescription` and `setLocalDescription` (the ICE
+    transports exist, gathering has not started); calling again after a
+    renegotiation takes in any new transport. None leaves that part to aiortc.
+    """
+    for ice_transport in getattr(pc, _ICE_TRANSPORTS_ATTR):
+        gatherer = ice_transport.iceGatherer
+        if getattr(gatherer, _CONFINED_ATTR, False) or gatherer.state != "new":
+            continue
+        setattr(gatherer, _CONFINED_ATTR, True)
+        if bind is not None:
+            connection = gatherer._connection
+            connection.get_component_candidates = functools.partial(_component_candidates, connection, bind)
+        if announced is not None:
+            local_candidates = gatherer.getLocalCandidates
+            gatherer.getLocalCandidates = lambda local_candidates=local_candidates: announced(local_candidates())
+
+
+async def _component_candidates(connection: aioice.Connection, bind: HostBinder, component: int,
+                                addresses: list[str], timeout: int = 5) -> list[aioice.Candidate]:
+    """aioice's `get_component_candidates`, with the host sockets bound by `bind` (see above)."""
+    host = []
+    try:
+        for address in addresses:
+            try:
+                transport, protocol = await bind(address, lambda: aioice.ice.StunProtocol(connection))
+            except OSError as exc:  # as aioice: an address that cannot be bound is skipped
+                logger.info("could not bind to %s: %s", address, exc)
+                continue
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, aioice.turn.UDP_SOCKET_BUFFER_SIZE)
+            local_host, local_port = transport.get_extra_info("sockname")[:2]
+            protocol.local_candidate = aioice.Candidate(
+                foundation=aioice.candidate.candidate_foundation("host", "udp", local_host),
+                component=component, transport="udp",
+                priority=aioice.candidate.candidate_priority(component, "host"),
+                host=local_host, port=local_port, type="host",
+            )
+            host.append(protocol)
+    except BaseException:
+        for protocol in host:
+            await protocol.close()
+        raise
+    connection._protocols += host
+    original = aioice.ice.Connection.get_component_candidates
+    relayed, reflexive = await asyncio.gather(
+        original(connection, component=component, addresses=[], timeout=timeout),  # TURN only
+        _reflexive_candidates(connection, host, timeout),
+    )
+    return [p.local_candidate for p in host] + reflexive + relayed
+
+
+async def _reflexive_candidates(connection: aioice.Connection, host: list[Any], timeout: float) -> list[aioice.Candidate]:
+    """Server-reflexive candidates of the IPv4 host sockets, as aioice asks its STUN server."""
+    if not connection.stun_server:
+        return []
+    tasks = [
+        asyncio.create_task(aioice.ice.server_reflexive_candidate(p, connection.stun_server))
+        for p in host
+        if ipaddress.ip_address(p.local_candidate.host).version == 4
+    ]
+    if not tasks:
+        return []
+    done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    return [task.result()[0] for task in done if task.exception() is None]
+
+

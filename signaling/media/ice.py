@@ -1,5 +1,6 @@
 """ICE settings: servers from configuration, the host addresses to gather on,
-and parsing of trickled browser candidates.
+the addresses announced for them (1:1 NAT), and parsing of trickled browser
+candidates.
 
 Never let aiortc fall back to its built-in public STUN server: every peer
 connection is built from :func:`rtc_configuration`, with an empty list when
@@ -8,13 +9,16 @@ none is configured.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceCandidate, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceCandidate, RTCIceServer, RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
+
+from .turn import TurnRest
 
 _CANDIDATE_TYPES = {"host", "srflx", "prflx", "relay"}
 _PROTOCOLS = {"udp", "tcp"}
@@ -22,8 +26,14 @@ _PROTOCOLS = {"udp", "tcp"}
 _AIOICE_GET_HOST_ADDRESSES: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
 
 
-def rtc_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
+ICE_TRANSPORT_POLICIES = ("all", "relay")
+
+
+def rtc_configuration(ice_servers: list[dict[str, Any]], transport_policy: str = "all") -> RTCConfiguration:
     """An RTCConfiguration with exactly these servers (none means none).
+
+    `transport_policy` ``"relay"`` gathers relay candidates only (a TURN
+    server is then needed), as a browser's ``iceTransportPolicy``.
 
     Max-bundle: with aiortc's default "balanced" policy a second video
     transceiver (the screen share) is born bundled onto the camera's transport,
@@ -36,7 +46,25 @@ def rtc_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
             if entry.get(key) is not None:
                 kwargs[key] = entry[key]
         servers.append(RTCIceServer(**kwargs))
-    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    if transport_policy not in ICE_TRANSPORT_POLICIES:
+        raise ValueError(f"ICE transport policy must be one of {ICE_TRANSPORT_POLICIES}, not {transport_policy!r}")
+    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+                            iceTransportPolicy=RTCIceTransportPolicy(transport_policy))
+
+
+def participant_ice(ice_servers: list[dict[str, Any]], turn: TurnRest | None, transport_policy: str) -> dict[str, Any]:
+    """The ICE part of `GET /api/config`: what a participant's peer connection is built with.
+
+    TURN servers with short-term credentials get fresh ones on every call;
+    `ice_expires_at` (unix seconds, None when nothing expires) tells a page
+    kept open longer to fetch them again.
+    """
+    servers = list(ice_servers) + ([turn.server()] if turn else [])
+    return {
+        "ice_servers": servers,
+        "ice_transport_policy": transport_policy,
+        "ice_expires_at": turn.expiry() if turn else None,
+    }
 
 
 def use_media_addresses(addresses: list[str] | None) -> None:
@@ -59,6 +87,71 @@ def use_media_addresses(addresses: list[str] | None) -> None:
         ]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+@dataclasses.dataclass(frozen=True)
+class AnnouncedAddresses:
+    """`VW_ANNOUNCED_ADDRESSES`: the public address announced for each local host address (1:1 NAT).
+
+    Entries are ``local=public`` pairs, or a bare ``public`` that stands for
+    every local address of its IP family not paired explicitly. Only host
+    candidates are rewritten (server-reflexive and relay candidates already
+    carry an outside address), and the local one is not announced beside it:
+    as Janus (`nat_1_1_mapping`, unless `keep_private_host`), Pion/LiveKit
+    (`NAT1To1IPs` for host candidates) and Kurento (`externalIPv4`) do. A
+    private address is unreachable for the callers outside, would only add
+    failing checks, and tells the world the inside addressing plan.
+    """
+
+    pairs: dict[str, str] = dataclasses.field(default_factory=dict)  # local -> public
+    every: dict[int, str] = dataclasses.field(default_factory=dict)  # IP version -> public
+
+    @classmethod
+    def parse(cls, entries: list[str]) -> AnnouncedAddresses:
+        """From the comma-separated entries; ValueError saying which one is wrong."""
+        pairs: dict[str, str] = {}
+        every: dict[int, str] = {}
+        for entry in entries:
+            local_text, equals, public_text = entry.partition("=")
+            public = _ip(public_text if equals else local_text, entry)
+            if not equals:
+                if public.version in every:
+                    raise ValueError(f"two bare IPv{public.version} addresses ({every[public.version]}, {public})")
+                every[public.version] = str(public)
+                continue
+            local = _ip(local_text, entry)
+            if local.version != public.version:
+                raise ValueError(f"{entry!r} maps an IPv{local.version} address to an IPv{public.version} one")
+            if str(local) in pairs:
+                raise ValueError(f"{local} is mapped twice")
+            pairs[str(local)] = str(public)
+        return cls(pairs, every)
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs or self.every)
+
+    def public(self, local: str) -> str | None:
+        """The address announced for host address `local`, or None to announce it as it is."""
+        try:
+            address = ipaddress.ip_address(local)
+        except ValueError:
+            return None
+        return self.pairs.get(str(address)) or self.every.get(address.version)
+
+    def announce(self, candidates: list[RTCIceCandidate]) -> list[RTCIceCandidate]:
+        """The candidates as they are announced: mapped host addresses replaced, the rest as they are."""
+        announced = []
+        for candidate in candidates:
+            public = self.public(candidate.ip) if candidate.type == "host" else None
+            announced.append(dataclasses.replace(candidate, ip=public) if public else candidate)
+        return announced
+
+
+def _ip(text: str, entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise ValueError(f"{entry.strip()!r}: {text.strip()!r} is not an IP address") from None
 
 
 def is_mdns_candidate(candidate: str) -> bool:

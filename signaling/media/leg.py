@@ -13,8 +13,9 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
+from . import aiortc_hooks
 from .errors import MediaError
-from .ice import is_mdns_candidate, parse_candidate
+from .ice import AnnouncedAddresses, is_mdns_candidate, parse_candidate
 from .relay import OutputTrack, Tap
 
 logger = logging.getLogger(__name__)
@@ -97,11 +98,17 @@ class Leg:
         on_closed: Callable[[Leg], None] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
+        *,
+        bind_host: aiortc_hooks.HostBinder | None = None,
+        announced: AnnouncedAddresses | None = None,
         self.owner = owner
         self._pc = RTCPeerConnection(configuration)
         self._on_closed = on_closed
         self._lock = asyncio.Lock()  # one offer at a time
         self._described = False  # a remote description has been applied
+        # Host sockets bound in VW_UDP_PORTS (ports.PortRange.bind) and VW_ANNOUNCED_ADDRESSES.
+        self._bind_host = bind_host
+        self._announced = announced.announce if announced else None
         self._pending: list[RTCIceCandidate] = []  # candidates that beat their offer
         self._pending_end = False
         self._taps: dict[RTCRtpTransceiver, Tap] = {}
@@ -218,7 +225,9 @@ class Leg:
                         t.direction = "sendrecv"
                         self._outputs[t] = output
                 await self._pc.setLocalDescription(await self._pc.createAnswer())
-            except MediaError:
+            except MediaError as exc:
+                if exc.code == "no_ports":  # gathering failed: the next offer gets a new leg
+                    await self.close()
                 raise
             except Exception as exc:  # aiortc raises several types; never leak them
                 if self._closed:
@@ -237,6 +246,7 @@ class Leg:
         if payload.get("candidate") in ("", None):
             if not self._described:
                 self._pending_end = True
+                aiortc_hooks.confine_ice(self._pc, self._bind_host, self._announced)
                 return
             await self._add(None)
             return

@@ -12,10 +12,12 @@ from . import aiortc_hooks
 from .bridge import PASSTHROUGH, RELAY_MODES, Bridge
 from .call import Call, Renegotiate
 from .errors import MediaError
-from .ice import rtc_configuration, use_media_addresses
+from .ice import AnnouncedAddresses, rtc_configuration, use_media_addresses
 from .leg import Leg
 from .monitor import Monitor
+from .ports import PortRange
 from .recorder import RECORDING, Recorder, RecordingResult
+from .turn import TurnRest
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,10 @@ class MediaPlane:
     is ``"passthrough"`` (forward encoded frames where the codecs match) or
     ``"transcode"`` (always decode and re-encode); recordings are written
     under `recordings_dir` and reported to `on_recorded` when their file
-    starts and again once finalized.
+    starts and again once finalized. `udp_ports` confines the legs' host
+    sockets to a range (VW_UDP_PORTS), `announced` rewrites the host
+    addresses their answers carry (VW_ANNOUNCED_ADDRESSES), and `turn` adds a
+    TURN server with short-term credentials, fresh for each leg.
     """
 
     def __init__(
@@ -46,11 +51,17 @@ class MediaPlane:
         recordings_dir: Path | None = None,
         on_recorded: OnRecorded | None = None,
     ) -> None:
+        udp_ports: tuple[int, int] | None = None,
+        announced: AnnouncedAddresses | None = None,
+        turn: TurnRest | None = None,
         aiortc_hooks.check_aiortc()  # refuse to start on an aiortc these hooks do not know
         if relay not in RELAY_MODES:
             raise ValueError(f"relay must be one of {RELAY_MODES}, not {relay!r}")
         self._ice_servers = list(ice_servers)
-        rtc_configuration(self._ice_servers)  # fail at start-up, not at the first call
+        self._turn = turn
+        rtc_configuration(self._leg_ice_servers())  # fail at start-up, not at the first call
+        self.ports = PortRange(*udp_ports) if udp_ports else None
+        self._announced = announced
         use_media_addresses(media_addresses)
         self.relay = relay
         self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
@@ -65,13 +76,17 @@ class MediaPlane:
         self._calls: dict[str, Call] = {}  # session id -> its call of several parties
 
     async def open_leg(self, owner: str) -> Leg:
-        leg = Leg(owner, rtc_configuration(self._ice_servers), on_closed=self._leg_closed)
+        leg = Leg(owner, rtc_configuration(self._leg_ice_servers()), on_closed=self._leg_closed,
+                  bind_host=self.ports.bind if self.ports else None, announced=self._announced)
         self._legs[leg.id] = leg
         return leg
 
     def get_leg(self, leg_id: str) -> Leg:
         try:
             return self._legs[leg_id]
+    def _leg_ice_servers(self) -> list[dict[str, Any]]:
+        return self._ice_servers + ([self._turn.server()] if self._turn else [])
+
         except KeyError:
             raise MediaError("no_leg", "no such leg") from None
 

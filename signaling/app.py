@@ -78,8 +78,8 @@ def make_app(settings: Settings) -> web.Application:
             udp_ports=settings.udp_ports,
             announced=settings.announced_addresses,
             turn=settings.turn(),
-        app[RETENTION] = RetentionJob(store, settings.recordings_dir, settings.recording_retention_days)
         )
+        app[RETENTION] = RetentionJob(store, settings.recordings_dir, settings.recording_retention_days)
         app[RETENTION].start()
         engine = SessionEngine(settings, store, media, app[keys.TOKENS], app[keys.TELEMETRY], sio.emit, writer)
         app[keys.ENGINE] = engine

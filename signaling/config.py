@@ -90,16 +90,15 @@ def _ice_servers() -> list[dict]:
     return servers
 
 
-def _media_addresses() -> list[str] | None:
 def _urls(server: dict) -> list:
     urls = server.get("urls")
     return urls if isinstance(urls, list) else [urls]
 
 
+def _media_addresses() -> list[str] | None:
     return _list_env("VW_MEDIA_ADDRESSES") or None  # None: all non-loopback interfaces (aioice's own choice)
 
 
-def _float_env(name: str, default: float) -> float:
 def _udp_ports() -> tuple[int, int] | None:
     from .media.ports import parse_port_range  # media imports aiortc: only when the server reads its settings
 
@@ -136,6 +135,7 @@ def _turn_urls() -> list[str]:
         raise ConfigError(f"VW_TURN_URLS: {exc}") from None
 
 
+def _float_env(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -220,14 +220,6 @@ class Settings:
     secret_key: str = field(default_factory=_secret_key)
     ice_servers: list[dict] = field(default_factory=_ice_servers)
     media_addresses: list[str] | None = field(default_factory=_media_addresses)
-    # Signed tokens expire after this many seconds (a working day plus margin).
-    token_ttl_s: int = field(default_factory=lambda: int(_float_env("VW_TOKEN_TTL_S", 12 * 3600)))
-    # The login cookie gets the Secure flag (set it whenever the pages are served over HTTPS).
-    cookie_secure: bool = field(default_factory=lambda: _flag_env("VW_COOKIE_SECURE", False))
-    # When set, GET /metrics needs `Authorization: Bearer <token>`.
-    metrics_token: str | None = field(default_factory=lambda: os.environ.get("VW_METRICS_TOKEN", "").strip() or None)
-    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (addresses or networks).
-    trusted_proxies: list[str] = field(default_factory=lambda: _networks_env("VW_TRUSTED_PROXIES"))
     # Firewalls and NAT (docs/operations.md): the UDP ports the legs' ICE host sockets bind in (None:
     # any port), the public addresses announced for local ones (1:1 NAT), the participants' ICE
     # transport policy ("relay": through TURN only), and TURN servers with short-term credentials made
@@ -238,6 +230,14 @@ class Settings:
     turn_urls: list[str] = field(default_factory=_turn_urls)
     turn_secret: str | None = field(default_factory=lambda: os.environ.get("VW_TURN_SECRET", "").strip() or None)
     turn_ttl_s: float = field(default_factory=lambda: _float_env("VW_TURN_TTL_S", 24 * 3600))
+    # Signed tokens expire after this many seconds (a working day plus margin).
+    token_ttl_s: int = field(default_factory=lambda: int(_float_env("VW_TOKEN_TTL_S", 12 * 3600)))
+    # The login cookie gets the Secure flag (set it whenever the pages are served over HTTPS).
+    cookie_secure: bool = field(default_factory=lambda: _flag_env("VW_COOKIE_SECURE", False))
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: str | None = field(default_factory=lambda: os.environ.get("VW_METRICS_TOKEN", "").strip() or None)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (addresses or networks).
+    trusted_proxies: list[str] = field(default_factory=lambda: _networks_env("VW_TRUSTED_PROXIES"))
     # Login attempts that did not succeed, per account (a success clears them) and per client
     # address, as `limits` strings; over either, 429 (docs/security.md).
     login_account_limits: str = field(default_factory=lambda: _limits_env("VW_LOGIN_ACCOUNT_LIMITS", "5/minute;20/hour"))
@@ -318,14 +318,6 @@ class Settings:
     demo: bool = False
     static_root: Path = STATIC_ROOT
 
-    def base_url(self) -> str:
-        """The address links to this server start with (VW_PUBLIC_URL, else host and port)."""
-        return self.public_url or f"http://{self.host}:{self.port}"
-
-    def journal_path(self) -> Path:
-        """One journal per database, so servers on different databases never share one."""
-        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
-        return self.var_dir / "journal" / f"sessions-{digest}.jsonl"
     def __post_init__(self) -> None:
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise ConfigError("VW_TURN_URLS and VW_TURN_SECRET go together (for static TURN credentials use "
@@ -345,3 +337,11 @@ class Settings:
             return None
         return TurnRest(tuple(self.turn_urls), self.turn_secret, self.turn_ttl_s)
 
+    def base_url(self) -> str:
+        """The address links to this server start with (VW_PUBLIC_URL, else host and port)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def journal_path(self) -> Path:
+        """One journal per database, so servers on different databases never share one."""
+        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return self.var_dir / "journal" / f"sessions-{digest}.jsonl"

@@ -40,6 +40,7 @@ import asyncio
 import fractions
 import functools
 import inspect
+import ipaddress
 import logging
 import queue
 import re
@@ -47,23 +48,23 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
+import aioice
+import aioice.candidate
+import aioice.ice
+import aioice.turn
 import aiortc
 import av
 from aiortc import RTCIceCandidate, jitterbuffer, rtcpeerconnection, rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs import g711, g722, opus, vpx
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
-import ipaddress
+from aiortc.rtcicetransport import RTCIceGatherer
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 logger = logging.getLogger(__name__)
 
 PINNED_AIORTC = "1.16.0"
 
-import aioice
-import aioice.candidate
-import aioice.ice
-import aioice.turn
 
 class EncodedFrame(NamedTuple):
     """One received encoded frame, made once and shared by every consumer.
@@ -72,7 +73,6 @@ class EncodedFrame(NamedTuple):
     a NamedTuple rather than a frozen dataclass because it is built several
     times faster, once per frame). `pts` is the RTP timestamp counted from 0,
     `time_base` the codec's shared ``1 / clock rate`` (see :func:`time_base`).
-from aiortc.rtcicetransport import RTCIceGatherer
     It is also what a sender packs (see :func:`sendable`).
     """
 
@@ -114,6 +114,7 @@ def check_aiortc() -> None:
     problems: list[str] = []
     if aiortc.__version__ != PINNED_AIORTC:
         problems.append(f"aiortc {aiortc.__version__} installed, hooks written for {PINNED_AIORTC}")
+    _check_aioice(problems)
     init = inspect.getsource(RTCRtpReceiver.__init__)
     for needle in ("self.__decoder_queue: queue.Queue", "self.__decoder_thread", "self.__rtx_ssrc"):
         if needle not in init:
@@ -134,7 +135,6 @@ def check_aiortc() -> None:
     rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
     if "self._send_keyframe()" not in rtcp or "RTCP_PSFB_PLI" not in rtcp:
         problems.append("RTCRtpSender no longer calls _send_keyframe() on PLI/FIR")
-    _check_aioice(problems)
     nxt = inspect.getsource(RTCRtpSender._next_encoded_frame)
     if "self.__encoder.pack(data)" not in nxt or "isinstance(data, Frame)" not in nxt:
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet")
@@ -278,10 +278,6 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
 
 
-def negotiated_mime(transceiver: RTCRtpTransceiver) -> str | None:
-    """The codec this transceiver sends (and the far end sends back), lower case."""
-    codecs = [c for c in transceiver._codecs if c.name.lower() != "rtx"]
-    return codecs[0].mimeType.lower() if codecs else None
 # -- ICE: host sockets in VW_UDP_PORTS, announced addresses ------------------------
 #
 # aioice 0.13.0 binds host candidates in `Connection.get_component_candidates`
@@ -397,3 +393,7 @@ async def _reflexive_candidates(connection: aioice.Connection, host: list[Any], 
     return [task.result()[0] for task in done if task.exception() is None]
 
 
+def negotiated_mime(transceiver: RTCRtpTransceiver) -> str | None:
+    """The codec this transceiver sends (and the far end sends back), lower case."""
+    codecs = [c for c in transceiver._codecs if c.name.lower() != "rtx"]
+    return codecs[0].mimeType.lower() if codecs else None

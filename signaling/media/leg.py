@@ -96,19 +96,19 @@ class Leg:
         owner: str,
         configuration: RTCConfiguration,
         on_closed: Callable[[Leg], None] | None = None,
-    ) -> None:
-        self.id = uuid.uuid4().hex
         *,
         bind_host: aiortc_hooks.HostBinder | None = None,
         announced: AnnouncedAddresses | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex
         self.owner = owner
         self._pc = RTCPeerConnection(configuration)
-        self._on_closed = on_closed
-        self._lock = asyncio.Lock()  # one offer at a time
-        self._described = False  # a remote description has been applied
         # Host sockets bound in VW_UDP_PORTS (ports.PortRange.bind) and VW_ANNOUNCED_ADDRESSES.
         self._bind_host = bind_host
         self._announced = announced.announce if announced else None
+        self._on_closed = on_closed
+        self._lock = asyncio.Lock()  # one offer at a time
+        self._described = False  # a remote description has been applied
         self._pending: list[RTCIceCandidate] = []  # candidates that beat their offer
         self._pending_end = False
         self._taps: dict[RTCRtpTransceiver, Tap] = {}
@@ -216,6 +216,7 @@ class Leg:
             try:
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
                 self._described = True
+                aiortc_hooks.confine_ice(self._pc, self._bind_host, self._announced)
                 for t in self._pc.getTransceivers():
                     if t.kind in ("audio", "video") and t not in self._outputs:
                         # Created by the offer as recvonly: answer sendrecv, with a
@@ -246,7 +247,6 @@ class Leg:
         if payload.get("candidate") in ("", None):
             if not self._described:
                 self._pending_end = True
-                aiortc_hooks.confine_ice(self._pc, self._bind_host, self._announced)
                 return
             await self._add(None)
             return

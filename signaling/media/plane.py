@@ -50,10 +50,10 @@ class MediaPlane:
         relay: str = PASSTHROUGH,
         recordings_dir: Path | None = None,
         on_recorded: OnRecorded | None = None,
-    ) -> None:
         udp_ports: tuple[int, int] | None = None,
         announced: AnnouncedAddresses | None = None,
         turn: TurnRest | None = None,
+    ) -> None:
         aiortc_hooks.check_aiortc()  # refuse to start on an aiortc these hooks do not know
         if relay not in RELAY_MODES:
             raise ValueError(f"relay must be one of {RELAY_MODES}, not {relay!r}")
@@ -81,12 +81,12 @@ class MediaPlane:
         self._legs[leg.id] = leg
         return leg
 
-    def get_leg(self, leg_id: str) -> Leg:
-        try:
-            return self._legs[leg_id]
     def _leg_ice_servers(self) -> list[dict[str, Any]]:
         return self._ice_servers + ([self._turn.server()] if self._turn else [])
 
+    def get_leg(self, leg_id: str) -> Leg:
+        try:
+            return self._legs[leg_id]
         except KeyError:
             raise MediaError("no_leg", "no such leg") from None
 

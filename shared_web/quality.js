@@ -11,7 +11,10 @@ import { t, onLangChange } from "./i18n.js";
 import { el } from "./dom.js";
 
 export const PARTIES = ["caller", "specialist"];
-const BARS = { good: 3, fair: 2, poor: 1 };
+const BARS = { good: 3, fair: 2, poor: 1, unknown: 0 };
+// No figures for this long (on hold, a leg reconnecting, sampling off): the level is no longer
+// known, and the bars say so instead of showing an old level (the server samples every 1-10 s).
+export const STALE_MS = 12_000;
 
 const other = (party) => (party === "caller" ? "specialist" : "caller");
 /** The own party first: "Your network is weak" comes before the other side's. */
@@ -38,10 +41,12 @@ const whoseKey = (party, self) => (party === self ? "self" : party);
 
 /** One party's signal bars: three bars, as many lit as the level is good, named for screen readers. */
 class Signal {
-  constructor(party, self) {
+  constructor(party, self, staleMs) {
     this.party = party;
     this.self = self;
+    this.staleMs = staleMs;
     this.msg = null;
+    this.at = 0;
     this.bars = el("span", { class: "signal-bars", "aria-hidden": "true" }, [1, 2, 3].map((n) => el("i", { "data-bar": n })));
     this.name = el("span", { class: "signal-name", "aria-hidden": "true" });
     this.node = el("span", { class: "signal", role: "img", "data-party": party, hidden: true }, this.bars, this.name);
@@ -49,6 +54,7 @@ class Signal {
 
   update(msg) {
     this.msg = msg;
+    this.at = performance.now();
     this.render();
   }
 
@@ -57,16 +63,23 @@ class Signal {
     this.render();
   }
 
+  /** The level shown: the last one received, or "unknown" once it is too old to stand for now. */
+  get level() {
+    if (!this.msg) return null;
+    if (performance.now() - this.at > this.staleMs) return "unknown";
+    return BARS[this.msg.level] ? this.msg.level : "fair";
+  }
+
   render() {
     const msg = this.msg;
     this.node.hidden = !msg;
     if (!msg) return;
-    const level = BARS[msg.level] ? msg.level : "fair";
+    const level = this.level;
     this.node.dataset.level = level;
     for (const bar of this.bars.children) bar.classList.toggle("lit", Number(bar.dataset.bar) <= BARS[level]);
     this.name.textContent = t(whoKey(this.party, this.self));
     this.node.setAttribute("aria-label", t(`quality.aria.${whoseKey(this.party, this.self)}`, { level: t(`quality.level.${level}`) }));
-    this.node.title = qualityFigures(msg);
+    this.node.title = level === "unknown" ? t("quality.stale") : qualityFigures(msg);
   }
 }
 
@@ -77,10 +90,10 @@ class Signal {
  * suggestion until that side recovers and weakens again, or the next call.
  */
 export class QualityView {
-  constructor(box, { self, camera }) {
+  constructor(box, { self, camera, staleMs = STALE_MS }) {
     this.self = self;
     this.camera = camera;
-    this.signals = Object.fromEntries(PARTIES.slice().sort(selfFirst(self)).map((p) => [p, new Signal(p, self)]));
+    this.signals = Object.fromEntries(PARTIES.slice().sort(selfFirst(self)).map((p) => [p, new Signal(p, self, staleMs)]));
     this.dismissed = new Set();
     this.weakText = el("span", { class: "quality-weak-text" });
     this.hint = el("span", { class: "quality-weak-hint" });
@@ -92,6 +105,8 @@ export class QualityView {
     this.box = el("span", { class: "signals", role: "group" }, this.label, Object.values(this.signals).map((s) => s.node));
     box.append(this.box, this.weak);
     if (camera) new MutationObserver(() => this.render()).observe(camera, { attributes: true, attributeFilter: ["aria-pressed", "disabled"] });
+    // Figures age without a message: look again while any are shown.
+    setInterval(() => { if (Object.values(this.signals).some((s) => s.msg)) this.render(); }, Math.min(2000, staleMs / 2));
   }
 
   update(msg) {
@@ -110,7 +125,7 @@ export class QualityView {
 
   /** The sides whose level is poor now, the own first. */
   weakParties() {
-    return Object.values(this.signals).filter((s) => s.msg && s.msg.level === "poor").map((s) => s.party);
+    return Object.values(this.signals).filter((s) => s.level === "poor").map((s) => s.party);
   }
 
   cameraIsOn() {
@@ -193,14 +208,14 @@ export class VideoPauseNotice {
  * Returns `{quality(msg), video(msg), clear()}`: the page hands its `call:quality` and
  * `call:video` of the current call to the first two and calls `clear()` when the call ends.
  */
-export function mountQuality(stage, { self, camera }) {
+export function mountQuality(stage, { self, camera, staleMs }) {
   const box = el("div", { class: "quality-line", id: "quality-line", "data-self": self });
   const own = el("p", { class: "quality-own-paused", id: "own-video-paused", role: "status", "aria-live": "polite", hidden: true });
   const overlay = el("div", { class: "overlay soft video-paused-overlay", id: "video-paused", role: "status", "aria-live": "polite", hidden: true },
     el("div", { class: "overlay-icon pause-icon", "aria-hidden": "true" }), el("strong"), el("span"));
   stage.append(overlay);
   stage.after(box);
-  const view = new QualityView(box, { self, camera });
+  const view = new QualityView(box, { self, camera, staleMs });
   box.append(own);
   const notice = new VideoPauseNotice(overlay, own, { self, stage });
   onLangChange(() => { view.render(); notice.render(); });

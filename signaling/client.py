@@ -78,14 +78,21 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
-class BarTrack(VideoStreamTrack):
-    """A gray gradient with a white bar sweeping across, 30 fps (cheap to make)."""
+# Chroma (U, V) of the colours a BarTrack can be tinted with; tests tell parties apart by them.
+COLOURS = {"red": (90, 240), "green": (54, 34), "blue": (240, 110), "yellow": (16, 146)}
 
-    def __init__(self, width: int = 320, height: int = 240) -> None:
+
+class BarTrack(VideoStreamTrack):
+    """A gray gradient with a white bar sweeping across, 30 fps (cheap to make); `colour` tints it."""
+
+    def __init__(self, width: int = 320, height: int = 240, colour: str | None = None) -> None:
         super().__init__()
         self.width, self.height = width, height
         yuv = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
         yuv[:height] = np.linspace(16, 160, width, dtype=np.uint8)[None, :]
+        if colour is not None:
+            u, v = COLOURS[colour]
+            yuv[height:height + height // 4], yuv[height + height // 4:] = u, v
         self._base = yuv
         self._count = 0
 
@@ -217,6 +224,53 @@ class EncodedTrack(MediaStreamTrack):
         return packet
 
 
+# -- what arrives, per m-line ------------------------------------------------------
+
+
+def colour_of(frame: VideoFrame) -> str | None:
+    """The name of the COLOURS entry nearest the picture's mean chroma (None: a gray picture)."""
+    yuv = frame.to_ndarray(format="yuv420p")
+    h = frame.height
+    u, v = float(yuv[h:h + h // 4].mean()), float(yuv[h + h // 4:].mean())
+    name, (cu, cv) = min(COLOURS.items(), key=lambda c: (c[1][0] - u) ** 2 + (c[1][1] - v) ** 2)
+    return name if (cu - u) ** 2 + (cv - v) ** 2 < 40 ** 2 else None
+
+
+def pitch_of(frame: AudioFrame) -> float:
+    """The strongest frequency of an audio frame, in Hz (ToneTracks are told apart by it)."""
+    samples = frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels))[:, 0]
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum[1:]) + 1) * frame.sample_rate / len(samples)
+
+
+class Reception:
+    """Decoded frames a peer connection receives, per mid: counts, the pictures' colour, the tone's pitch.
+
+    `by_mid[mid]` = {"kind", "frames", "colour" (last picture, see COLOURS), "pitch" (last audio frame, Hz)}.
+    The colour and pitch are worked out for every 5th frame (cheap enough for a test peer).
+    """
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
+        self.pc = pc
+        self.by_mid: dict[str, dict[str, Any]] = {}
+
+    def add(self, track: MediaStreamTrack, frame: Any) -> None:
+        """Count one decoded frame of `track`."""
+        transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        if transceiver is None or transceiver.mid is None:
+            return
+        seen = self.by_mid.setdefault(transceiver.mid, {"kind": track.kind, "frames": 0, "colour": None, "pitch": None})
+        seen["frames"] += 1
+        if seen["frames"] % 5 == 1:
+            if track.kind == "video":
+                seen["colour"] = colour_of(frame)
+            else:
+                seen["pitch"] = pitch_of(frame)
+
+    def frames(self) -> dict[str, int]:
+        return {mid: seen["frames"] for mid, seen in self.by_mid.items()}
+
+
 # -- participants ----------------------------------------------------------------
 
 
@@ -234,7 +288,13 @@ class Participant:
         self.timeout = timeout
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("*", self._on_event, namespace=self.namespace)
+        self.sio.on("rtc:renegotiate", self._on_renegotiate, namespace=self.namespace)
         self.pc: RTCPeerConnection | None = None
+        # What the leg sends without a clip (set before open_leg): the bar's tint (COLOURS) and the tone's pitch.
+        self.colour: str | None = None
+        self.pitch = 440.0
+        self.reception: Reception | None = None  # decoded frames per mid, while the leg is open
+        self._offering = asyncio.Lock()  # one offer at a time
         self.received: dict[str, int] = {"audio": 0, "video": 0}
         self.first_frame_at: dict[str, float] = {}
         self.leg_connected_at: float | None = None
@@ -311,10 +371,8 @@ class Participant:
     async def open_leg(self, *, screen: bool = False) -> None:
         """Open this participant's leg: offer mic + camera (+ screen), apply the answer."""
         self.pc = pc = await self._new_peer_connection()
-        if self.clip is not None:
-            self._tracks = [EncodedTrack(self.clip, "audio"), EncodedTrack(self.clip, "video")]
-        else:
-            self._tracks = [ToneTrack(), BarTrack()] + ([BarTrack()] if screen else [])
+        self.reception = Reception(pc)
+        self._tracks = self._sending_tracks(screen)
         for track in self._tracks:
             transceiver = pc.addTransceiver(track, direction="sendrecv")
             if self.clip is not None:
@@ -330,6 +388,36 @@ class Participant:
         # Our candidates were all in the offer: tell the server there are no more.
         mid = pc.getTransceivers()[0].mid
         await self._call("rtc:candidate", {"candidate": "", "sdpMid": mid, "sdpMLineIndex": 0})
+
+    def _sending_tracks(self, screen: bool) -> list[MediaStreamTrack]:
+        """What the leg sends: the clip, else a tone and a moving bar (+ a screen); subclasses choose others."""
+        if self.clip is not None:
+            return [EncodedTrack(self.clip, "audio"), EncodedTrack(self.clip, "video")]
+        return [ToneTrack(self.pitch), BarTrack(colour=self.colour)] + ([BarTrack()] if screen else [])
+
+    async def _on_renegotiate(self, data: Any = None) -> dict[str, Any]:
+        """The server's `rtc:renegotiate {audio, video}`: add that many receive-only m-lines and offer again."""
+        await self._on_event("rtc:renegotiate", data)
+        counts = data if isinstance(data, dict) else {}
+        audio, video = counts.get("audio", 0), counts.get("video", 0)
+        if not all(isinstance(n, int) and 0 <= n <= 8 for n in (audio, video)):
+            return {"ok": False, "error": {"code": "invalid_value", "message": "audio and video: 0 to 8"}}
+        if self.pc is None:
+            return {"ok": False, "error": {"code": "no_leg", "message": "no media leg to renegotiate"}}
+        async with self._offering:
+            pc = self.pc
+            for kind in ["audio"] * audio + ["video"] * video:
+                pc.addTransceiver(kind, direction="recvonly")
+                self._added_line(kind)
+            await pc.setLocalDescription(await pc.createOffer())
+            ack = await self._call("rtc:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+            if not isinstance(ack, dict) or not ack.get("ok"):
+                return {"ok": False, "error": (ack or {}).get("error") if isinstance(ack, dict) else None}
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["sdp"], type="answer"))
+        return {"ok": True}
+
+    def _added_line(self, kind: str) -> None:
+        """A receive-only m-line was added by a renegotiation (subclasses keep a list of them)."""
 
     def _on_leg_state(self) -> None:
         if self.pc is not None and self.pc.connectionState == "connected" and self.leg_connected_at is None:
@@ -368,9 +456,11 @@ class Participant:
         async def consume() -> None:
             with contextlib.suppress(MediaStreamError):
                 while True:
-                    await track.recv()
+                    frame = await track.recv()
                     self.first_frame_at.setdefault(track.kind, time.monotonic())
                     self.received[track.kind] = self.received.get(track.kind, 0) + 1
+                    if self.reception is not None:
+                        self.reception.add(track, frame)
 
         task = asyncio.ensure_future(consume())
         self._tasks.add(task)
@@ -534,15 +624,23 @@ class Administrator(_Staff):
                          timeout=timeout)
         self.slots: list[dict[str, Any]] = []
 
-    async def open_monitor_leg(self, *, screens: bool = False, send: EncodedClip | None = None) -> None:
-        """Open the receive-only monitor leg (with `send`, offer sendrecv and play that clip: tests only)."""
+    async def open_monitor_leg(self, *, screens: bool = False, send: EncodedClip | None = None,
+                               speak: bool = False) -> None:
+        """Open the receive-only monitor leg (with `send`, offer sendrecv and play that clip: tests only).
+
+        With `speak` (whisper and barge), the first audio and video m-lines are sendrecv and carry a
+        tone at :attr:`pitch` and a bar tinted :attr:`colour`; the others stay receive-only.
+        """
         self.pc = pc = await self._new_peer_connection()
         kinds = ["audio", "video", "audio", "video"] + (["video", "video"] if screens else [])
         self.slots = [{"name": name, "kind": kind, "frames": 0, "keyframes": 0, "size": None}
                       for name, kind in zip(self.SLOT_NAMES, kinds)]
-        for kind in kinds:
+        for index, kind in enumerate(kinds):
             if send is not None:
                 pc.addTransceiver(EncodedTrack(send, kind), direction="sendrecv")
+            elif speak and index < 2:
+                self._tracks.append(ToneTrack(self.pitch) if kind == "audio" else BarTrack(colour=self.colour))
+                pc.addTransceiver(self._tracks[-1], direction="sendrecv")
             else:
                 pc.addTransceiver(kind, direction="recvonly")
         pc.on("track", self._count_slot)
@@ -575,8 +673,12 @@ class Administrator(_Staff):
         """Frames received so far, by m-line name."""
         return {slot["name"]: slot["frames"] for slot in self.slots}
 
-    async def monitor_start(self, call_id: str) -> dict[str, Any]:
-        return await self._call("monitor:start", {"call_id": call_id})
+    def _added_line(self, kind: str) -> None:
+        self.slots.append({"name": f"added {kind} {len(self.slots)}", "kind": kind, "frames": 0, "keyframes": 0,
+                           "size": None})
+
+    async def monitor_start(self, call_id: str, mode: str | None = None) -> dict[str, Any]:
+        return await self._call("monitor:start", {"call_id": call_id, **({"mode": mode} if mode else {})})
 
     async def monitor_stop(self, call_id: str | None = None) -> dict[str, Any]:
         return await self._call("monitor:stop", {"call_id": call_id} if call_id else {})

@@ -15,67 +15,13 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-import numpy as np
-from av import AudioFrame, VideoFrame
-
-from signaling.client import BarTrack, ToneTrack
+from signaling.client import BarTrack, Reception, ToneTrack
 from signaling.media import Leg, MediaError, MediaPlane, rtc_configuration, use_media_addresses
-
-# Chroma (U, V) of the colours the parties' bars are tinted with.
-COLOURS = {"red": (90, 240), "green": (54, 34), "blue": (240, 110), "yellow": (16, 146)}
 
 COLOUR = {"caller": "red", "specialist:1": "green", "specialist:2": "blue", "supervisor:9": "yellow",
           "specialist:3": "yellow"}
 PITCH = {"caller": 400.0, "specialist:1": 800.0, "specialist:2": 1200.0, "supervisor:9": 1600.0,
          "specialist:3": 2000.0}
-
-
-class ColourTrack(BarTrack):
-    """The moving bar, tinted."""
-
-    def __init__(self, colour: str) -> None:
-        super().__init__(160, 120)
-        u, v = COLOURS[colour]
-        self._base[self.height:self.height + self.height // 4], self._base[self.height + self.height // 4:] = u, v
-
-
-def colour_of(frame: VideoFrame) -> str | None:
-    """The COLOURS entry nearest the picture's mean chroma (None: none is near)."""
-    yuv = frame.to_ndarray(format="yuv420p")
-    h = frame.height
-    u, v = float(yuv[h:h + h // 4].mean()), float(yuv[h + h // 4:].mean())
-    name, (cu, cv) = min(COLOURS.items(), key=lambda c: (c[1][0] - u) ** 2 + (c[1][1] - v) ** 2)
-    return name if (cu - u) ** 2 + (cv - v) ** 2 < 40 ** 2 else None
-
-
-def pitch_of(frame: AudioFrame) -> float:
-    """The strongest frequency of an audio frame, in Hz."""
-    samples = frame.to_ndarray().astype(np.float64).reshape(-1, len(frame.layout.channels))[:, 0]
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(np.argmax(spectrum[1:]) + 1) * frame.sample_rate / len(samples)
-
-
-class Reception:
-    """Decoded frames per mid: counts, the last picture's colour, the last tone's pitch (every 5th frame)."""
-
-    def __init__(self, pc: RTCPeerConnection) -> None:
-        self.pc = pc
-        self.by_mid: dict[str, dict] = {}
-
-    def add(self, track, frame) -> None:
-        transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
-        if transceiver is None or transceiver.mid is None:
-            return
-        seen = self.by_mid.setdefault(transceiver.mid, {"kind": track.kind, "frames": 0, "colour": None, "pitch": None})
-        seen["frames"] += 1
-        if seen["frames"] % 5 == 1:
-            if track.kind == "video":
-                seen["colour"] = colour_of(frame)
-            else:
-                seen["pitch"] = pitch_of(frame)
-
-    def frames(self) -> dict[str, int]:
-        return {mid: seen["frames"] for mid, seen in self.by_mid.items()}
 
 
 class Peer:
@@ -90,7 +36,7 @@ class Peer:
             if direction == "recvonly":
                 self.pc.addTransceiver(kind, direction="recvonly")
             else:
-                track = ToneTrack(PITCH[party]) if kind == "audio" else ColourTrack(COLOUR[party])
+                track = ToneTrack(PITCH[party]) if kind == "audio" else BarTrack(160, 120, colour=COLOUR[party])
                 self.pc.addTransceiver(track, direction=direction)
         self.pc.on("track", self._consume)
         self.leg: Leg | None = None

@@ -60,7 +60,7 @@ from harness import (  # noqa: E402  (bench/harness.py)
     publish,
     running_server)
 from camera import CameraTrack, CountedTone, frames_sent  # noqa: E402
-from netem import Impairment, ice_connection  # noqa: E402
+from netem import Impairment, Link, ice_connection  # noqa: E402
 from report import machine  # noqa: E402
 
 from signaling.client import Caller, Participant, Specialist  # noqa: E402
@@ -155,6 +155,25 @@ class Watch:
         self.audio_played.clear()
         self.audio_rtp.clear()
 
+    def figures(self, phases: dict[str, float], sent: dict[str, int]) -> dict[str, Any]:
+        """What arrived while impaired (and how it recovered after), against what was `sent` meanwhile."""
+        during = (phases["impaired"], phases["cleared"])
+        clean_fps = fps(self.video, phases["start"], phases["impaired"])
+        frozen, count = freezes(self.video, *during)
+        audio = audio_figures(self.audio_rtp, phases)
+        return {
+            "audio_delivered": audio.get("delivered"),
+            "audio_played": sum(during[0] <= t < during[1] for t in self.audio_played) / max(sent.get("audio", 1), 1),
+            "video_decoded": sum(during[0] <= t < during[1] for t in self.video),
+            "fps_clean": clean_fps,
+            "fps_impaired": fps(self.video, *during),
+            "frozen_s": frozen,
+            "freezes": count,
+            "recovery_s": recovery(self.video, phases["cleared"], phases["end"], 0.8 * clean_fps),
+            "delay_during_ms": audio.get("delay_during_ms"),
+            "delay_after_ms": audio.get("delay_after_ms"),
+        }
+
 
 def payload_kinds(pc: Any) -> dict[int, str]:
     """RTP payload type -> "audio", "video" or "rtx", from the negotiated SDP (both sides agree)."""
@@ -240,6 +259,7 @@ class Result:
     scenario: Scenario
     mode: str
     figures: dict[str, Any]
+    receiver: str = "aiortc"
 
 
 # -- one scenario -------------------------------------------------------------------------
@@ -261,14 +281,57 @@ async def sample(sender: Participant, targets: list[tuple[float, int]], lags: li
                 targets.append((time.monotonic(), target))
 
 
-async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spec_watch: Watch | None,
-                       spec_imp: Impairment | None, args: argparse.Namespace) -> dict[str, Any]:
-    """One call through `scenario`; the specialist is signed in, ready, its leg open (and watched if it receives)."""
-    receives = scenario.downlink
-    caller: Caller = (CameraCaller if receives == "specialist" else Caller)(url, media_addresses=ADDRESSES)
+def link_figures(link: Link, seconds: float, kinds: dict[int, str]) -> dict[str, Any]:
+    """What was offered onto the impaired link while impaired: kbit/s, the RTX and dropped shares."""
+    c = link.counters
+    offered = sum(c.offered_bytes.values()) or 1
+    rtx = sum(n for kind, n in c.offered_bytes.items()
+              if kind.startswith("rtp:") and kinds.get(int(kind[4:])) == "rtx")
+    return {
+        "offered_kbps": offered * 8 / 1000 / seconds,
+        "delivered_kbps": c.delivered_kbps(seconds),
+        "rtx_share": rtx / offered,
+        "dropped_share": (sum(c.dropped.values()) + sum(c.lost.values())) / (sum(c.offered.values()) or 1),
+    }
+
+
+async def timeline(sender: Participant, link: Link, probe: Any, kinds: Callable[[], dict[int, str]],
+                   scenario: Scenario, args: argparse.Namespace) -> dict[str, Any]:
+    """Clean, impaired, clean again, on a call whose media flows; the figures of `probe` (what the
+    receiver got: `figures(phases, sent)`), of the link and of the sender."""
     targets: list[tuple[float, int]] = []
     lags: list[float] = []
-    sampler: asyncio.Task | None = None
+    sampler = asyncio.ensure_future(sample(sender, targets, lags))
+    try:
+        phases = {"start": time.monotonic()}
+        await asyncio.sleep(args.pre)
+        phases["impaired"] = time.monotonic()
+        sent_before = frames_sent(sender._tracks)
+        link.counters.reset()
+        link.set(**scenario.link)
+        await asyncio.sleep(args.impaired)
+        link.clear()
+        phases["cleared"] = time.monotonic()
+        sent = {k: v - sent_before.get(k, 0) for k, v in frames_sent(sender._tracks).items()}
+        found = link_figures(link, phases["cleared"] - phases["impaired"], kinds())
+        await asyncio.sleep(args.post)
+        phases["end"] = time.monotonic()
+    finally:
+        sampler.cancel()
+    found.update(probe.figures(phases, sent))
+    found["video_sent"] = sent.get("video", 0)
+    in_window = [t for at, t in targets if phases["impaired"] <= at < phases["cleared"]]
+    found["target_kbps"] = (min(in_window) / 1000, max(in_window) / 1000) if in_window else None
+    found["lag_p99_ms"] = percentile(lags, 99) * 1000 if lags else None
+    return found
+
+
+async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spec_watch: Watch | None,
+                       spec_imp: Impairment | None, args: argparse.Namespace) -> dict[str, Any]:
+    """One call through `scenario` to an aiortc receiver; the specialist is signed in, ready, its leg
+    open (and, when it receives, watched and impaired)."""
+    receives = scenario.downlink
+    caller: Caller = (CameraCaller if receives == "specialist" else Caller)(url, media_addresses=ADDRESSES)
     try:
         await caller.connect()
         await caller.open_leg()
@@ -284,33 +347,8 @@ async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spe
         await caller.wait_for("call:connected", timeout=20)
         watch.reset()
         await receiver.wait_media(30, 30, timeout=20)
-        sent_at = lambda: frames_sent(sender._tracks)  # noqa: E731
-        sampler = asyncio.ensure_future(sample(sender, targets, lags))
-        phases = {"start": time.monotonic()}
-        await asyncio.sleep(args.pre)
-        phases["impaired"] = time.monotonic()
-        sent_before = sent_at()
-        imp.inbound.counters.reset()
-        imp.inbound.set(**scenario.link)
-        await asyncio.sleep(args.impaired)
-        imp.inbound.clear()
-        phases["cleared"] = time.monotonic()
-        sent_during = {k: v - sent_before.get(k, 0) for k, v in sent_at().items()}
-        link = imp.inbound.counters
-        link_seconds = phases["cleared"] - phases["impaired"]
-        offered = dict(link.offered_bytes)
-        delivered_kbps = link.delivered_kbps(link_seconds)
-        dropped = sum(link.dropped.values()) + sum(link.lost.values())
-        await asyncio.sleep(args.post)
-        phases["end"] = time.monotonic()
-        found = figures(watch, phases, sent_during, targets, payload_kinds(receiver.pc), offered, dropped,
-                        sum(link.offered.values()) or 1, link_seconds)
-        found["lag_p99_ms"] = percentile(lags, 99) * 1000
-        found["delivered_kbps"] = delivered_kbps
-        return found
+        return await timeline(sender, imp.inbound, watch, lambda: payload_kinds(receiver.pc), scenario, args)
     finally:
-        if sampler is not None:
-            sampler.cancel()
         if caller.call_id:
             with contextlib.suppress(Exception):
                 await caller.hangup()
@@ -318,35 +356,6 @@ async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spe
                 ended = await specialist.wait_for("call:ended", timeout=10)
                 await specialist.wrapup(ended.get("call_id", caller.call_id), notes="impairment bench")
         await caller.close()
-
-
-def figures(watch: Watch, phases: dict[str, float], sent: dict[str, int], targets: list[tuple[float, int]],
-            kinds: dict[int, str], offered: dict[str, int], dropped: int, offered_packets: int,
-            link_seconds: float) -> dict[str, Any]:
-    during = (phases["impaired"], phases["cleared"])
-    clean_fps = fps(watch.video, phases["start"], phases["impaired"])
-    frozen, count = freezes(watch.video, *during)
-    rtx = sum(n for kind, n in offered.items() if kind.startswith("rtp:") and kinds.get(int(kind[4:])) == "rtx")
-    total = sum(offered.values()) or 1
-    in_window = [t for at, t in targets if during[0] <= at < during[1]]
-    audio = audio_figures(watch.audio_rtp, phases)
-    return {
-        "audio_delivered": audio.get("delivered"),
-        "audio_played": sum(during[0] <= t < during[1] for t in watch.audio_played) / max(sent.get("audio", 1), 1),
-        "video_decoded": sum(during[0] <= t < during[1] for t in watch.video),
-        "video_sent": sent.get("video", 0),
-        "fps_clean": clean_fps,
-        "fps_impaired": fps(watch.video, *during),
-        "frozen_s": frozen,
-        "freezes": count,
-        "recovery_s": recovery(watch.video, phases["cleared"], phases["end"], 0.8 * clean_fps),
-        "delay_during_ms": audio.get("delay_during_ms"),
-        "delay_after_ms": audio.get("delay_after_ms"),
-        "offered_kbps": total * 8 / 1000 / link_seconds,
-        "rtx_share": rtx / total,
-        "dropped_share": dropped / offered_packets,
-        "target_kbps": (min(in_window) / 1000, max(in_window) / 1000) if in_window else None,
-    }
 
 
 # -- a run ----------------------------------------------------------------------------------
@@ -391,6 +400,62 @@ async def run_mode(mode: str, scenarios: list[Scenario], args: argparse.Namespac
     return results, logged
 
 
+async def chromium_scenario(url: str, app: Any, spec: Any, scenario: Scenario,
+                            args: argparse.Namespace) -> dict[str, Any]:
+    """One call through `scenario` to the Chromium specialist, its downlink impaired on the server's side."""
+    from chromium_receiver import ChromeProbe, server_link
+
+    caller = CameraCaller(url, media_addresses=ADDRESSES)
+    probe = ChromeProbe(spec)
+    wrapped = await spec.wrapped()
+    try:
+        await caller.connect()
+        await caller.open_leg()
+        link, leg_pc = server_link(app)
+        link.clear()
+        ack = await caller.request(SERVICE_ITEM, "Impaired network")
+        if not ack.get("ok"):
+            raise RuntimeError(f"call:request refused: {ack}")
+        await caller.wait_for("call:connected", timeout=20)
+        await spec.wait_frames(30, timeout=20)
+        probe.start()
+        return await timeline(caller, link, probe, lambda: payload_kinds(leg_pc), scenario, args)
+    finally:
+        await probe.stop()
+        if caller.call_id:
+            with contextlib.suppress(Exception):
+                await caller.hangup()
+            with contextlib.suppress(Exception):
+                await spec.wait_wrapped(wrapped + 1, timeout=10)
+        await caller.close()
+
+
+async def run_chromium(mode: str, scenarios: list[Scenario], args: argparse.Namespace) -> list[Result]:
+    """The specialist-downlink scenarios with a Chromium specialist, the server in this process."""
+    from playwright.async_api import async_playwright
+
+    from chromium_receiver import CHROMIUM, CHROMIUM_ARGS, ChromiumSpecialist, in_process_server
+
+    results: list[Result] = []
+    async with in_process_server(mode) as (url, app), async_playwright() as pw:
+        progress(f"in-process server (adaptation {mode}) up at {url}")
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        spec = ChromiumSpecialist(browser, url)
+        try:
+            await spec.open()
+            for scenario in (s for s in scenarios if s.downlink == "specialist"):
+                progress(f"adaptation {mode}: {scenario.name} on the Chromium specialist's downlink")
+                try:
+                    found = await chromium_scenario(url, app, spec, scenario, args)
+                except (RuntimeError, TimeoutError) as exc:
+                    found = {"error": str(exc)[:80]}
+                results.append(Result(scenario, mode, found, receiver="Chromium"))
+        finally:
+            await spec.close()
+            await browser.close()
+    return results
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 
@@ -402,33 +467,48 @@ def num(value: float | None, digits: int = 0, suffix: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{suffix}"
 
 
+COLUMNS = {
+    "aiortc": ("audio delivered", "audio played (aiortc)", "audio delay added: during / after"),
+    "Chromium": ("audio not concealed", "audio packets delivered", "jitter buffer delay added: during / after"),
+}
+
+
 def render(results: list[Result], args: argparse.Namespace, logged: list[str]) -> str:
     lines = [
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; "
-        f"`python bench/impairment.py{' --quick' if args.quick else ''}` "
+        f"`python bench/impairment.py{' --quick' if args.quick else ''}{' --chromium' if args.chromium else ''}` "
         f"({args.pre:.0f} s clean, {args.impaired:.0f} s impaired, {args.post:.0f} s clean again; "
         f"caps with a {QUEUE_MS} ms drop-tail queue, lifted after {args.impaired:.0f} s).",
-        "",
-        "| impaired downlink | adaptation | audio delivered | audio played (aiortc) | video decoded / sent "
-        "| fps clean → impaired | frozen | recovery | audio delay added: during / after "
-        "| offered onto the link | of which RTX | dropped | encoder target | bench loop lag p99 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        f = r.figures
-        where = f"{r.scenario.name}, {r.scenario.downlink}"
-        if "error" in f:
-            lines.append(f"| {where} | {r.mode} | failed: {f['error']} |" + " |" * 11)
+    for receiver, (audio, second, delay) in COLUMNS.items():
+        mine = [r for r in results if r.receiver == receiver]
+        if not mine:
             continue
-        target = f["target_kbps"]
-        lines.append(
-            f"| {where} | {r.mode} | {pct(f['audio_delivered'])} | {pct(f['audio_played'])} "
-            f"| {f['video_decoded']} / {f['video_sent']} | {f['fps_clean']:.0f} → {f['fps_impaired']:.1f} "
-            f"| {f['frozen_s']:.1f} s ({f['freezes']}) | {num(f['recovery_s'], 1, ' s')} "
-            f"| {num(f['delay_during_ms'], 0, ' ms')} / {num(f['delay_after_ms'], 0, ' ms')} "
-            f"| {f['offered_kbps']:.0f} kbps | {pct(f['rtx_share'])} | {pct(f['dropped_share'])} "
-            f"| {f'{target[0]:.0f}–{target[1]:.0f} kbps' if target else '–'} | {f['lag_p99_ms']:.0f} ms |")
+        lines += [
+            "", f"{receiver} receiver:", "",
+            f"| impaired downlink | adaptation | {audio} | {second} | video decoded / sent "
+            f"| fps clean → impaired | frozen | recovery | {delay} "
+            "| offered onto the link | of which RTX | dropped | encoder target | bench loop lag p99 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [row(r) for r in mine]
     return "\n".join(lines + [""] + logged) + "\n"
+
+
+def row(r: Result) -> str:
+    f = r.figures
+    where = f"{r.scenario.name}, {r.scenario.downlink}"
+    if "error" in f:
+        return f"| {where} | {r.mode} | failed: {f['error']} |" + " |" * 11
+    target = f["target_kbps"]
+    second = f.get("audio_played", f.get("audio_packets"))
+    return (
+        f"| {where} | {r.mode} | {pct(f['audio_delivered'])} | {pct(second)} "
+        f"| {f['video_decoded']} / {f['video_sent']} | {f['fps_clean']:.0f} → {f['fps_impaired']:.1f} "
+        f"| {f['frozen_s']:.1f} s ({f['freezes']}) | {num(f['recovery_s'], 1, ' s')} "
+        f"| {num(f['delay_during_ms'], 0, ' ms')} / {num(f['delay_after_ms'], 0, ' ms')} "
+        f"| {f['offered_kbps']:.0f} kbps | {pct(f['rtx_share'])} | {pct(f['dropped_share'])} "
+        f"| {f'{target[0]:.0f}–{target[1]:.0f} kbps' if target else '–'} | {num(f['lag_p99_ms'], 0, ' ms')} |")
 
 
 def main() -> int:
@@ -440,7 +520,11 @@ def main() -> int:
     parser.add_argument("--modes", default=",".join(MODES), help="VW_ADAPTATION values to run (default off,on)")
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
     parser.add_argument("--seed", type=int, default=1, help="the random loss's seed")
+    parser.add_argument("--chromium", action="store_true",
+                        help="also a Chromium specialist receiving (the server in this process, its side impaired)")
+    parser.add_argument("--chromium-only", action="store_true", help="only the Chromium receiver")
     args = parser.parse_args()
+    args.chromium = args.chromium or args.chromium_only
     args.pre = args.pre or (4 if args.quick else 5)
     args.impaired = args.impaired or (8 if args.quick else 20)
     args.post = args.post or (5 if args.quick else 8)
@@ -449,9 +533,12 @@ def main() -> int:
     async def run() -> tuple[list[Result], list[str]]:
         results, logged = [], []
         for mode in args.modes.split(","):
-            found, said = await run_mode(mode, scenarios, args)
-            results += found
-            logged += said
+            if not args.chromium_only:
+                found, said = await run_mode(mode, scenarios, args)
+                results += found
+                logged += said
+            if args.chromium:
+                results += await run_chromium(mode, scenarios, args)
         results.sort(key=lambda r: scenarios.index(r.scenario))  # stable: the modes stay in their order
         return results, logged
 

@@ -53,6 +53,7 @@ class Coturn:
 
     def __init__(self, tmp: Path, *, secret: str | None = None) -> None:
         self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
         self.secret = secret
         self.port = _free_udp_port()
         self.log_path = tmp / "turnserver.log"

@@ -9,6 +9,7 @@ CI (env CI set), where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,11 +85,9 @@ class Server:
             return ""
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """`python -m signaling serve --demo` on a free port; waits for /healthz."""
-    _require_chromium()  # no point starting a server nobody will drive
-    tmp = tmp_path_factory.mktemp("vw-browser")
+@contextlib.contextmanager
+def serve(tmp: Path, **settings: str) -> Iterator[Server]:
+    """`python -m signaling serve --demo` on a free port, with these VW_ settings; waits for /healthz."""
     port = _free_port()
     env = dict(os.environ)
     env.update(
@@ -97,6 +97,7 @@ def server(tmp_path_factory):
         PYTHONUNBUFFERED="1",
     )
     env.pop("VW_ICE_SERVERS", None)
+    env.update(settings)
     log_path = tmp / "server.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
@@ -135,6 +136,14 @@ def server(tmp_path_factory):
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The server every browser test shares (one per pytest run)."""
+    _require_chromium()  # no point starting a server nobody will drive
+    with serve(tmp_path_factory.mktemp("vw-browser")) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ SECRET = "vw-turn-shared-secret"
 @pytest.fixture
 def coturn(tmp_path, request):
     turn = Coturn(tmp_path / "coturn", secret=getattr(request, "param", None))
-    turn.tmp.mkdir()
     turn.start()
     yield turn
     turn.stop()

@@ -79,6 +79,7 @@ export const STRINGS = {
     // errors from the server or the network, by code (errors.js); the code itself is never shown
     "error.unknown": "Something went wrong. Please try again.",
     "error.closed": "We are closed now. Please call during opening hours.",
+    "error.no_ports": "The server has no free media connection right now. Please try again in a few minutes.",
     "error.invalid_credentials": "Wrong username or password.",
     "error.account_disabled": "This account is disabled. Please ask an administrator.",
     "error.too_many_requests": "Too many attempts. Please wait a minute and try again.",
@@ -1009,6 +1010,7 @@ export const STRINGS = {
     "adm.qual.c.axis.poor": "网络差的通话（%）",
     "error.unknown": "出现问题，请重试。",
     "error.closed": "现在不在服务时间，请在服务时间内呼叫。",
+    "error.no_ports": "服务器暂时没有空闲的媒体连接，请几分钟后再试。",
     "error.invalid_credentials": "用户名或密码错误。",
     "error.account_disabled": "此账号已停用，请联系管理员。",
     "error.too_many_requests": "尝试次数过多，请稍等一分钟再试。",

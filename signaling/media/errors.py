@@ -7,7 +7,8 @@ class MediaError(Exception):
     """A media operation refused for a reason the caller can report.
 
     `code` is one of ``bad_sdp``, ``bad_candidate``, ``no_leg``, ``in_call`` (a party's leg of
-    a call of several parties cannot be bridged); adapters put it straight into a
+    a call of several parties cannot be bridged), ``no_ports`` (every port of VW_UDP_PORTS is in
+    use); adapters put it straight into a
     ``{"ok": false, "error": {code, message}}`` acknowledgement.
     """
 

@@ -244,7 +244,9 @@ class Settings:
     login_address_limits: str = field(default_factory=lambda: _limits_env("VW_LOGIN_ADDRESS_LIMITS", "30/minute;300/hour"))
     # How long an offer rings before it goes to the next specialist.
     offer_timeout_s: float = field(default_factory=lambda: _float_env("VW_OFFER_TIMEOUT_S", 15))
-    # Wrap-up ends by itself after this long if the specialist does not finish it.
+    # How long an invitation into a call (call:invite, issue 13) rings before it ends as `timeout`.
+    invite_timeout_s: float = field(default_factory=lambda: _float_env("VW_INVITE_TIMEOUT_S", 30))
+    # Wrap-up ends by itself after this long if the specialist does not finish it (0: at once).
     wrap_up_s: float = field(default_factory=lambda: _float_env("VW_WRAP_UP_S", 120))
     # A session answered but whose media never flows ends as `failed` after this.
     media_timeout_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_TIMEOUT_S", 20))

@@ -31,7 +31,8 @@ async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
     """`caller`, `specialist` or `admin` for this session; 401/403/404/409 otherwise.
 
     The parties may act only while the session is live: the caller (its call token), and the
-    specialist who answered it — not one it merely rings. Administrators may read any time.
+    specialist who answered it — not one it merely rings — and one invited into its call (issue 13).
+    Administrators may read any time.
     After a transfer, the parties of the live session that continues it act for it too."""
     token = bearer_token(request)
     if token is None:
@@ -51,7 +52,7 @@ async def _who(request: web.Request, session_id: str, *, admin_ok: bool) -> str:
         if live is None and await request.app[keys.ENGINE].incall.documents.session_owner(session_id) is None:
             raise ApiError("not_found", "no session with this id", 404)
         return "admin"
-    if ident.role == "specialist" and live is not None and live.answered and live.specialist_id == ident.account_id:
+    if ident.role == "specialist" and live is not None and live.has_specialist(ident.account_id):
         return "specialist"
     raise ApiError("forbidden", "only the parties answering a live session may do this", 403)
 

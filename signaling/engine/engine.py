@@ -29,6 +29,8 @@ from .callbacks import Callbacks
 from .errors import BadInput, Conflict, NotFound, Unauthorized, Unavailable
 from .hours import OpeningHours
 from .incall import InCall
+from .invitations import Invitations
+from .roster import Roster
 from .live import LiveSession, Participant
 from .presence import Emit, Presence
 from .readmodels import ReadModels
@@ -74,7 +76,9 @@ class SessionEngine:
         self.presence = Presence(emit)
         self.sessions = SessionMachine(settings, self.router, self.presence, writer, media, tokens, telemetry, clock)
         self.incall = InCall(self.sessions, store)
-        self.supervision = Supervision(self.sessions)
+        self.roster = Roster(self.sessions)  # several people in one call: who receives whom, the participants log
+        self.invitations = Invitations(self.sessions, self.roster, settings.invite_timeout_s)
+        self.supervision = Supervision(self.sessions, self.roster)
         self.read = ReadModels(self.sessions, self.supervision, store)
         self.catalog: dict[str, dict] = {}  # service item code -> item, for requests without a database read
         self.opening = OpeningHours()  # when calls are taken (engine/hours.py)
@@ -196,7 +200,8 @@ class SessionEngine:
             spec_id = part.identity.account_id if part.identity is not None else None
             if spec_id is not None and self.presence.specialist_sids.get(spec_id) == sid:
                 del self.presence.specialist_sids[spec_id]
-                state = self.router.specialist_state(spec_id)
+                await self.invitations.guest_disconnected(spec_id)  # invited into a call: out of it at once
+                state = self.router.specialist_state(spec_id)  # an invited one is ready or away by now
                 if state in ("busy", "wrap_up"):
                     # A reload or network blip: the call and the wrap-up wait for the console for the grace.
                     self.presence.gone[spec_id] = self.clock()
@@ -220,15 +225,27 @@ class SessionEngine:
 
     async def set_state(self, sid: str, state: str, auto_answer: bool | None) -> str:
         async with self.lock:
-            return await self.sessions.set_state(self.presence.specialist_id(sid), state, auto_answer)
+            spec_id = self.presence.specialist_id(sid)
+            invite_call = self.router.specialist_call(spec_id) or ""
+            if state != "ready" and self.invitations.invite_of(spec_id, invite_call):
+                await self.invitations.decline(spec_id, invite_call)  # going away declines an invitation
+            return await self.sessions.set_state(spec_id, state, auto_answer)
 
     async def accept(self, sid: str, session_id: str) -> None:
         async with self.lock:
-            await self.sessions.accept(self.presence.specialist_id(sid), session_id)
+            spec_id = self.presence.specialist_id(sid)  # a session's offer or an invitation: told apart by what rings
+            if self.invitations.invite_of(spec_id, session_id):
+                await self.invitations.accept(spec_id, session_id)
+            else:
+                await self.sessions.accept(spec_id, session_id)
 
     async def decline(self, sid: str, session_id: str) -> None:
         async with self.lock:
-            await self.sessions.decline(self.presence.specialist_id(sid), session_id)
+            spec_id = self.presence.specialist_id(sid)
+            if self.invitations.invite_of(spec_id, session_id):
+                await self.invitations.decline(spec_id, session_id)
+            else:
+                await self.sessions.decline(spec_id, session_id)
 
     async def wrapup(self, sid: str, session_id: str, **fields: Any) -> None:
         async with self.lock:
@@ -394,7 +411,12 @@ class SessionEngine:
 
     async def hangup(self, sid: str, session_id: str) -> None:
         async with self.lock:
-            await self.sessions.hangup(sid, session_id)
+            part = self.presence.get(sid)
+            if part is not None and part.role == "specialist" and part.identity is not None and \
+                    self.invitations.is_guest(part.identity.account_id, session_id):
+                await self.invitations.leave(sid, session_id)  # an invited specialist's hang-up is a leave
+            else:
+                await self.sessions.hangup(sid, session_id)
 
     async def rate(self, sid: str, session_id: str, satisfaction: int, comment: str | None) -> None:
         await self.incall.rate(sid, session_id, satisfaction, comment)
@@ -432,7 +454,55 @@ class SessionEngine:
     async def share_document(self, session_id: str, sender: str, filename: str, content: bytes) -> dict:
         return await self.incall.share_document(session_id, sender, filename, content)
 
-    # -- administrators ------------------------------------------------------------------
+    # -- several people in one call (engine/invitations.py) --------------------------------
+
+    async def invite(self, sid: str, session_id: str, specialist: str | None, service_item: str | None,
+                     mode: str, note: str | None = None) -> dict:
+        item = await self.service_item(service_item) if service_item is not None else None
+        live = self.incall.continuing(session_id)
+        documents: list[dict] = []
+        if live is not None and live.id == session_id:  # read before the lock: the chat's documents come along
+            try:
+                documents = await asyncio.wait_for(self.incall.documents_of(session_id), LOOKUP_TIMEOUT_S / 2)
+            except Exception as exc:  # the database is down: the invitation goes without them
+                log.warning("documents of %s not read for an invitation: %s", session_id, exc)
+        async with self.lock:
+            return await self.invitations.invite(sid, session_id, specialist, item, mode, note, documents)
+
+    async def invite_cancel(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.invitations.cancel(sid, session_id)
+
+    async def conference(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.invitations.conference(sid, session_id)
+
+    async def back_to_caller(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.invitations.back_to_caller(sid, session_id)
+
+    async def handover(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.invitations.handover(sid, session_id)
+
+    async def leave(self, sid: str, session_id: str) -> dict:
+        async with self.lock:
+            return await self.invitations.leave(sid, session_id)
+
+    async def _supervisor_account(self, sid: str) -> dict | None:
+        """The account of the administrator on `sid`: its name is what the parties see when it speaks
+        to them (whisper, barge). Read once, before the engine's lock."""
+        part = self.presence.get(sid)
+        identity = part.identity if part is not None else None
+        if identity is None or identity.account_id in self.presence.accounts:
+            return None
+        try:
+            account = await asyncio.wait_for(self.store.get_account(identity.account_id), LOOKUP_TIMEOUT_S)
+        except Exception:  # the database is down: its username will do
+            account = None
+        return account or {"id": identity.account_id, "username": identity.username, "display_name": identity.username}
+
+    # -- administrators (supervisors) ------------------------------------------------------
 
     async def admin_connected(self, sid: str, identity: Identity) -> None:
         async with self.lock:
@@ -446,9 +516,10 @@ class SessionEngine:
             await self.supervision.stop_monitor(part, "admin_disconnected", notify=False)
         await self._close_leg(part)
 
-    async def monitor_start(self, sid: str, session_id: str) -> dict:
+    async def monitor_start(self, sid: str, session_id: str, mode: str = "listen") -> dict:
+        account = await self._supervisor_account(sid)
         async with self.lock:
-            return await self.supervision.start(sid, session_id)
+            return await self.supervision.start(sid, session_id, mode, account)
 
     async def monitor_stop(self, sid: str, session_id: str | None) -> dict:
         async with self.lock:
@@ -471,8 +542,8 @@ class SessionEngine:
         except MediaError as exc:
             raise BadInput(exc.code, str(exc)) from exc
         async with self.lock:
-            session = self.sessions.of(part)
-            if session is not None:
+            session = self.sessions.of(part) or self.sessions.live.get(part.monitoring or "")
+            if session is not None:  # a supervisor's leg too: a several-party call takes its new transceivers
                 self.sessions.bridge_if_ready(session)
         return answer
 
@@ -526,7 +597,8 @@ class SessionEngine:
                 log.warning("catalog reload failed: %s", exc)
 
     async def _tick(self) -> None:
-        await self.sessions.tick()
+        await self.sessions.tick()  # the router's timers, media deadlines, graces
+        await self.invitations.tick()  # invitations that rang too long
         now = self.clock()
         for session in self.opening.left_waiting(list(self.sessions.live.values()), self.router, utcnow(), now):
             await self.sessions.end(session, reason="closed", ended_by="system")  # closed, nobody staffed
@@ -535,7 +607,11 @@ class SessionEngine:
             if now - since >= self.settings.reconnect_grace_s and not self.presence.signed_in(spec_id):
                 session = self.sessions.live.get(self.router.specialist_call(spec_id) or "")
                 if session is not None and self.router.specialist_state(spec_id) == "busy":
-                    await self.sessions.end(session, reason="specialist_disconnected", ended_by="specialist")
+                    if session.guest is not None and session.specialist_id == spec_id:
+                        # whoever stays last with the caller owns the session: the invited specialist
+                        await self.invitations.hand_over(session, ended_by="system")
+                    else:
+                        await self.sessions.end(session, reason="specialist_disconnected", ended_by="specialist")
                 await self._logout(spec_id)
         if datetime.now().date() != self._day:  # fewest_calls and least_talk_time count per day
             self._day = datetime.now().date()

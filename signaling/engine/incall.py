@@ -27,8 +27,8 @@ class InCall:
     async def hold(self, sid: str, session_id: str, held: bool) -> bool:
         """Put the caller on hold (unbridge: no media either way) or take them off it."""
         part, session = self.sessions.joined(sid, session_id)
-        if part.role != "specialist":
-            raise Forbidden("forbidden", "only the specialist can hold a call")
+        if part.role != "specialist" or session.specialist_id != self.presence.specialist_id(sid):
+            raise Forbidden("forbidden", "only the specialist who answered the call can hold it")
         if session.held == held:
             return held
         session.held = held
@@ -38,8 +38,7 @@ class InCall:
         payload = {"call_id": session.id, "held": held}
         await self.presence.to_caller(session, "call:held", payload)
         await self.presence.to_specialist(session.specialist_id, "call:held", payload)
-        if not held:
-            self.sessions.bridge_if_ready(session)
+        self.sessions.bridge_if_ready(session)  # off hold: bridged again; with several people: the caller apart
         return held
 
     async def screen(self, sid: str, session_id: str, sharing: bool) -> None:
@@ -47,10 +46,12 @@ class InCall:
         part, session = self.sessions.joined(sid, session_id)
         self.writer.event(session.id, "screen_share", utcnow(), {"from": part.role, "sharing": sharing})
         payload = {"call_id": session.id, "from": part.role, "sharing": sharing}
-        if part.role == "caller":
-            await self.presence.to_specialist(session.specialist_id, "call:screen", payload)
-        else:
+        me = self.presence.specialist_id(sid) if part.role == "specialist" else None
+        if part.role != "caller":
             await self.presence.to_caller(session, "call:screen", payload)
+        for spec_id in session.specialists():  # with an invited specialist, the other specialist too
+            if spec_id != me:
+                await self.presence.to_specialist(spec_id, "call:screen", payload)
 
     async def chat(self, sid: str, session_id: str, text: str) -> dict:
         part, session = self.sessions.joined(sid, session_id)
@@ -59,7 +60,8 @@ class InCall:
         session.messages.append(message)
         self.writer.event(session.id, "chat", at, {"from": part.role, "text": text})
         await self.presence.to_caller(session, "chat:message", message)
-        await self.presence.to_specialist(session.specialist_id, "chat:message", message)
+        for spec_id in session.specialists():  # the owner and an invited specialist
+            await self.presence.to_specialist(spec_id, "chat:message", message)
         return message
 
     async def share_document(self, session_id: str, sender: str, filename: str, content: bytes) -> dict:
@@ -75,7 +77,8 @@ class InCall:
         event = {"call_id": session_id, "document": doc}
         await self.presence.to_caller(session, "document:shared", event)
         if session.answered or sender == "specialist":
-            await self.presence.to_specialist(session.specialist_id, "document:shared", event)
+            for spec_id in session.specialists() or [session.specialist_id]:
+                await self.presence.to_specialist(spec_id, "document:shared", event)
         return doc
 
     def continuing(self, session_id: str):
@@ -131,8 +134,8 @@ class InCall:
         The new session carries the context: the chat so far, the documents of the sessions
         it continues (`lineage`), the note, and who transferred it (`transfer` in its offer)."""
         part, session = self.sessions.joined(sid, session_id)
-        if part.role != "specialist":
-            raise Forbidden("forbidden", "only the specialist can transfer a call")
+        if part.role != "specialist" or session.specialist_id != self.presence.specialist_id(sid):
+            raise Forbidden("forbidden", "only the specialist who answered the call can transfer it")
         if item is None:
             item = {**session.service_item, "category": session.category, "recording": session.record}
         target = None

@@ -87,6 +87,8 @@ class SessionMachine:
         self.on_end: list[Callable[[LiveSession], Any]] = []  # awaited when a session ends (monitors)
         self.on_routed: list[Callable[[Decision], Any]] = []  # awaited for each queue rule (callbacks.py)
         self.on_answered: list[Callable[[LiveSession], None]] = []  # called when a session is answered
+        # Each returns True when it joined the session's media itself: several people in the call (roster.py).
+        self.syncers: list[Callable[[LiveSession], bool]] = []
         self.outbox: list[tuple[LiveSession, dict]] = []  # `call:media` notices made by synchronous code
         self.requeues = Requeues(settings.requeue_window_s)  # callers who may wait again at the front
 
@@ -112,7 +114,7 @@ class SessionMachine:
             raise NotFound("unknown_call", "no such connected call")
         if part.role == "caller" and session.caller_sid != sid:
             raise Forbidden("not_your_call", "this call is not yours")
-        if part.role == "specialist" and session.specialist_id != self.presence.specialist_id(sid):
+        if part.role == "specialist" and self.presence.specialist_id(sid) not in session.specialists():
             raise Forbidden("not_your_call", "this call is not yours")
         if part.role == "admin":
             raise Forbidden("not_your_call", "this call is not yours")
@@ -204,9 +206,13 @@ class SessionMachine:
         """End a live session: one terminal outcome, recorded, told to both sides."""
         if self.live.pop(session.id, None) is None:
             return
+        session.ended = {"reason": reason, "ended_by": ended_by}
         if session.bridge is not None:
             await session.bridge.close()
             session.bridge = None
+        if session.call is not None:  # several people in the call (engine/roster.py)
+            call, session.call = session.call, None
+            await call.close()
         self.media.end_session(session.id)  # finalizes the recordings; detaches monitors
         for hook in self.on_end:
             await hook(session)
@@ -389,7 +395,10 @@ class SessionMachine:
     # -- media ---------------------------------------------------------------------------
 
     def bridge_if_ready(self, session: LiveSession) -> None:
-        """Join the caller's and the specialist's legs once the session is answered and both are up."""
+        """Join the caller's and the specialist's legs once the session is answered and both are up
+        (with several people in the call, the media plane's call joins them all instead)."""
+        if any(sync(session) for sync in self.syncers):
+            return
         if session.bridge is not None and session.bridge.closed:
             session.bridge = None  # one of its legs was closed (replaced after a failure)
         if not session.answered or session.bridge is not None or session.specialist_id is None or session.held:
@@ -425,9 +434,13 @@ class SessionMachine:
         self.telemetry.connect_seconds.observe(max(0.0, (at - session.created_at).total_seconds()))
 
     async def unbridge(self, session: LiveSession) -> None:
-        if session.bridge is not None:
-            bridge, session.bridge = session.bridge, None
-            await bridge.close()
+        """A party's leg or console went: undo the bridge (the legs stay open); a several-party call
+        goes on without that party."""
+        bridge, session.bridge = session.bridge, None
+        if bridge is not None:
+            await bridge.close()  # the legs stay open
+        elif session.call is not None:
+            self.bridge_if_ready(session)
 
     async def leg_failed(self, part: Participant, leg: Any) -> None:
         """A leg died under a live call: wait for a new one for the media grace."""

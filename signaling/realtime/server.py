@@ -173,6 +173,12 @@ class AgentNamespace(_Namespace):
         "call:screen": "screen",
         "call:transfer": "transfer",
         "call:transfer_targets": "transfer_targets",
+        "call:invite": "invite",
+        "call:invite_cancel": "invite_cancel",
+        "call:conference": "conference",
+        "call:return": "back_to_caller",
+        "call:handover": "handover",
+        "call:leave": "leave",
         "agent:day": "day",
         "chat:message": "chat",
         "rtc:offer": "rtc_offer",
@@ -242,6 +248,38 @@ class AgentNamespace(_Namespace):
         return await self.engine.transfer(sid, call_id, service_item, specialist, note)
 
     @acked
+    async def invite(self, sid: str, data: Any) -> dict:
+        p = v.obj(data)
+        call_id = v.text(p, "call_id", max_len=64)
+        service_item = v.text(p, "service_item", required=False, max_len=64)
+        specialist = v.text(p, "specialist", required=False, max_len=64)
+        if (service_item is None) == (specialist is None):
+            raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
+        mode = v.choice(p, "mode", ("consult", "conference"))
+        note = v.text(p, "note", required=False, max_len=500)  # why: shown to the invited specialist
+        return await self.engine.invite(sid, call_id, specialist, service_item, mode, note)
+
+    @acked
+    async def invite_cancel(self, sid: str, data: Any) -> dict:
+        return await self.engine.invite_cancel(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
+    async def conference(self, sid: str, data: Any) -> dict:
+        return await self.engine.conference(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
+    async def back_to_caller(self, sid: str, data: Any) -> dict:
+        return await self.engine.back_to_caller(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
+    async def handover(self, sid: str, data: Any) -> dict:
+        return await self.engine.handover(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
+    async def leave(self, sid: str, data: Any) -> dict:
+        return await self.engine.leave(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    @acked
     async def transfer_targets(self, sid: str, data: Any) -> dict:
         if data is not None:
             v.obj(data)
@@ -280,7 +318,9 @@ class AdminNamespace(_Namespace):
 
     @acked
     async def monitor_start(self, sid: str, data: Any) -> dict:
-        return await self.engine.monitor_start(sid, v.text(v.obj(data), "call_id", max_len=64))
+        p = v.obj(data)
+        mode = v.choice(p, "mode", ("listen", "whisper", "barge"), required=False) or "listen"
+        return await self.engine.monitor_start(sid, v.text(p, "call_id", max_len=64), mode)
 
     @acked
     async def monitor_stop(self, sid: str, data: Any) -> dict:

@@ -47,6 +47,7 @@ from .decisions import (
     WrapUpEnded,
 )
 from .estimate import HandleTimes, least_left, waits_in_order, whole_seconds, worth_resending
+from .invites import Candidate
 from .settings import QueueSettings, parse_skills
 
 # States a specialist chooses; the router sets ringing, busy and wrap_up itself.
@@ -83,6 +84,7 @@ class _Specialist:
     busy_since: float = 0.0
     present: bool = True  # False while the console is gone mid-call or in wrap-up (it may come back)
     free_by: float = 0.0  # when its wrap-up ends by itself
+    invited: bool = False  # ringing for, or busy in, another specialist's call (issue 13), not its own
 
 
 @dataclass
@@ -318,6 +320,8 @@ class Router:
             raise RoutingError("invalid_state", f"state must be one of {', '.join(CHOSEN_STATES)}")
         if spec.state == "busy":
             raise RoutingError("busy", "finish the call before changing state")
+        if spec.invited:  # the engine ends an invitation first (engine/invitations.py)
+            raise RoutingError("invited", "answer or decline the invitation first")
         decisions, self._pending = self._pending, []
         if auto_answer is not None:
             spec.auto_answer = auto_answer
@@ -345,8 +349,8 @@ class Router:
         """The specialist disconnected. A call they were on must be ended first."""
         self._pending = self._begin(now)  # kept for the next event if this one is refused
         spec = self._specialists.get(specialist_id)
-        if spec is not None and spec.state == "busy":
-            raise RoutingError("busy", "end the call before logging out")
+        if spec is not None and (spec.state == "busy" or spec.invited):
+            raise RoutingError("busy", "end the call (or the invitation) before logging out")
         decisions, self._pending = self._pending, []
         if spec is None:
             return self._finish(decisions, now)
@@ -462,6 +466,86 @@ class Router:
         """Reset the per-day counters used by fewest_calls and least_talk_time."""
         for stats in self._stats.values():
             stats.calls, stats.talk_s = 0, 0.0
+
+    # -- invited specialists (issue 13) -------------------------------------------
+
+    def invite_candidates(self, service_item: str, category: str) -> list[Candidate]:
+        """Ready specialists with the item's skill or its category's (routing/invites.py picks one)."""
+        out = []
+        for spec_id in self._ready.get(service_item, set()) | self._ready.get(CATEGORY + category, set()):
+            spec = self._specialists[spec_id]
+            level = max(spec.skills.get(service_item, 0), spec.skills.get(CATEGORY + category, 0))
+            out.append(Candidate(spec_id, level, spec.idle_since))
+        return out
+
+    def reserve(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
+        """A ready specialist is invited into `call_id` (answered by someone else): it rings for it and
+        is offered nothing else. The invitation's timeout is the engine's (engine/invitations.py)."""
+        self._pending = self._begin(now)
+        spec = self._require_specialist(specialist_id)
+        sess = self._sessions.get(call_id)
+        if sess is None or not sess.answered:
+            raise RoutingError("not_connected", "only a connected call takes invited specialists")
+        if spec.state != "ready" or not spec.present:
+            raise RoutingError("specialist_unavailable", "that specialist is not ready")
+        decisions, self._pending = self._pending, []
+        spec.call_id, spec.invited = call_id, True
+        self._set_state(spec, "ringing", now)
+        decisions.append(StateChanged(spec.id, "ringing", call_id))
+        return self._finish(decisions, now)
+
+    def join(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
+        """The invited specialist accepted: busy in the call (its talk time counts from now)."""
+        self._pending = self._begin(now)
+        spec = self._require_specialist(specialist_id)
+        if not spec.invited or spec.call_id != call_id or spec.state != "ringing":
+            raise RoutingError("not_offered", "this call is not offered to you")
+        decisions, self._pending = self._pending, []
+        spec.busy_since = now
+        self._set_state(spec, "busy", now)
+        decisions.append(StateChanged(spec.id, "busy", call_id))
+        return self._finish(decisions, now)
+
+    def release(self, specialist_id: int, call_id: str, now: float) -> list[Decision]:
+        """The invited specialist is out of the call (declined, timed out, cancelled, left, or the call
+        ended): ready again at once (no wrap-up: the owner writes it), or away if its console is gone."""
+        decisions = self._begin(now)
+        spec = self._specialists.get(specialist_id)
+        if spec is None or not spec.invited or spec.call_id != call_id:
+            return self._finish(decisions, now)
+        if spec.state == "busy":
+            self._stats[spec.id].talk_s += max(0.0, now - spec.busy_since)
+        spec.call_id, spec.invited, spec.idle_since = None, False, now
+        state = "ready" if spec.present else "away"
+        self._set_state(spec, state, now)
+        decisions.append(StateChanged(spec.id, state))
+        if state == "ready":
+            decisions += self._match_specialist(spec, now)
+        return self._finish(decisions, now)
+
+    def hand_over(self, call_id: str, new_call_id: str, specialist_id: int, now: float) -> list[Decision]:
+        """A warm transfer: the invited specialist, busy in `call_id`, now owns `new_call_id` (answered at
+        once, same queue). `call_id` is ended next with `hangup` (its owner goes to wrap-up)."""
+        self._pending = self._begin(now)
+        spec = self._require_specialist(specialist_id)
+        sess = self._sessions.get(call_id)
+        if sess is None or not spec.invited or spec.call_id != call_id or spec.state != "busy":
+            raise RoutingError("not_invited", "that specialist is not in this call")
+        if new_call_id in self._sessions:
+            raise RoutingError("duplicate_call", "this call already exists")
+        decisions, self._pending = self._pending, []
+        self._sessions[new_call_id] = _Session(
+            call_id=new_call_id, service_item=sess.service_item, queue=sess.queue, category=sess.category,
+            priority=sess.priority, seq=next(self._seq), enqueued_at=now, queue_entered_at=now,
+            min_proficiency=sess.min_proficiency, scope=sess.scope, specialist_id=spec.id, answered=True,
+            answered_at=now, visited=set(sess.visited),
+        )
+        self._stats[spec.id].talk_s += max(0.0, now - spec.busy_since)
+        spec.call_id, spec.invited = new_call_id, False
+        spec.busy_queue, spec.busy_since = sess.queue, now
+        self._stats[spec.id].calls += 1
+        decisions.append(StateChanged(spec.id, "busy", new_call_id))
+        return self._finish(decisions, now)
 
     # -- sessions ----------------------------------------------------------------
 

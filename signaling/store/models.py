@@ -289,7 +289,8 @@ class SessionParticipant(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     mode: Mapped[str | None] = mapped_column(String(16))  # consult | conference | listen | whisper | barge
-    invite_id: Mapped[str | None] = mapped_column(String(32))
+    invite_id: Mapped[str | None] = mapped_column(String(32))  # the invitation that brought a back office
+    wait_ms: Mapped[int | None] = mapped_column(Integer)  # a back office's: from the invitation to its acceptance
     joined_at: Mapped[datetime] = mapped_column(DateTime())
     left_at: Mapped[datetime | None] = mapped_column(DateTime())
 

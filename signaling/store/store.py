@@ -25,6 +25,7 @@ from .catalog import validate_item
 from .db import make_engine, migrate
 from .metrics import compute_metrics, compute_scores_report
 from .outcomes import outcome
+from .participants import participants_of
 from .search import CatalogIndex
 from .queues import configured_queues, skill_levels
 from .hours import load_hours
@@ -567,7 +568,8 @@ class Store:
                     .where(SessionEvent.session_id == id)
                     .order_by(SessionEvent.at, SessionEvent.id)
                 )
-                session["events"] = [{"at": iso(at), "type": t, "data": d} for at, t, d in events]
+                session.update(events=[{"at": iso(at), "type": t, "data": d} for at, t, d in events],
+                               participants=await participants_of(db, id))  # several people in one call (0016)
             return session
 
     async def list_sessions(

@@ -31,7 +31,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from .journal import Journal
-from .models import CallSession, JournalCheckpoint, Recording, SessionEvent, utc_naive
+from .models import CallSession, JournalCheckpoint, QualitySample, Recording, SessionEvent, SessionParticipant, utc_naive
+from .participants import PARTICIPANT_OPS, write_participant
 from .store import TIME_FIELDS, Store, StoreError, _check_enum, _recompute, check_transition
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,19 @@ class SessionWriter:
     def update(self, id: str, *, event: str, at: datetime, data: dict | None = None, **fields: Any) -> int:
         check_transition(fields)
         return self._submit({"op": "update", "id": id, "event": event, "at": at, "data": data, "fields": fields})
+
+    def participant(self, session_id: str, *, role: str, account_id: int | None, display_name: str,
+                    mode: str | None, invite_id: str | None, wait_ms: int | None, at: datetime) -> int:
+        """One person joins the session's call, in one role and mode (table session_participants)."""
+        _check_enum("role", role, SessionParticipant.ROLES)
+        return self._submit({"op": "participant", "id": session_id, "role": role, "account_id": account_id,
+                             "display_name": display_name, "mode": mode, "invite_id": invite_id,
+                             "wait_ms": wait_ms, "at": at})
+
+    def participant_left(self, session_id: str, *, role: str | None, account_id: int | None, at: datetime) -> int:
+        """Close the open rows of one person of the session (`role` None: of everyone, the session ended)."""
+        return self._submit({"op": "participant_left", "id": session_id, "role": role, "account_id": account_id,
+                             "at": at})
 
     def event(self, id: str, type: str, at: datetime, data: dict | None = None) -> int:
         return self._submit({"op": "event", "id": id, "event": type, "at": at, "data": data})
@@ -360,7 +374,9 @@ class SessionWriter:
                 rows.update({row.id: row for row in found})
             for r in group:
                 op = r["op"]
-                if op == "create":
+                if op in PARTICIPANT_OPS:  # several people in one call (store/participants.py)
+                    await write_participant(db, r)
+                elif op == "create":
                     data = {"transferred_from": r["transferred_from"]} if r.get("transferred_from") else None
                     if data and r.get("transfer_note"):
                         data["note"] = r["transfer_note"]

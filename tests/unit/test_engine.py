@@ -55,6 +55,12 @@ class MemoryLog:
     def recording(self, *args) -> int:
         return self._add(op="recording")
 
+    def participant(self, id, **fields) -> int:
+        return self._add(op="participant", id=id, **fields)
+
+    def participant_left(self, id, **fields) -> int:
+        return self._add(op="participant_left", id=id, **fields)
+
     async def durable(self, seq: int) -> None:
         pass
 
@@ -62,7 +68,22 @@ class MemoryLog:
         pass
 
     def events(self, session_id: str) -> list[str]:
-        return [r.get("event", r["op"]) for r in self.records if r.get("id") == session_id]
+        return [r.get("event", r["op"]) for r in self.records
+                if r.get("id") == session_id and not r["op"].startswith("participant")]
+
+    def participants(self, session_id: str) -> list[dict]:
+        """The session's participant rows as the writer would leave them: joined, and left or still open."""
+        rows: list[dict] = []
+        for r in self.records:
+            if r.get("id") != session_id:
+                continue
+            if r["op"] == "participant":
+                rows.append({**r, "left": False})
+            elif r["op"] == "participant_left":
+                for row in rows:
+                    if not row["left"] and (r["role"] is None or (row["role"], row["account_id"]) == (r["role"], r["account_id"])):
+                        row["left"] = True
+        return rows
 
     def last_fields(self, session_id: str) -> dict:
         return [r for r in self.records if r.get("id") == session_id and r["op"] == "update"][-1]["fields"]
@@ -76,12 +97,50 @@ class FakeBridge:
         self.closed = True
 
 
+class FakeCall:
+    """media/call.py's interface: keeps the picture it was last given; every sender on mids of its own."""
+
+    def __init__(self, session_id: str, callbacks: dict) -> None:
+        self.session_id = session_id
+        self.callbacks = callbacks
+        self.parties: dict = {}
+        self.receives: dict[str, set[str]] = {}
+        self.audio_only: frozenset = frozenset()
+        self.closed = False
+
+    def set(self, parties, receives, *, audio_only=frozenset()) -> None:
+        self.parties, self.receives, self.audio_only = dict(parties), {k: set(v) for k, v in receives.items()}, audio_only
+
+    def mids(self, receiver: str) -> dict:
+        return {sender: {"audio_mid": f"a-{sender}", "video_mid": f"v-{sender}"}
+                for sender in sorted(self.receives.get(receiver, ()))}
+
+    async def close(self) -> None:
+        self.closed = True
+
+
 class FakeMedia:
     def __init__(self) -> None:
         self.ended: list[str] = []
+        self.calls: dict[str, FakeCall] = {}
+        self.monitored: dict = {}  # leg -> session id (today's listen-only monitor)
 
     def bridge(self, a, b, *, on_media, session_id, record):
         return FakeBridge()
+
+    def call(self, session_id, **callbacks):
+        if session_id not in self.calls:
+            self.calls[session_id] = FakeCall(session_id, callbacks)
+        return self.calls[session_id]
+
+    def monitor(self, session_id, leg):
+        self.monitored[leg] = session_id
+
+    def monitor_of(self, leg):
+        return None
+
+    def unmonitor(self, leg) -> bool:
+        return self.monitored.pop(leg, None) is not None
 
     def end_session(self, session_id: str) -> None:
         self.ended.append(session_id)

@@ -3,8 +3,8 @@
 - `session_participants`: one row per time a person joined the session's call: the caller,
   the front desk (the specialist who answered), the back office (an invited specialist) or a
   supervisor. `mode` is how they joined (`consult`, `conference`; `listen`, `whisper`, `barge`
-  for a supervisor, the last mode they used), `invite_id` the invitation that brought them.
-  `left_at` is NULL while they are in the call.
+  for a supervisor, the last mode they used), `invite_id` the invitation that brought them
+  and `wait_ms` how long it rang before they accepted. `left_at` is NULL while they are in the call.
 
 Revision ID: 0016
 Revises: 0015
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
         sa.Column("mode", sa.String(16), nullable=True),
         sa.Column("invite_id", sa.String(32), nullable=True),
+        sa.Column("wait_ms", sa.Integer(), nullable=True),
         sa.Column("joined_at", sa.DateTime(), nullable=False),
         sa.Column("left_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint("role IN ('caller', 'front_desk', 'back_office', 'supervisor')",

@@ -73,6 +73,7 @@ def make_app(settings: Settings) -> web.Application:
             ice_servers=settings.ice_servers,
             media_addresses=settings.media_addresses,
             relay=settings.relay,
+            adaptation=settings.adaptation == "on",
             recordings_dir=settings.recordings_dir,
             on_recorded=recorded,
             udp_ports=settings.udp_ports,

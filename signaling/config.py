@@ -73,6 +73,7 @@ def _secret_key() -> str:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 RELAYS = ("passthrough", "transcode")
+ADAPTATIONS = ("on", "off")  # VW_ADAPTATION
 
 
 def _ice_servers() -> list[dict]:
@@ -274,6 +275,9 @@ class Settings:
     store_max_lag_s: float = field(default_factory=lambda: _float_env("VW_STORE_MAX_LAG_S", 120))
     store_max_backlog: int = field(default_factory=lambda: int(_float_env("VW_STORE_MAX_BACKLOG", 50_000)))
     # Caps per client address for anonymous callers (one leg per socket, so legs are capped too).
+    # Passthrough adapts to each receiver's network (docs/media.md § Adaptation): audio packet by
+    # packet, retransmissions within budget, the receivers' estimate upstream, video paused when weak.
+    adaptation: str = field(default_factory=lambda: _choice_env("VW_ADAPTATION", ADAPTATIONS, "on"))
     max_sockets_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_SOCKETS_PER_ADDRESS", 50)))
     max_calls_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_CALLS_PER_ADDRESS", 20)))
     # On SIGTERM, answered calls may go on this long before they are ended with `server_shutdown`.

@@ -28,6 +28,18 @@ just far enough in (aiortc 1.16.0, read from its source):
 - **ICE host sockets and announced addresses** (aioice 0.13.0) — see the
   section before :func:`confine_ice`.
 - **negotiated codecs** — `RTCRtpTransceiver._codecs` (first = the one sent).
+- **adaptation** (`media/adaptation.py` decides, with ``VW_ADAPTATION=on``):
+  an audio receiver's `JitterBuffer` (``_RTCRtpReceiver__jitter_buffer``) is
+  replaced by :class:`PacketByPacket` (each Opus packet is a frame, handed on
+  as it arrives: aiortc's buffer holds a run after a gap and then drops it);
+  `RTCRtpSender._retransmit` is wrapped per instance (:func:`gate_retransmissions`,
+  reading the packet's size from ``_RTCRtpSender__rtp_history`` and the round
+  trip from ``_RTCRtpSender__rtt``); REMB reaching a sender is read in a
+  per-instance `_handle_rtcp_packet` (:func:`on_remb`: the DTLS transport looks
+  it up on the instance); a receiver's own REMB and NACKs are rewritten in
+  per-instance `_send_rtcp` / `_send_rtcp_nack` (:func:`limit_remb`,
+  :func:`filter_nacks`), and :func:`send_remb` sends one more from its RTCP
+  SSRC (``_RTCRtpReceiver__rtcp_ssrc``).
 
 :func:`check_aiortc` verifies the pinned version and that each of these
 still exists with the expected shape; `tests/unit/test_media_relay.py` calls
@@ -56,10 +68,14 @@ import aiortc
 import av
 from aiortc import RTCIceCandidate, jitterbuffer, rtcpeerconnection, rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs import g711, g722, opus, vpx
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcicetransport import RTCIceGatherer
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+from aiortc.utils import uint16_add, uint16_gt
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +166,7 @@ def check_aiortc() -> None:
         problems.append("rtcrtpsender changed shape")
     if problems:
         raise AiortcChanged("; ".join(problems))
+    problems += _adaptation_problems(init, handle, rtcp)
 
 
 # -- receive side -----------------------------------------------------------------
@@ -258,6 +275,34 @@ def sendable(frame: EncodedFrame) -> EncodedFrame | av.Packet:
     if frame.mime != "video/h264":
         return frame
     packet = av.Packet(frame.data)
+def _adaptation_problems(receiver_init: str, handle_rtp: str, sender_rtcp: str) -> list[str]:
+    """What the adaptation hooks (bottom of this module) need of aiortc, as :func:`check_aiortc` reports it."""
+    problems = []
+    if "self.__jitter_buffer = JitterBuffer(capacity=16, prefetch=4)" not in receiver_init:
+        problems.append("RTCRtpReceiver.__init__ no longer makes the audio JitterBuffer(capacity=16, prefetch=4)")
+    if "self.__rtcp_ssrc" not in receiver_init:
+        problems.append("RTCRtpReceiver.__init__ lacks self.__rtcp_ssrc")
+    if "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)" not in handle_rtp:
+        problems.append("RTCRtpReceiver._handle_rtp_packet no longer takes (pli_flag, frame) from the jitter buffer")
+    if "await self._send_rtcp(rtcp_packet)" not in handle_rtp or "pack_remb_fci(*remb)" not in handle_rtp:
+        problems.append("RTCRtpReceiver no longer sends its REMB through self._send_rtcp")
+    if "await self._send_rtcp_nack(" not in handle_rtp:
+        problems.append("RTCRtpReceiver no longer sends NACKs through self._send_rtcp_nack")
+    if "await self._retransmit(seq)" not in sender_rtcp or "unpack_remb_fci(packet.fci)" not in sender_rtcp:
+        problems.append("RTCRtpSender._handle_rtcp_packet no longer calls self._retransmit(seq) / reads REMB")
+    retransmit = inspect.getsource(RTCRtpSender._retransmit)
+    if "self.__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)" not in retransmit:
+        problems.append("RTCRtpSender._retransmit no longer reads __rtp_history by sequence_number % RTP_HISTORY_SIZE")
+    if "self.__rtt: Optional[float]" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender.__init__ lacks self.__rtt")
+    if "await recipient._handle_rtcp_packet(packet)" not in inspect.getsource(
+            RTCDtlsTransport._handle_rtcp_data):
+        problems.append("the DTLS transport no longer calls recipient._handle_rtcp_packet on the instance")
+    if list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters) != ["self", "media_ssrc", "lost"]:
+        problems.append("RTCRtpReceiver._send_rtcp_nack(media_ssrc, lost) changed")
+    return problems
+
+
     packet.pts = packet.dts = frame.pts
     packet.time_base = frame.time_base
     packet.is_keyframe = frame.keyframe
@@ -397,3 +442,139 @@ def negotiated_mime(transceiver: RTCRtpTransceiver) -> str | None:
     """The codec this transceiver sends (and the far end sends back), lower case."""
     codecs = [c for c in transceiver._codecs if c.name.lower() != "rtx"]
     return codecs[0].mimeType.lower() if codecs else None
+
+
+# -- adaptation (media/adaptation.py decides; see the module notes) -------------------------------
+
+_JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+_RTCP_SSRC_ATTR = "_RTCRtpReceiver__rtcp_ssrc"
+_HISTORY_ATTR = "_RTCRtpSender__rtp_history"
+_RTT_ATTR = "_RTCRtpSender__rtt"
+_RESTART_DISTANCE = 100  # a sequence number this far behind is a restarted stream, not a late packet
+
+
+class PacketByPacket:
+    """Stands in for an audio receiver's JitterBuffer: each RTP packet is one frame, handed on at once.
+
+    An Opus packet is a whole frame, so nothing is gained by waiting; aiortc's buffer (16 packets,
+    4 prefetched) stops at a gap and later drops what piled up behind it, which turned 5 % packet
+    loss into ~25 % lost audio. Late and repeated packets are dropped: forwarded, their older
+    timestamp would read as a wrap-around downstream.
+    """
+
+    capacity = 1
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+        self.late = 0
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._last is not None and not uint16_gt(seq, self._last) \
+                and uint16_add(self._last, -seq) < _RESTART_DISTANCE:
+            self.late += 1
+            return False, None
+        self._last = seq
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
+
+
+def forward_packet_by_packet(receiver: RTCRtpReceiver) -> PacketByPacket:
+    """Replace an audio receiver's jitter buffer (before it receives anything)."""
+    buffer = PacketByPacket()
+    setattr(receiver, _JITTER_ATTR, buffer)
+    return buffer
+
+
+def sender_rtt(sender: RTCRtpSender) -> float | None:
+    """The round trip aiortc measured from its receiver's reports (seconds), None before one."""
+    return getattr(sender, _RTT_ATTR, None)
+
+
+# decide(sequence number, packet size in bytes or None when no longer held, round trip) -> resend?
+RetransmitDecision = Callable[[int, "int | None", "float | None"], bool]
+
+
+def gate_retransmissions(sender: RTCRtpSender, decide: RetransmitDecision) -> None:
+    """Ask `decide` before this sender answers a NACK from its history."""
+    original = RTCRtpSender._retransmit.__get__(sender)
+    history: dict[int, Any] = getattr(sender, _HISTORY_ATTR)
+
+    async def retransmit(sequence_number: int) -> None:
+        packet = history.get(sequence_number % RTP_HISTORY_SIZE)
+        held = packet is not None and packet.sequence_number == sequence_number
+        size = len(packet.payload) + 12 if held else None
+        try:
+            resend = decide(sequence_number, size, sender_rtt(sender))
+        except Exception:
+            logger.exception("retransmission decision failed")
+            resend = True
+        if resend:
+            await original(sequence_number)
+
+    sender._retransmit = retransmit  # type: ignore[method-assign]
+
+
+def _remb(packet: Any) -> tuple[int, list[int]] | None:
+    """(bit/s, SSRCs) of a REMB (receiver estimated maximum bitrate) packet; None for any other."""
+    if not isinstance(packet, RtcpPsfbPacket) or packet.fmt != RTCP_PSFB_APP:
+        return None
+    try:
+        return unpack_remb_fci(packet.fci)
+    except ValueError:
+        return None
+
+
+def on_remb(sender: RTCRtpSender, callback: Callable[[int], None]) -> None:
+    """Call `callback(bit/s)` for every REMB naming this sender."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        remb = _remb(packet)
+        if remb is not None and sender._ssrc in remb[1]:
+            try:
+                callback(remb[0])
+            except Exception:
+                logger.exception("REMB callback failed")
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def limit_remb(receiver: RTCRtpReceiver, limit: Callable[[int], int]) -> None:
+    """Every REMB this receiver's own estimator sends says `limit(its estimate)` instead."""
+    original = receiver._send_rtcp
+
+    async def send(packet: Any) -> None:
+        remb = _remb(packet)
+        if remb is not None:
+            packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=packet.ssrc, media_ssrc=packet.media_ssrc,
+                                    fci=pack_remb_fci(int(limit(remb[0])), remb[1]))
+        await original(packet)
+
+    receiver._send_rtcp = send  # type: ignore[method-assign]
+
+
+def send_remb(receiver: RTCRtpReceiver, bitrate: int, tasks: set[asyncio.Task[None]]) -> bool:
+    """Send a REMB of `bitrate` for the receiver's media SSRCs; False before it has an RTCP SSRC and media."""
+    rtcp_ssrc = getattr(receiver, _RTCP_SSRC_ATTR, None)
+    ssrcs = media_ssrcs(receiver)
+    if rtcp_ssrc is None or not ssrcs:
+        return False
+    packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(int(bitrate), ssrcs))
+    # The class's method: past limit_remb's wrapper, which would limit it a second time.
+    task = asyncio.ensure_future(RTCRtpReceiver._send_rtcp(receiver, packet))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return True
+
+
+def filter_nacks(receiver: RTCRtpReceiver, keep: Callable[[list[int]], list[int]]) -> None:
+    """The receiver's NACKs ask only for the sequence numbers `keep(lost)` returns (none: not sent)."""
+    original = receiver._send_rtcp_nack
+
+    async def send_nack(media_ssrc: int, lost: list[int]) -> None:
+        wanted = keep(lost)
+        if wanted:
+            await original(media_ssrc, wanted)
+
+    receiver._send_rtcp_nack = send_nack  # type: ignore[method-assign]

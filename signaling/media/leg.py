@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # microphone, ("video", 0) the camera, ("video", 1) the screen share.
 SlotKey = tuple[str, int]
 StateCallback = Callable[[str], None]
+# (slot, "paused" | "resumed", the tap whose video it is): an output of this leg stopped or resumed video.
+VideoStateCallback = Callable[[SlotKey, str, "Tap | None"], None]
 
 MAX_SDP_BYTES = 64_000  # a participant's offer is 5-10 KB; sixteen m-lines stay well under this
 # A participant needs 3 (audio, camera, screen), the monitor 6, a three-party call about a dozen.
@@ -102,6 +104,7 @@ class Leg:
     ) -> None:
         self.id = uuid.uuid4().hex
         self.owner = owner
+        self.adapt = False  # adaptation in passthrough on the slots its offers make (media/adaptation.py)
         self._pc = RTCPeerConnection(configuration)
         # Host sockets bound in VW_UDP_PORTS (ports.PortRange.bind) and VW_ANNOUNCED_ADDRESSES.
         self._bind_host = bind_host
@@ -115,6 +118,7 @@ class Leg:
         self._outputs: dict[RTCRtpTransceiver, OutputTrack] = {}
         self._state_callbacks: list[StateCallback] = []
         self._watchers: list[Callable[[], None]] = []
+        self._video_callbacks: list[VideoStateCallback] = []
         self._closed = False
         self._pc.on("track", self._on_track)
         self._pc.on("connectionstatechange", self._on_connection_state)
@@ -147,6 +151,21 @@ class Leg:
                 callback(state)
             except Exception:
                 logger.exception("leg %s state callback failed", self.id)
+
+    def on_video(self, callback: VideoStateCallback) -> None:
+        """Call `callback(slot, state, source tap)` when an output of this leg pauses or resumes video
+        because this participant's link is too weak for it (adaptation on)."""
+        self._video_callbacks.append(callback)
+
+    def _video_changed(self, output: OutputTrack, state: str) -> None:
+        slot = next((key for key, out in self.outputs().items() if out is output), None)
+        if slot is None:
+            return
+        for callback in list(self._video_callbacks):
+            try:
+                callback(slot, state, output.upstream)
+            except Exception:
+                logger.exception("leg %s video callback failed", self.id)
 
     # -- tracks -------------------------------------------------------------
 
@@ -189,7 +208,7 @@ class Leg:
     def _on_track(self, track: MediaStreamTrack) -> None:
         for t in self._pc.getTransceivers():
             if t.receiver.track is track and t not in self._taps:
-                self._taps[t] = Tap(t)
+                self._taps[t] = Tap(t, adapt=self.adapt)
 
     def frames_received(self) -> int:
         """Encoded frames received on every slot so far (the engine watches it for stalls)."""
@@ -221,7 +240,8 @@ class Leg:
                     if t.kind in ("audio", "video") and t not in self._outputs:
                         # Created by the offer as recvonly: answer sendrecv, with a
                         # sender that stays silent until a bridge feeds it.
-                        output = OutputTrack(t.kind, t)
+                        output = OutputTrack(t.kind, t, adapt=self.adapt)
+                        output.on_video = self._video_changed
                         t.sender.replaceTrack(output)
                         t.direction = "sendrecv"
                         self._outputs[t] = output

@@ -48,6 +48,7 @@ class MediaPlane:
         media_addresses: list[str] | None = None,
         *,
         relay: str = PASSTHROUGH,
+        adaptation: bool = True,
         recordings_dir: Path | None = None,
         on_recorded: OnRecorded | None = None,
         udp_ports: tuple[int, int] | None = None,
@@ -64,6 +65,7 @@ class MediaPlane:
         self._announced = announced
         use_media_addresses(media_addresses)
         self.relay = relay
+        self.adaptation = adaptation  # VW_ADAPTATION: new legs adapt their passthrough (media/adaptation.py)
         self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
         self._on_recorded = on_recorded
         self._legs: dict[str, Leg] = {}
@@ -79,6 +81,7 @@ class MediaPlane:
         leg = Leg(owner, rtc_configuration(self._leg_ice_servers()), on_closed=self._leg_closed,
                   bind_host=self.ports.bind if self.ports else None, announced=self._announced)
         self._legs[leg.id] = leg
+        leg.adapt = self.adaptation  # before its offer makes any slot
         return leg
 
     def _leg_ice_servers(self) -> list[dict[str, Any]]:

@@ -17,6 +17,12 @@ Two modes per bridged slot (see docs/media.md):
 A :class:`Tap` always sees the encoded frames, whatever the mode, so the
 recorder muxes the received frames in both modes.
 
+With adaptation on (``VW_ADAPTATION=on``, :mod:`.adaptation`), a tap forwards
+audio packet by packet, limits the NACKs it sends upstream, and announces
+upstream (REMB) the lowest estimate of every output it feeds; an output
+answers NACKs within a budget, and pauses video when its receiver's estimate
+is too low for video (``on_video``).
+
 aiortc's `MediaRelay` is not used: its subscribers get what the receiver's
 track returns (decoded frames), its reader task cannot be cancelled, and
 unbuffered it drops frames.
@@ -37,7 +43,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_time
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from av.frame import Frame
 
-from . import aiortc_hooks
+from . import adaptation, aiortc_hooks
 from .aiortc_hooks import EncodedFrame
 
 logger = logging.getLogger(__name__)
@@ -45,6 +51,7 @@ logger = logging.getLogger(__name__)
 Item = Union[Frame, EncodedFrame]
 FrameSink = Callable[[Frame], None]
 PacketSink = Callable[[EncodedFrame], None]  # shared by all sinks: never mutated
+VideoCallback = Callable[["OutputTrack", str], None]  # (output, "paused" | "resumed")
 
 # Items waiting for the sender. Small, so a slow sender drops old media rather
 # than adding latency (an encoded video frame is several RTP packets).
@@ -62,7 +69,7 @@ class Tap:
     idle leg neither decodes nor keeps anything.
     """
 
-    def __init__(self, transceiver: RTCRtpTransceiver) -> None:
+    def __init__(self, transceiver: RTCRtpTransceiver, *, adapt: bool = False) -> None:
         self.transceiver = transceiver
         self.receiver = transceiver.receiver
         self.track: MediaStreamTrack = transceiver.receiver.track
@@ -78,6 +85,18 @@ class Tap:
         self._keyframe_pending = False
         self._rtcp_tasks: set[asyncio.Task[None]] = set()
         self.keyframe_requests = 0  # PLIs actually sent upstream
+        self.outputs: set[OutputTrack] = set()  # those whose upstream this is (they set it)
+        self.adapt = adapt
+        self.nacks = adaptation.NackFilter()
+        self.own_estimate: int | None = None  # what this receiver's estimator said last (bit/s)
+        self.announced: int | None = None  # the last REMB sent upstream
+        self._announcer: asyncio.Task[None] | None = None
+        if adapt and self.kind == "audio":
+            aiortc_hooks.forward_packet_by_packet(self.receiver)
+        elif adapt:
+            aiortc_hooks.limit_remb(self.receiver, self._limit_own_remb)
+            aiortc_hooks.filter_nacks(self.receiver, self._keep_nacks)
+            self._announcer = asyncio.ensure_future(self._announce_loop())
         self._task = asyncio.ensure_future(self._read_decoded())
 
     @property
@@ -132,6 +151,39 @@ class Tap:
         self.keyframe_requests += 1
         return True
 
+    # adaptation
+
+    def downstream_estimate(self) -> int | None:
+        """The lowest estimate of the outputs this slot feeds (None: none known)."""
+        return adaptation.remb_minimum(None, (out.estimate() for out in self.outputs))
+
+    def _limit_own_remb(self, own: int) -> int:
+        self.own_estimate = own
+        self.announced = adaptation.remb_minimum(own, [self.downstream_estimate()])
+        return self.announced  # type: ignore[return-value]
+
+    def estimate_changed(self) -> None:
+        """An output's estimate changed: announce a fall upstream at once."""
+        target = adaptation.remb_minimum(self.own_estimate, [self.downstream_estimate()])
+        if target is not None and (self.announced is None or target < self.announced * adaptation.REMB_DROP):
+            self._announce(target)
+
+    def _announce(self, bitrate: int) -> None:
+        if aiortc_hooks.send_remb(self.receiver, bitrate, self._rtcp_tasks):
+            self.announced = bitrate
+
+    async def _announce_loop(self) -> None:
+        # The receiver's own estimator speaks only every 0.5 s at best, and not at all for its
+        # first 3 s: what the outputs need is said on this beat too.
+        while True:
+            await asyncio.sleep(adaptation.REMB_INTERVAL_S)
+            downstream = self.downstream_estimate()
+            if downstream is not None:
+                self._announce(adaptation.remb_minimum(self.own_estimate, [downstream]))  # type: ignore[arg-type]
+
+    def _keep_nacks(self, lost: list[int]) -> list[int]:
+        return self.nacks.filter(lost, time.monotonic(), aiortc_hooks.sender_rtt(self.transceiver.sender))
+
     # decoded
 
     @property
@@ -165,9 +217,12 @@ class Tap:
         self._packet_sinks.clear()
         self._fanout = ()
         self.frame_sink = None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        for task in (self._task, self._announcer):
+            if task is None:
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for task in list(self._rtcp_tasks):
             task.cancel()
         await asyncio.gather(*self._rtcp_tasks, return_exceptions=True)
@@ -187,9 +242,15 @@ class OutputTrack(MediaStreamTrack):
     backwards jump as a 32-bit wrap-around. After a switch to a new source of
     encoded video, packets are held back until its first keyframe, which is
     requested at once, so the far end's first picture decodes.
+
+    With `adapt`, its sender answers NACKs through a
+    :class:`~.adaptation.RetransmitGate`, and what its receiver estimates
+    (REMB) is kept, sizes the retransmission budget, goes to the upstream tap,
+    and (video) drives a :class:`~.adaptation.VideoGate`: `on_video(self,
+    "paused" | "resumed")` is called when video stops or comes back.
     """
 
-    def __init__(self, kind: str, transceiver: RTCRtpTransceiver | None = None) -> None:
+    def __init__(self, kind: str, transceiver: RTCRtpTransceiver | None = None, *, adapt: bool = False) -> None:
         super().__init__()
         self.kind = kind
         self.transceiver = transceiver
@@ -200,12 +261,87 @@ class OutputTrack(MediaStreamTrack):
         self._last_step = 0
         self._time_base: fractions.Fraction | None = None
         self._awaiting_keyframe = False
-        self.upstream: Tap | None = None  # where keyframe requests go (passthrough)
+        self._upstream: Tap | None = None
         self.frames = 0
         self.dropped = 0
         self.keyframe_requests = 0  # received from the far end
+        self.on_video: VideoCallback | None = None
+        self.retransmits = adaptation.RetransmitGate()
+        self.video_gate = adaptation.VideoGate(self._video_changed) if adapt and kind == "video" else None
+        self.paused_frames = 0  # video frames not sent while paused
+        self._estimate: int | None = None
+        self._estimate_at = 0.0
+        self._loss_keyframe_at = -1e9
         if transceiver is not None:
             aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
+            if adapt:
+                aiortc_hooks.gate_retransmissions(transceiver.sender, self._retransmit)
+                aiortc_hooks.on_remb(transceiver.sender, self._on_remb)
+
+    @property
+    def upstream(self) -> Tap | None:
+        """Where keyframe requests go, and whose REMB counts this output's estimate (passthrough)."""
+        return self._upstream
+
+    @upstream.setter
+    def upstream(self, tap: Tap | None) -> None:
+        if self._upstream is not None:
+            self._upstream.outputs.discard(self)
+        self._upstream = tap
+        if tap is not None:
+            tap.outputs.add(self)
+
+    # adaptation
+
+    def estimate(self, now: float | None = None) -> int | None:
+        """What this output's receiver estimated last (REMB, bit/s); None if never or long ago.
+
+        A paused output keeps its estimate (no video reaches the receiver to refresh it)."""
+        if self._estimate is None:
+            return None
+        now = time.monotonic() if now is None else now
+        held = self.video_gate is not None and self.video_gate.state != adaptation.ON
+        return self._estimate if held or now - self._estimate_at <= adaptation.ESTIMATE_TTL_S else None
+
+    def _on_remb(self, bitrate: int) -> None:
+        now = time.monotonic()
+        self._estimate, self._estimate_at = bitrate, now
+        self.retransmits.set_estimate(bitrate)
+        if self.video_gate is not None:
+            self.video_gate.estimate(bitrate, now)
+        if self._upstream is not None:
+            self._upstream.estimate_changed()
+
+    def _retransmit(self, seq: int, size: int | None, rtt: float | None) -> bool:
+        now = time.monotonic()
+        outcome = self.retransmits.decide(seq, size, now, rtt)
+        if (outcome == adaptation.GIVEN_UP and self._upstream is not None and self.kind == "video"
+                and now - self._loss_keyframe_at >= adaptation.KEYFRAME_ON_LOSS_S):
+            self._loss_keyframe_at = now  # unrecoverable loss: start again from a keyframe, now and then
+            self._upstream.request_keyframe()
+        return outcome == adaptation.RESEND
+
+    def _video_changed(self, event: str) -> None:
+        if self.on_video is not None:
+            try:
+                self.on_video(self, event)
+            except Exception:
+                logger.exception("video state callback failed")
+
+    def _video_allowed(self, item: Item, encoded: bool) -> bool:
+        """False while the video gate holds video back; a try starts at a keyframe."""
+        gate = self.video_gate
+        if gate is None or not encoded:
+            return True
+        was = gate.state
+        if not gate.allows(time.monotonic()):
+            self.paused_frames += 1
+            return False
+        if was == adaptation.PAUSED:  # a try starts now: from a keyframe, asked for at once
+            self._awaiting_keyframe = True
+            if self._upstream is not None:
+                self._upstream.request_keyframe(force=True)
+        return True
 
     @property
     def mime_negotiated(self) -> str | None:
@@ -223,6 +359,8 @@ class OutputTrack(MediaStreamTrack):
             self._source = source
             self._offset = None  # set from its first item
             self._awaiting_keyframe = encoded and self.kind == "video"
+        if not self._video_allowed(item, encoded):
+            return
         if self._awaiting_keyframe:
             if not item.keyframe:
                 self.dropped += 1
@@ -253,6 +391,8 @@ class OutputTrack(MediaStreamTrack):
         """Forget queued items and the current source (unbridged)."""
         self._source = None
         self.upstream = None
+        if self.video_gate is not None:
+            self.video_gate.reset()
         while not self._queue.empty():
             self._queue.get_nowait()
 

@@ -1,0 +1,254 @@
+"""Adaptation in passthrough: the policies, free of aiortc (the hooks are in :mod:`.aiortc_hooks`).
+
+The server forwards encoded media, so it cannot re-encode for a weak receiver. What it can do,
+per received slot (:class:`~.relay.Tap`) and per sending output (:class:`~.relay.OutputTrack`):
+
+- **repair hop by hop, within budget** — a sender answers its receiver's NACKs from its own
+  history, but each packet at most once per round trip and :data:`MAX_RESENDS` times in all
+  (:class:`RepeatLimiter`), and only within :data:`RTX_SHARE` of the receiver's estimate
+  (:class:`TokenBucket`). aiortc alone resends every packet of every NACK, and an aiortc receiver
+  re-lists every missing packet at each new gap: under a cap that was ~90 % of the link.
+- **tell the sender the receiving side's estimate** — a slot announces upstream (REMB) the
+  minimum of its own estimate and those of every output it feeds (:func:`remb_minimum`).
+- **pause video, keep audio** — an output whose receiver's estimate stays below what video
+  needs stops sending video (:class:`VideoGate`), tries again after a while, and resumes when
+  the try does not congest the link.
+
+Everything takes the time as an argument (`now`, seconds on a monotonic clock): unit-tested on
+a set clock.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+# -- retransmission ------------------------------------------------------------------------
+
+# A packet is resent at most this many times (asked for upstream at most MAX_NACKS): an aiortc
+# receiver waits for a lost packet until 512 more have come, so repair must persist a little.
+MAX_RESENDS = 5
+MAX_NACKS = 5
+MIN_REPEAT_S = 0.04  # the shortest wait between two resends (or NACKs) of one packet
+DEFAULT_RTT_S = 0.2  # before a round trip has been measured
+RTX_SHARE = 0.25  # retransmissions may take this share of the receiver's estimate
+RTX_BURST_S = 0.25  # the bucket holds this many seconds of that rate
+DEFAULT_ESTIMATE_BPS = 1_000_000  # before the receiver has sent an estimate
+# A packet asked for that can no longer be resent costs the receiver its picture: a keyframe is
+# asked for upstream, at most this often per output (each is a burst on a link already short).
+KEYFRAME_ON_LOSS_S = 2.0
+_REMEMBERED = 1024  # sequence numbers a limiter remembers (RTP history is 128 packets)
+
+# Outcomes of RetransmitGate.decide
+RESEND, DUPLICATE, OVER_BUDGET, GIVEN_UP = "resend", "duplicate", "over_budget", "given_up"
+
+
+class TokenBucket:
+    """A byte budget refilled at `rate_bps`, holding at most `burst_s` seconds of it."""
+
+    def __init__(self, rate_bps: float, burst_s: float = RTX_BURST_S) -> None:
+        self.burst_s = burst_s
+        self.rate_bps = rate_bps
+        self._tokens = self.capacity  # bytes
+        self._at: float | None = None
+
+    @property
+    def capacity(self) -> float:
+        return self.rate_bps / 8 * self.burst_s
+
+    def set_rate(self, rate_bps: float) -> None:
+        self.rate_bps = rate_bps
+        self._tokens = min(self._tokens, self.capacity)
+
+    def take(self, size: int, now: float) -> bool:
+        """Spend `size` bytes if the budget has them now."""
+        if self._at is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate_bps / 8)
+        self._at = now
+        if size > self._tokens:
+            return False
+        self._tokens -= size
+        return True
+
+
+class RepeatLimiter:
+    """How often one RTP sequence number may be acted on (resent, or asked for again).
+
+    At most once per `interval` and `max_times` in all. Remembers the last
+    :data:`_REMEMBERED` sequence numbers (the oldest are forgotten first).
+    """
+
+    def __init__(self, max_times: int) -> None:
+        self.max_times = max_times
+        self._seen: OrderedDict[int, tuple[int, float]] = OrderedDict()  # seq -> (times, last)
+
+    def check(self, seq: int, now: float, interval: float) -> str:
+        """RESEND (may act now), DUPLICATE (acted on less than `interval` ago) or GIVEN_UP."""
+        times, last = self._seen.get(seq, (0, -1e18))
+        if times >= self.max_times:
+            return GIVEN_UP
+        if now - last < interval:
+            return DUPLICATE
+        return RESEND
+
+    def record(self, seq: int, now: float) -> None:
+        times, _ = self._seen.pop(seq, (0, 0.0))
+        self._seen[seq] = (times + 1, now)
+        while len(self._seen) > _REMEMBERED:
+            self._seen.popitem(last=False)
+
+    def times(self, seq: int) -> int:
+        return self._seen.get(seq, (0, 0.0))[0]
+
+
+def repeat_interval(rtt_s: float | None) -> float:
+    """Wait at least one round trip before acting on the same packet again."""
+    return max(DEFAULT_RTT_S if rtt_s is None else rtt_s, MIN_REPEAT_S)
+
+
+class RetransmitGate:
+    """A sender's answer to one NACKed packet: resend it, or not, and why."""
+
+    def __init__(self) -> None:
+        self.limiter = RepeatLimiter(MAX_RESENDS)
+        self.bucket = TokenBucket(RTX_SHARE * DEFAULT_ESTIMATE_BPS)
+        self.counts = {RESEND: 0, DUPLICATE: 0, OVER_BUDGET: 0, GIVEN_UP: 0}
+
+    def set_estimate(self, bps: float) -> None:
+        self.bucket.set_rate(RTX_SHARE * bps)
+
+    def decide(self, seq: int, size: int | None, now: float, rtt_s: float | None) -> str:
+        """`size` is the packet's size in bytes, None when it is no longer in the history."""
+        outcome = GIVEN_UP if size is None else self.limiter.check(seq, now, repeat_interval(rtt_s))
+        if outcome == RESEND:
+            if self.bucket.take(size, now):  # type: ignore[arg-type]
+                self.limiter.record(seq, now)
+            else:
+                outcome = OVER_BUDGET  # not counted against the packet: it may be asked for again
+        self.counts[outcome] += 1
+        return outcome
+
+
+class NackFilter:
+    """What a server receiver asks its sender for again: each packet once per round trip, MAX_NACKS times."""
+
+    def __init__(self) -> None:
+        self.limiter = RepeatLimiter(MAX_NACKS)
+        self.suppressed = 0
+
+    def filter(self, lost: Iterable[int], now: float, rtt_s: float | None) -> list[int]:
+        interval = repeat_interval(rtt_s)
+        wanted = []
+        for seq in lost:
+            if self.limiter.check(seq, now, interval) == RESEND:
+                self.limiter.record(seq, now)
+                wanted.append(seq)
+            else:
+                self.suppressed += 1
+        return wanted
+
+
+# -- bandwidth -------------------------------------------------------------------------------
+
+ESTIMATE_TTL_S = 5.0  # a receiver's estimate counts this long after its last REMB
+REMB_INTERVAL_S = 0.5  # a slot announces the minimum upstream this often
+REMB_DROP = 0.9  # ... and at once when it falls below this share of what was last announced
+
+
+def remb_minimum(own: int | None, downstream: Iterable[int | None]) -> int | None:
+    """What a slot announces upstream: the lowest of its own estimate and its outputs' (None: none known)."""
+    known = [bps for bps in (own, *downstream) if bps is not None]
+    return min(known) if known else None
+
+
+# -- pausing video -----------------------------------------------------------------------------
+
+VIDEO_MIN_BPS = 150_000  # below this a video output pauses (audio keeps ~30-100 kbit/s of the link)
+LOW_FOR_S = 1.0  # ... once its estimate has stayed below, and not risen, this long
+RETRY_S = 1.5  # a paused output tries video again after this (doubling, up to MAX_RETRY_S)
+MAX_RETRY_S = 3.0
+PROBE_S = 1.5  # a try succeeds when its receiver's estimate did not fall for this long
+PROBE_SETTLE_S = 0.3  # estimates sent before the try could tell are not judged
+PROBE_FALL = 0.95  # a try fails when the estimate falls below this share of where it started
+
+ON, PAUSED, PROBING = "on", "paused", "probing"
+PAUSED_EVENT, RESUMED_EVENT = "paused", "resumed"  # what on_change is told (the contract's states)
+WEAK_NETWORK = "weak_network"
+
+
+class VideoGate:
+    """Whether one output sends video now, from its receiver's estimates (REMB).
+
+    ``on`` → ``paused`` when the estimate has stayed below :data:`VIDEO_MIN_BPS` without rising
+    for :data:`LOW_FOR_S`. Paused, nothing new is learnt (no video, no estimate), so after
+    :data:`RETRY_S` the output tries (``probing``: video flows again from a keyframe); the try
+    fails if the estimate falls (the link congested again: paused, the next try waits twice as
+    long, at most :data:`MAX_RETRY_S`), and succeeds after :data:`PROBE_S` without a fall.
+    `on_change("paused" | "resumed")` is called on the way into and out of the pause (not for
+    each try).
+    """
+
+    def __init__(self, on_change: Callable[[str], None] | None = None) -> None:
+        self.on_change = on_change
+        self.state = ON
+        self.pauses = 0
+        self._last: int | None = None  # the last estimate
+        self._low_since: float | None = None
+        self._retry_s = RETRY_S
+        self._retry_at = 0.0
+        self._probe_at = 0.0
+        self._probe_from: int | None = None
+
+    def estimate(self, bps: int, now: float) -> None:
+        """A REMB from the receiver."""
+        last, self._last = self._last, bps
+        if self.state == ON:
+            if bps >= VIDEO_MIN_BPS or (last is not None and bps > last):
+                self._low_since = None
+            elif self._low_since is None:
+                self._low_since = now
+            elif now - self._low_since >= LOW_FOR_S:
+                self._pause(now)
+        elif self.state == PROBING and now - self._probe_at >= PROBE_SETTLE_S:
+            if self._probe_from is None:
+                self._probe_from = bps
+            elif bps < self._probe_from * PROBE_FALL:
+                self._retry_s = min(self._retry_s * 2, MAX_RETRY_S)
+                self._pause(now, notify=False)
+
+    def allows(self, now: float) -> bool:
+        """Whether a video frame may be sent now (moves on from a pause, or a try, as time passes)."""
+        if self.state == PAUSED:
+            if now < self._retry_at:
+                return False
+            self.state = PROBING
+            self._probe_at = now
+            self._probe_from = None
+        elif self.state == PROBING and now - self._probe_at >= PROBE_S:
+            self.state = ON
+            self._low_since = None
+            self._retry_s = RETRY_S
+            self._notify(RESUMED_EVENT)
+        return True
+
+    @property
+    def paused(self) -> bool:
+        return self.state == PAUSED
+
+    def reset(self) -> None:
+        """Video on again without a word (the output was unbridged: a new call starts afresh)."""
+        self.state = ON
+        self._low_since = None
+        self._retry_s = RETRY_S
+
+    def _pause(self, now: float, notify: bool = True) -> None:
+        self.state = PAUSED
+        self._retry_at = now + self._retry_s
+        self._low_since = None
+        if notify:
+            self.pauses += 1
+            self._notify(PAUSED_EVENT)
+
+    def _notify(self, event: str) -> None:
+        if self.on_change is not None:
+            self.on_change(event)

@@ -1,0 +1,246 @@
+"""Adaptation in passthrough (media/adaptation.py and its aiortc hooks): retransmission pacing and
+duplicate suppression, the REMB minimum, pausing video, audio packet by packet; on a set clock."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+
+import pytest
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
+
+from signaling.media import adaptation, aiortc_hooks
+from signaling.media.adaptation import (
+    DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, RESEND, NackFilter, RetransmitGate, TokenBucket, VideoGate,
+    remb_minimum,
+)
+from test_media import wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
+from test_media_relay import bridged, peers, plane  # noqa: F401  (fixtures)
+
+# -- retransmission ------------------------------------------------------------------------------
+
+
+def test_token_bucket_spends_its_burst_then_refills_at_its_rate():
+    bucket = TokenBucket(rate_bps=80_000, burst_s=0.5)  # 10 kB/s, holding 5 kB
+    assert bucket.take(4000, now=0.0)
+    assert not bucket.take(2000, now=0.0)  # 1 kB left
+    assert bucket.take(2000, now=0.1)  # +1 kB
+    assert not bucket.take(1, now=0.1)
+    assert bucket.take(5000, now=100.0) and not bucket.take(1, now=100.0)  # never more than the burst
+
+
+def test_one_packet_is_resent_once_per_round_trip_and_a_few_times_in_all():
+    gate = RetransmitGate()
+    rtt = 0.1
+    outcomes = [gate.decide(7, 1200, now=t / 100, rtt_s=rtt) for t in range(0, 200, 2)]  # NACKed every 20 ms for 2 s
+    assert outcomes.count(RESEND) == MAX_RESENDS
+    resent_at = [i * 0.02 for i, o in enumerate(outcomes) if o == RESEND]
+    assert all(b - a >= rtt - 1e-9 for a, b in zip(resent_at, resent_at[1:]))
+    assert set(outcomes) == {RESEND, DUPLICATE, GIVEN_UP}
+    assert gate.decide(8, 1200, now=3.0, rtt_s=rtt) == RESEND  # another packet has its own count
+    assert gate.decide(9, None, now=3.0, rtt_s=rtt) == GIVEN_UP  # no longer in the history
+
+
+def test_retransmissions_stay_within_a_share_of_the_receivers_estimate():
+    gate = RetransmitGate()
+    gate.set_estimate(300_000)  # 300 kbit/s: RTX_SHARE of it for repair
+    sent = 0
+    for i in range(2000):  # a storm: 2000 different packets NACKed over 2 s
+        if gate.decide(i, 1000, now=i / 1000, rtt_s=0.05) == RESEND:
+            sent += 1000
+    allowed = adaptation.RTX_SHARE * 300_000 / 8 * (2 + adaptation.RTX_BURST_S)
+    assert 0 < sent <= allowed
+    assert gate.counts[OVER_BUDGET] > 0
+    # Refused for the budget is not held against the packet: asked again later, it goes.
+    refused = next(i for i in range(2000) if gate.limiter.times(i) == 0)
+    assert gate.decide(refused, 1000, now=10.0, rtt_s=0.05) == RESEND
+
+
+def test_nacks_upstream_ask_again_only_after_a_round_trip_and_at_most_a_few_times():
+    nacks = NackFilter()
+    asked = []
+    for step in range(100):  # aiortc's NackGenerator re-lists every missing packet at each new gap
+        asked += nacks.filter([1, 2, 3], now=step * 0.01, rtt_s=0.1)
+    assert asked.count(1) == asked.count(3) == adaptation.MAX_NACKS
+    assert nacks.suppressed == 300 - 3 * adaptation.MAX_NACKS
+
+
+# -- bandwidth -----------------------------------------------------------------------------------
+
+
+def test_remb_minimum_is_the_lowest_known_estimate():
+    assert remb_minimum(900_000, [400_000, 700_000]) == 400_000
+    assert remb_minimum(200_000, [400_000]) == 200_000
+    assert remb_minimum(None, [None, 500_000]) == 500_000
+    assert remb_minimum(None, []) is None
+
+
+def test_video_gate_pauses_on_a_weak_estimate_tries_again_and_resumes():
+    events = []
+    gate = VideoGate(events.append)
+    t = 0.0
+    for bps in (600_000, 400_000, 140_000, 130_000):  # falling below video's minimum
+        gate.estimate(bps, t)
+        assert gate.allows(t)
+        t += 0.5
+    gate.estimate(120_000, t)
+    assert gate.paused and events == ["paused"]
+    assert not gate.allows(t + 0.1)  # paused: video held back, audio is not gated at all
+    # The first try: the estimate falls again (the link is still short): paused, no new event.
+    t += adaptation.RETRY_S
+    assert gate.allows(t) and gate.state == adaptation.PROBING
+    gate.estimate(120_000, t + 0.4)
+    gate.estimate(90_000, t + 0.6)
+    assert gate.paused and events == ["paused"]
+    assert not gate.allows(t + 0.6 + adaptation.RETRY_S)  # the next try waits twice as long
+    t = t + 0.6 + 2 * adaptation.RETRY_S
+    # The cap is lifted: the try does not fall, and video is back.
+    assert gate.allows(t)
+    for step in range(1, 5):
+        gate.estimate(100_000 + step * 10_000, t + step * 0.4)
+    assert gate.allows(t + adaptation.PROBE_S)
+    assert gate.state == adaptation.ON and events == ["paused", "resumed"]
+    gate.estimate(160_000, t + 2)  # rising from low is not weak
+    assert gate.allows(t + 4) and gate.state == adaptation.ON
+
+
+def test_a_short_dip_does_not_pause_video():
+    gate = VideoGate()
+    gate.estimate(100_000, 0.0)
+    gate.estimate(90_000, 0.5)
+    gate.estimate(400_000, 0.8)
+    gate.estimate(90_000, 1.2)
+    assert gate.state == adaptation.ON
+
+
+# -- audio packet by packet --------------------------------------------------------------------------
+
+
+def _opus_packets(n: int) -> list[RtpPacket]:
+    packets = []
+    for i in range(n):
+        packet = RtpPacket(payload_type=111, sequence_number=(65000 + i) % 65536, timestamp=960 * i)
+        packet._data = bytes([i % 256]) * 40  # type: ignore[attr-defined]
+        packets.append(packet)
+    return packets
+
+
+def test_audio_forwarded_per_packet_loses_only_what_the_network_lost():
+    rng = random.Random(5)
+    packets = [p for p in _opus_packets(3000) if rng.random() >= 0.05]  # 5 % lost on the way
+    ours = aiortc_hooks.PacketByPacket()
+    theirs = JitterBuffer(capacity=16, prefetch=4)  # aiortc's audio receiver's
+    out_ours = [f for p in packets if (f := ours.add(p)[1]) is not None]
+    out_theirs = [f for p in packets if (f := theirs.add(p)[1]) is not None]
+    assert len(out_ours) == len(packets)  # every packet that arrived is a frame, at once
+    assert [f.data for f in out_ours] == [p._data for p in packets]  # type: ignore[attr-defined]
+    assert len(out_theirs) < 0.9 * len(packets)  # aiortc's buffer drops runs after gaps (why this exists)
+
+
+def test_late_and_repeated_audio_packets_are_dropped_a_restart_is_not():
+    buffer = aiortc_hooks.PacketByPacket()
+    a, b, c = _opus_packets(3)
+    assert buffer.add(a)[1] is not None and buffer.add(c)[1] is not None
+    assert buffer.add(b)[1] is None and buffer.add(c)[1] is None and buffer.late == 2
+    restart = RtpPacket(payload_type=111, sequence_number=1000, timestamp=5)
+    restart._data = b"x"  # type: ignore[attr-defined]
+    assert buffer.add(restart)[1] is not None  # far behind: the stream started again
+
+
+def test_hook_check_names_a_changed_jitter_buffer_or_retransmit(monkeypatch):
+    real = inspect.getsource
+
+    def changed(obj):
+        text = real(obj)
+        if obj is RTCRtpReceiver._handle_rtp_packet:
+            return text.replace("pli_flag, encoded_frame = self.__jitter_buffer.add(packet)", "x = 1")
+        return text
+
+    monkeypatch.setattr(aiortc_hooks.inspect, "getsource", changed)
+    with pytest.raises(aiortc_hooks.AiortcChanged, match="jitter buffer"):
+        aiortc_hooks.check_aiortc()
+
+
+# -- with real aiortc peers through the media plane -----------------------------------------------------
+
+
+def _rembs_received(sender) -> list[int]:
+    """REMB values reaching a client's sender (its _handle_rtcp_packet, looked up on the instance)."""
+    seen: list[int] = []
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet):
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            seen.append(unpack_remb_fci(packet.fci)[0])
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+    return seen
+
+
+def _quiet_estimator(peer) -> None:
+    """The peer's own estimator would say what loopback allows: only what the test sends counts."""
+    receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.kind == "video")
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None
+
+
+async def _send_remb(peer, bitrate: int) -> None:
+    """The peer's video receiver announces `bitrate` for what it receives, as its estimator would."""
+    receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.kind == "video")
+    ssrcs = aiortc_hooks.media_ssrcs(receiver)
+    assert ssrcs
+    await receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=receiver._RTCRtpReceiver__rtcp_ssrc,
+                                             media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)))
+
+
+async def test_the_sender_upstream_is_told_the_lowest_downstream_estimate(plane, peers):  # noqa: F811
+    caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers)
+    caller_video = next(t.sender for t in caller.pc.getTransceivers() if t.kind == "video")
+    heard = _rembs_received(caller_video)
+    _quiet_estimator(specialist)
+    await specialist.wait_frames("video", 5)
+    out = leg_s.outputs()[("video", 0)]
+    for _ in range(40):  # the specialist's link is weak: 200 kbit/s, said again as a receiver would
+        await _send_remb(specialist, 200_000)
+        if heard and heard[-1] <= 200_000:
+            break
+        await asyncio.sleep(0.1)
+    assert out.estimate() == 200_000
+    assert leg_c.inputs()[("video", 0)].downstream_estimate() == 200_000
+    assert heard and heard[-1] <= 200_000  # the caller's encoder is told (aiortc sets its target from it)
+
+
+async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane, peers):  # noqa: F811
+    caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers)
+    changes = []
+    leg_s.on_video(lambda slot, state, source: changes.append((slot, state, source)))
+    _quiet_estimator(specialist)
+    await specialist.wait_frames("video", 5)
+    out = leg_s.outputs()[("video", 0)]
+    deadline = asyncio.get_running_loop().time() + 10
+    while not changes and asyncio.get_running_loop().time() < deadline:
+        await _send_remb(specialist, 60_000)
+        await asyncio.sleep(0.2)
+    assert changes == [(("video", 0), "paused", leg_c.inputs()[("video", 0)])]
+    audio_before, paused_before = specialist.received("audio")[0], out.paused_frames
+    await asyncio.sleep(0.5)
+    assert specialist.received("audio")[0] > audio_before + 10  # audio goes on
+    assert out.paused_frames > paused_before  # video is held back
+
+
+async def test_adaptation_off_leaves_aiortc_as_it_is(tmp_path, peers):  # noqa: F811
+    from test_media_relay import make_plane
+
+    off = await make_plane(tmp_path, adaptation=False)
+    try:
+        _, _, leg_c, leg_s, _ = await bridged(off, peers)
+        await wait_state(leg_s, "connected")
+        tap = leg_c.inputs()[("audio", 0)]
+        assert isinstance(tap.receiver._RTCRtpReceiver__jitter_buffer, JitterBuffer)
+        assert leg_s.outputs()[("video", 0)].video_gate is None
+        assert "_retransmit" not in vars(leg_s.outputs()[("video", 0)].transceiver.sender)
+    finally:
+        await off.close()

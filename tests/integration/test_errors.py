@@ -140,7 +140,9 @@ async def test_public_endpoints(server):
         async with http.get(server.url + "/healthz") as r:
             assert await r.json() == {"status": "ok"}
         async with http.get(server.url + "/api/config") as r:
-            assert await r.json() == {"ice_servers": [], "answer_target_s": 2}
+            assert await r.json() == {"ice_servers": [], "ice_transport_policy": "all", "ice_expires_at": None,
+                                      "answer_target_s": 2}
+            assert r.headers["Cache-Control"] == "no-store"
         async with http.get(server.url + "/api/service-items") as r:
             items = (await r.json())["items"]
             assert len(items) >= 30

@@ -20,6 +20,12 @@ const other = (party) => (party === "caller" ? "specialist" : "caller");
 /** The own party first: "Your network is weak" comes before the other side's. */
 const selfFirst = (self) => (a, b) => (a === self ? -1 : b === self ? 1 : 0);
 
+/** Set a text only when it changes: the notices are live regions, re-rendered every few seconds,
+ * and a screen reader would read them out again at each write. */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 const amount = (key, v, digits = 0) => (v == null || !Number.isFinite(Number(v)) ? t("common.none")
   : t(key, { n: Number(v).toLocaleString(undefined, { maximumFractionDigits: digits }) }));
 
@@ -77,7 +83,7 @@ class Signal {
     const level = this.level;
     this.node.dataset.level = level;
     for (const bar of this.bars.children) bar.classList.toggle("lit", Number(bar.dataset.bar) <= BARS[level]);
-    this.name.textContent = t(whoKey(this.party, this.self));
+    setText(this.name, t(whoKey(this.party, this.self)));
     this.node.setAttribute("aria-label", t(`quality.aria.${whoseKey(this.party, this.self)}`, { level: t(`quality.level.${level}`) }));
     this.node.title = level === "unknown" ? t("quality.stale") : qualityFigures(msg);
   }
@@ -145,20 +151,23 @@ export class QualityView {
   render() {
     const signals = Object.values(this.signals);
     for (const s of signals) s.render();
-    this.label.textContent = t("quality.title");
+    setText(this.label, t("quality.title"));
     this.box.hidden = !signals.some((s) => s.msg);
     this.box.setAttribute("aria-label", t("quality.title"));
     const weak = this.weakParties();
     const show = weak.some((p) => !this.dismissed.has(p));
     this.weak.hidden = !show;
     if (!show) return;
-    this.weakText.replaceChildren(...weak.map((p) => el("strong", { "data-party": p, text: t(`quality.weak.${whoseKey(p, this.self)}`) })));
+    const said = weak.map((p) => t(`quality.weak.${whoseKey(p, this.self)}`));
+    if ([...this.weakText.children].map((e) => e.textContent).join("\n") !== said.join("\n")) {
+      this.weakText.replaceChildren(...weak.map((p, i) => el("strong", { "data-party": p, text: said[i] })));
+    }
     const on = this.cameraIsOn();
-    this.hint.textContent = on ? t("quality.weak.hint") : "";
+    setText(this.hint, on ? t("quality.weak.hint") : "");
     this.hint.hidden = !on;
     this.cameraOff.hidden = !on;
-    this.cameraOff.textContent = t("quality.weak.camera");
-    this.notNow.textContent = t("quality.weak.dismiss");
+    setText(this.cameraOff, t("quality.weak.camera"));
+    setText(this.notNow, t("quality.weak.dismiss"));
   }
 }
 
@@ -196,9 +205,9 @@ export class VideoPauseNotice {
     this.overlay.hidden = !remote;
     this.own.hidden = !mine;
     if (this.stage) this.stage.classList.toggle("video-paused", remote);
-    this.title.textContent = t("quality.video.paused");
-    this.hint.textContent = t("quality.video.paused.hint");
-    this.own.textContent = t(`quality.video.own.${this.self}`);
+    setText(this.title, t("quality.video.paused"));
+    setText(this.hint, t("quality.video.paused.hint"));
+    setText(this.own, t(`quality.video.own.${this.self}`));
   }
 }
 

@@ -5,6 +5,8 @@ a stage like the pages' (a remote video, its "camera off" placeholder, a camera 
 toggles aria-pressed), import the module and feed it `call:quality` and `call:video` messages
 as the server sends them: the signal bars and their accessible names and figures, the weak
 network suggestion and its camera-off button, the paused notices, and clearing at call end.
+The administration's section and charts are fed the contract's shapes the same way.
+A real call's figures end to end: test_quality_call_browser.py.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ STAGE_PAGE = """<!doctype html><html lang='en'><head><title>quality</title>
   <button type="button" id="camera-btn" aria-pressed="true">Camera</button>
 </div></body></html>"""
 
-MOUNT = """async (self) => {
+MOUNT = """async ([self, staleMs]) => {
     const q = await import("/lib/quality.js");
     const cam = document.getElementById("camera-btn");
     window.cameraClicks = 0;
@@ -32,7 +34,7 @@ MOUNT = """async (self) => {
         window.cameraClicks++;
         cam.setAttribute("aria-pressed", String(cam.getAttribute("aria-pressed") !== "true"));
     });
-    window.quality = q.mountQuality(document.getElementById("stage"), { self, camera: cam });
+    window.quality = q.mountQuality(document.getElementById("stage"), { self, camera: cam, staleMs: staleMs || undefined });
     window.i18n = await import("/lib/i18n.js");
 }"""
 
@@ -61,11 +63,11 @@ STATE = """() => {
 }"""
 
 
-async def stage_page(new_page, self: str):
+async def stage_page(new_page, self: str, stale_ms: int | None = None):
     page = await new_page("/healthz")
     await page.route("**/quality-test", lambda route: route.fulfill(status=200, content_type="text/html", body=STAGE_PAGE))
     await page.goto("/quality-test")
-    await page.evaluate(MOUNT, self)
+    await page.evaluate(MOUNT, [self, stale_ms])
     return page
 
 
@@ -79,9 +81,10 @@ async def test_signals_name_each_side_and_give_the_figures(new_page):
     state = await page.evaluate(STATE)
     assert not state["line"] and state["caller"] is None and state["paused"] is None  # nothing until figures come
 
-    state = await feed(page, "quality", {"party": "caller", "level": "good", "rtt_ms": 42, "loss_pct": 0.5, "kbps": 1234})
+    state = await feed(page, "quality", {"party": "caller", "level": "good", "rtt_ms": 42, "loss_pct": 0.5, "jitter_ms": 4.2,
+                                                "kbps": 1234})
     assert state["line"]
-    assert state["caller"] == {"level": "good", "label": "Your network: good", "title": "Round trip 42 ms · Loss 0.5% · 1,234 kbps",
+    assert state["caller"] == {"level": "good", "label": "Your network: good", "title": "Round trip 42 ms · Loss 0.5% · Jitter 4 ms · 1,234 kbps",
                                "name": "You", "lit": 3}
     assert state["specialist"] is None and state["weak"] is None
     # The accessible name is what assistive technology reads.
@@ -89,7 +92,7 @@ async def test_signals_name_each_side_and_give_the_figures(new_page):
 
     state = await feed(page, "quality", {"party": "specialist", "level": "fair", "rtt_ms": 180, "loss_pct": 3, "kbps": None})
     assert state["specialist"]["label"] == "The specialist's network: fair" and state["specialist"]["lit"] == 2
-    assert state["specialist"]["title"] == "Round trip 180 ms · Loss 3% · —" and state["specialist"]["name"] == "Specialist"
+    assert state["specialist"]["title"] == "Round trip 180 ms · Loss 3% · Jitter — · —" and state["specialist"]["name"] == "Specialist"
     assert state["weak"] is None
 
     # An unknown party (or a malformed message) changes nothing.
@@ -113,6 +116,11 @@ async def test_poor_says_whose_network_and_turns_the_camera_off(new_page):
     # Both weak: the own network first.
     state = await feed(page, "quality", {"party": "caller", "level": "poor", "rtt_ms": 700, "loss_pct": 9, "kbps": 120})
     assert state["weak"] == ["Your network is weak", "The specialist's network is weak"]
+    # The notice is a live region: the same figures again leave its words untouched (not read out again).
+    await page.evaluate("""() => { window.changes = 0; new MutationObserver((m) => { window.changes += m.length; })
+        .observe(document.querySelector('.quality-weak'), { childList: true, subtree: true, characterData: true }); }""")
+    await feed(page, "quality", {"party": "caller", "level": "poor", "rtt_ms": 720, "loss_pct": 9, "kbps": 110})
+    assert await page.evaluate("() => window.changes") == 0
 
     # The suggestion's button is the page's own camera toggle.
     await page.get_by_role("button", name="Turn camera off", exact=True).click()
@@ -153,6 +161,20 @@ async def test_console_side_names_the_caller(new_page):
     # The own signal comes first in the line.
     order = await page.evaluate("() => [...document.querySelectorAll('.signal')].map((s) => s.dataset.party)")
     assert order == ["specialist", "caller"]
+
+
+async def test_figures_that_stop_coming_are_not_shown_as_the_level_now(new_page):
+    page = await stage_page(new_page, "caller", stale_ms=600)
+    state = await feed(page, "quality", {"party": "specialist", "level": "poor", "rtt_ms": 900, "loss_pct": 12, "kbps": 90})
+    assert state["weak"] == ["The specialist's network is weak"]
+    # No figures since (the call on hold, the specialist's leg reconnecting): no level, no suggestion.
+    await page.wait_for_function("() => document.querySelector('.signal[data-party=\"specialist\"]').dataset.level === 'unknown'")
+    state = await page.evaluate(STATE)
+    assert state["specialist"]["label"] == "The specialist's network: not measured now" and state["specialist"]["lit"] == 0
+    assert state["specialist"]["title"].startswith("No recent figures") and state["weak"] is None
+    # Figures again: the level is back.
+    state = await feed(page, "quality", {"party": "specialist", "level": "good", "rtt_ms": 30, "loss_pct": 0, "kbps": 1500})
+    assert state["specialist"]["level"] == "good" and state["specialist"]["lit"] == 3
 
 
 async def test_video_paused_over_the_remote_video_and_to_the_sender(new_page):

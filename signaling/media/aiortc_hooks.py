@@ -373,6 +373,8 @@ def confine_ice(pc: aiortc.RTCPeerConnection, bind: HostBinder | None,
     transports exist, gathering has not started); calling again after a
     renegotiation takes in any new transport. None leaves that part to aiortc.
     """
+    if bind is None and announced is None:
+        return
     for ice_transport in getattr(pc, _ICE_TRANSPORTS_ATTR):
         gatherer = ice_transport.iceGatherer
         if getattr(gatherer, _CONFINED_ATTR, False) or gatherer.state != "new":

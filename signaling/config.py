@@ -265,7 +265,10 @@ class Settings:
     media_grace_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_GRACE_S", 10))
     # How bridges relay media: "passthrough" (encoded frames, where codecs match) or "transcode".
     relay: str = field(default_factory=lambda: _choice_env("VW_RELAY", RELAYS, "passthrough"))
-    # Record bridged calls at all (each service item can also turn recording off).
+    # Passthrough adapts to each receiver's network (docs/media.md § Adaptation): audio packet by
+    # packet, retransmissions within budget, the receivers' estimate upstream, video paused when weak.
+    adaptation: str = field(default_factory=lambda: _choice_env("VW_ADAPTATION", ADAPTATIONS, "on"))
+    # Record bridged calls at all (each service item can turn recording off too).
     recording: bool = field(default_factory=lambda: _flag_env("VW_RECORDING", True))
     # Recordings older than this many days are deleted by a clean-up job; 0 keeps them forever.
     recording_retention_days: float = field(default_factory=lambda: _float_env("VW_RECORDING_RETENTION_DAYS", 0))
@@ -275,9 +278,6 @@ class Settings:
     store_max_lag_s: float = field(default_factory=lambda: _float_env("VW_STORE_MAX_LAG_S", 120))
     store_max_backlog: int = field(default_factory=lambda: int(_float_env("VW_STORE_MAX_BACKLOG", 50_000)))
     # Caps per client address for anonymous callers (one leg per socket, so legs are capped too).
-    # Passthrough adapts to each receiver's network (docs/media.md § Adaptation): audio packet by
-    # packet, retransmissions within budget, the receivers' estimate upstream, video paused when weak.
-    adaptation: str = field(default_factory=lambda: _choice_env("VW_ADAPTATION", ADAPTATIONS, "on"))
     max_sockets_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_SOCKETS_PER_ADDRESS", 50)))
     max_calls_per_address: int = field(default_factory=lambda: int(_float_env("VW_MAX_CALLS_PER_ADDRESS", 20)))
     # On SIGTERM, answered calls may go on this long before they are ended with `server_shutdown`.

@@ -163,10 +163,10 @@ def check_aiortc() -> None:
     if "self._codecs" not in inspect.getsource(RTCRtpTransceiver.__init__):
         problems.append("RTCRtpTransceiver._codecs is gone")
     if not hasattr(rtcrtpsender, "RTCEncodedFrame"):
-        problems.append("rtcrtpsender changed shape")
+        problems.append("rtcrtpsender.RTCEncodedFrame is gone (rtcrtpsender changed shape)")
+    problems += _adaptation_problems(init, handle, rtcp)
     if problems:
         raise AiortcChanged("; ".join(problems))
-    problems += _adaptation_problems(init, handle, rtcp)
 
 
 # -- receive side -----------------------------------------------------------------

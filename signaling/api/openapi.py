@@ -158,7 +158,35 @@ SCHEMAS: dict[str, Any] = {
     "SessionWithEvents": {"allOf": [_ref("Session"), {"type": "object", "properties": {"events": {
         "type": "array", "items": {"type": "object", "properties": {
             "at": {"type": "string", "format": "date-time"}, "type": {"type": "string"},
-            "data": {"type": "object", "nullable": True}}}}}}]},
+            "data": {"type": "object", "nullable": True}}}},
+        "participants": {"type": "array", "items": _ref("Participant"),
+                         "description": "who was in the call: one row per person and mode, oldest first"}}}]},
+    "Participant": {"type": "object", "description": "several people in one call (docs/contract.md)", "properties": {
+        "role": {"type": "string", "enum": ["caller", "front_desk", "back_office", "supervisor"]},
+        "account_id": {"type": "integer", "nullable": True}, "display_name": {"type": "string"},
+        "mode": {"type": "string", "nullable": True,
+                 "enum": ["consult", "conference", "handover", "listen", "whisper", "barge", None]},
+        "invite_id": {"type": "string", "nullable": True},
+        "wait_ms": {"type": "integer", "nullable": True, "description": "a back office's: invitation to acceptance"},
+        "joined_at": {"type": "string", "format": "date-time"},
+        "left_at": {"type": "string", "format": "date-time", "nullable": True}}},
+    "QualitySummary": {"type": "object", "description": "one party's network quality over the call (media/quality.py)",
+                       "properties": {
+        "level": {"type": "string", "enum": QUALITY_LEVELS}, "samples": {"type": "integer"},
+        "seconds": {"type": "number"},
+        "share": {"type": "object", "properties": {k: {"type": "number"} for k in QUALITY_LEVELS}},
+        "rtt_ms": _figures("p50", "p95", "max"), "loss_pct": _figures("mean", "p95", "max"),
+        "jitter_ms": _figures("p50", "p95"), "kbps_in": _figures("mean", "min"), "kbps_out": _figures("mean", "min"),
+        **{k: _NUMBER for k in ("loss_in_pct", "loss_out_pct", "fps", "fps_out")},
+        "freezes": {"type": "integer"}, "frozen_s": {"type": "number"},
+        "weak": {"type": "string", "nullable": True, "enum": ["in", "out", None]}}},
+    "QualitySample": {"type": "object", "properties": {
+        "at": {"type": "string", "format": "date-time"}, "party": {"type": "string", "enum": PARTIES},
+        "level": {"type": "string", "enum": QUALITY_LEVELS},
+        "direction": {"type": "string", "nullable": True, "enum": ["in", "out", None]},
+        "rtt_ms": {"type": "integer", "nullable": True}, "kbps_in": {"type": "integer", "nullable": True},
+        "kbps_out": {"type": "integer", "nullable": True},
+        **{k: _NUMBER for k in ("loss_pct", "loss_in_pct", "loss_out_pct", "jitter_ms", "fps", "fps_out", "frozen_s")}}},
     "Percentiles": {"type": "object", "properties": {k: {"type": "integer", "nullable": True} for k in ("p50", "p90", "p99")}},
     "Metrics": {"type": "object", "description": "Definitions: docs/administration.md", "properties": {
         "offered": {"type": "integer"}, "answered": {"type": "integer"}, "abandoned": {"type": "integer"},
@@ -176,7 +204,9 @@ SCHEMAS: dict[str, Any] = {
             "service_level": {"type": "number", "nullable": True,
                               "description": "appointments' sessions answered with connect_ms <= threshold / answered"}}},
         "by_service_item": {"type": "array", "items": {"type": "object", "properties": {
-            "code": {"type": "string"}, "name": {"type": "string"}, "offered": {"type": "integer"},
+            "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string", "nullable": True},
+            "offered": {"type": "integer"}, **{k: {"type": "integer"} for k in ("consults", "conferences", "handovers")},
+            "reach_back_office_ms": {"type": "number", "nullable": True, "description": "mean"},
             "answered": {"type": "integer"}, "service_level": {"type": "number", "nullable": True},
             "asa_ms": {"type": "number", "nullable": True}}}},
         "by_specialist": {"type": "array", "items": {"type": "object", "properties": {
@@ -188,7 +218,13 @@ SCHEMAS: dict[str, Any] = {
         "connect_histogram": {"type": "object", "properties": {
             "bin_ms": {"type": "integer"}, "counts": {"type": "array", "items": {"type": "integer"}},
             "over": {"type": "integer"}, "threshold_ms": {"type": "number"}}},
-        "threshold_s": {"type": "number"},
+        "threshold_s": {"type": "number", "description": "the answer target applied (seconds)"},
+        "several": {"type": "object", "description": "several people in one call, for the sessions of the range",
+                    "properties": {
+            **{k: {"type": "integer"} for k in ("invites", "consults", "conferences", "handovers", "declined", "timed_out")},
+            "reach_back_office_ms": {"type": "object", "description": "invitation to acceptance", "properties": {
+                "mean": {"type": "number", "nullable": True}, "p50": {"type": "integer", "nullable": True},
+                "p90": {"type": "integer", "nullable": True}}}}},
     }},
     "Document": {"type": "object", "properties": {
         "id": {"type": "string"}, "session_id": {"type": "string"},
@@ -203,7 +239,8 @@ SCHEMAS: dict[str, Any] = {
         "display_name": {"type": "string"}, "answered": {"type": "integer"},
         "score": {"type": "number", "nullable": True}, "aht_s": {"type": "number", "nullable": True},
         "satisfaction": {"type": "number", "nullable": True}, "ratings": {"type": "integer"},
-        "breakdown": {"type": "object", "description": "timeliness, difficulty, satisfaction (0-1) and per-item rows"}}},
+        "breakdown": {"type": "object", "description": "timeliness, difficulty, satisfaction (0-1), assisted "
+                      "(sessions joined as the back office) and per-item rows"}}},
 }
 
 

@@ -33,6 +33,7 @@ from .invitations import Invitations
 from .roster import Roster
 from .live import LiveSession, Participant
 from .presence import Emit, Presence
+from .video import video_changed
 from .readmodels import ReadModels
 from .sessions import SessionMachine, utcnow
 from .supervision import Supervision
@@ -536,7 +537,8 @@ class SessionEngine:
         if part.leg is None:
             part.leg = leg = await self.media.open_leg(f"{part.role}:{sid}")
             self.telemetry.legs.inc()
-            leg.on_state(lambda state, sid=sid, leg=leg: self.spawn(self._leg_state(sid, state, leg)))
+            leg.on_state(lambda state, sid=sid, leg=leg: self.spawn(self._leg_state(sid, state, leg)))  # rtc:state
+            leg.on_video(lambda slot, state, source, sid=sid: self.spawn(video_changed(self, sid, state, source)))
         try:
             answer = await part.leg.handle_offer(sdp)
         except MediaError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiortc import VideoStreamTrack
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 from av import VideoFrame
 
 from live_server import specialist
@@ -143,6 +143,49 @@ async def test_audio_survives_uplink_loss_and_a_capped_downlink_tells_the_sender
         offered = downlink.inbound.counters.offered_bytes
         rtx = sum(n for kind, n in offered.items() if kind in {f"rtp:{pt}" for pt in rtx_types})
         assert rtx <= 0.5 * sum(offered.values()), (rtx, dict(offered))
+        await c.hangup()
+        ended = await spec.wait_for("call:ended", timeout=10)
+        await spec.wrapup(ended["call_id"], notes="adaptation test")
+    finally:
+        await c.close()
+        await spec.close()
+
+
+async def test_a_weak_downlink_pauses_video_and_both_parties_are_told(server):
+    spec = await specialist(server, auto_answer=True)
+    await spec.open_leg()
+    c = Caller(server.url, media_addresses=["127.0.0.1"])
+    await c.connect()
+    await c.open_leg()
+    try:
+        call_id = (await c.request(SI, "弱网"))["call_id"]
+        await spec.wait_media(10, 10, timeout=20)
+        # The specialist's receiver says its link carries 60 kbit/s (as its estimator would, its own
+        # estimator quieted so only this is heard): too little for video.
+        receiver = _part(spec.pc, "video").receiver
+        receiver._RTCRtpReceiver__remote_bitrate_estimator = None
+        ssrcs = [s.source for s in receiver.getSynchronizationSources()]
+
+        async def weak() -> None:
+            while True:
+                await receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=receiver._RTCRtpReceiver__rtcp_ssrc,
+                                                         media_ssrc=0, fci=pack_remb_fci(60_000, ssrcs)))
+                await asyncio.sleep(0.2)
+
+        saying = asyncio.ensure_future(weak())
+        try:
+            for client in (spec, c):
+                message = await client.wait_for("call:video", timeout=10)
+                assert message == {"call_id": call_id, "party": "caller", "state": "paused", "reason": "weak_network"}
+        finally:
+            saying.cancel()
+        audio = spec.received["audio"]
+        await asyncio.sleep(0.5)
+        assert spec.received["audio"] > audio  # audio goes on
+        # Nothing weak is said any more: the next try succeeds and video is back.
+        for client in (spec, c):
+            message = await client.wait_for("call:video", timeout=15, predicate=lambda m: m["state"] == "resumed")
+            assert message["party"] == "caller"
         await c.hangup()
         ended = await spec.wait_for("call:ended", timeout=10)
         await spec.wrapup(ended["call_id"], notes="adaptation test")

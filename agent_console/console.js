@@ -454,7 +454,10 @@ function connect(token) {
     if (vw.callId && msg.call_id !== vw.callId) return;
     chat.document(msg.document);
   });
-  socket.on("call:participants", (msg) => { if (msg.call_id === vw.callId) showParticipants(msg); });
+  socket.on("call:participants", (msg) => {
+    early = msg; // a hand-over's new session may be told before its call:connected
+    if (msg.call_id === vw.callId) showParticipants(msg);
+  });
   socket.on("call:invite_ended", inviteEnded);
   socket.on("call:supervisor", (msg) => { if (msg.call_id === vw.callId) showSupervisor(msg); });
 }
@@ -618,6 +621,7 @@ const tiles = new ParticipantTiles({
 });
 
 let offerHistory = null; // the invitation's chat and documents on the offer card
+let early = null;        // the last call:participants, for a call this console is not shown yet
 
 /** An event about the several people in the call (its refusals in their own words, `conf.error.<code>`). */
 const confAction = (event, extra = {}) => callAction(event, extra, "conf.error");
@@ -648,6 +652,7 @@ function showInvitation(invite) {
 /** The call card of this console's call: the owner's controls, or an invited specialist's Leave. */
 function joinCall(msg) {
   if (tiles.msg && tiles.msg.call_id !== msg.call_id) tiles.clear(); // another call (a hand-over's new session)
+  if (early && early.call_id === msg.call_id && !tiles.msg) showParticipants(early);
   vw.role = msg.role || null;
   const backOffice = vw.role === "back_office";
   $("leave-btn").hidden = !backOffice;

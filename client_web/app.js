@@ -491,6 +491,7 @@ const tiles = new ParticipantTiles({
 /** A warm hand-over: the same call goes on with the invited specialist, without a queue (S→C call:transferred {handover}). */
 function handedOver(msg) {
   session.begin(msg.new_call_id, msg.call_token, msg.reference);
+  leaveConference(); // the new session starts as a call of two (its call:participants, if any, follow)
   const name = (msg.specialist && msg.specialist.display_name) || t("common.none");
   chat.system(t("conf.caller.handover", { name }));
   $("specialist-name").textContent = name;
@@ -504,7 +505,7 @@ function showSupervisor(msg) {
   $("supervisor-note").textContent = msg && msg.mode ? t("conf.caller.supervisor", { name }) : "";
 }
 
-/** The call is over: a call of two again next time. */
+/** The call is over (or goes on as a new session of two): no tiles, no supervisor. */
 function leaveConference() {
   tiles.clear();
   showSupervisor(null);

@@ -61,6 +61,11 @@ class ReadModels:
                 "media": session.media_flowing,
                 "held": session.held,
                 "monitored_by": sorted(watchers.get(session.id, [])),
+                # Several people in one call: consult or conference, and the invited specialist in it.
+                "mode": session.mode,
+                "back_office": ({"id": session.guest.specialist_id,
+                                 "display_name": presence.account(session.guest.specialist_id).get("display_name")}
+                                if session.guest is not None else None),
             })
         return sorted(calls, key=lambda c: -c["talk_s"])
 

@@ -86,6 +86,8 @@ async def test_accepting_a_consult_holds_the_caller_and_joins_the_two_specialist
     assert accepted["data"]["mode"] == "consult" and accepted["data"]["wait_ms"] == 0
     rows = [(r["role"], r["account_id"], r["mode"]) for r in world.log.participants(call_id)]
     assert rows == [("caller", None, None), ("front_desk", 1, None), ("back_office", 2, "consult")]
+    [row] = world.engine.read.live_calls()  # the wallboard's calls in progress
+    assert row["mode"] == "consult" and row["back_office"] == {"id": 2, "display_name": "S2"}
 
 
 async def test_a_consult_becomes_a_conference_and_everyone_receives_everyone(world):

@@ -189,7 +189,7 @@ async def test_video_paused_over_the_remote_video_and_to_the_sender(new_page):
 
     # The specialist's own video paused for the caller: a notice to the sender.
     state = await feed(page, "video", {"party": "specialist", "state": "paused", "reason": "weak_network"})
-    assert state["own"] == "Your video is paused for the caller: your network is too weak. The caller still hears you."
+    assert state["own"] == "Your video is paused: the caller's network is too weak to receive it. The caller still hears you."
     assert state["line"]  # shown even before any quality figures
 
     # "Reconnecting…" says more than "paused": the paused notice stands aside meanwhile.
@@ -213,7 +213,7 @@ async def test_video_paused_over_the_remote_video_and_to_the_sender(new_page):
 async def test_caller_is_told_about_its_own_paused_video(new_page):
     page = await stage_page(new_page, "caller")
     state = await feed(page, "video", {"party": "caller", "state": "paused", "reason": "weak_network"})
-    assert state["own"] == "Your video is paused for the specialist: your network is too weak. The specialist still hears you."
+    assert state["own"] == "Your video is paused: the specialist's network is too weak to receive it. The specialist still hears you."
     assert state["paused"] is None  # the remote video plays on
     state = await feed(page, "video", {"party": "specialist", "state": "paused", "reason": "weak_network"})
     assert state["paused"].startswith("Video paused: weak network")

@@ -37,7 +37,17 @@ const EVENT_VARS = {
   overflowed: (d) => ({ from: itemLabel(d.from), to: itemLabel(d.to) }),
   escalated: (d) => ({ step: d.step ?? "", what: escalation(d) }),
   rona: (d) => ({ n: d.offers ?? "" }),
-  monitor_started: (d) => ({ admin: staffName(d.admin || d.admin_id) }),
+  monitor_started: (d) => ({ admin: staffName(d.admin || d.admin_id), mode: tv("adm.monitor_mode", d.mode || "listen") }),
+  monitor_mode: (d) => ({ admin: staffName(d.admin || d.admin_id), mode: tv("adm.monitor_mode", d.mode) }),
+  // Several people in one call (issue 13): the invited specialist is `who` (its username or id).
+  invited: (d) => ({ who: staffName(d.specialist || d.specialist_id), mode: tv("adm.call_mode", d.mode), note: d.note || none() }),
+  invite_accepted: (d) => ({ who: staffName(d.specialist || d.specialist_id), mode: tv("adm.call_mode", d.mode), wait: fmtMs(d.wait_ms) }),
+  invite_ended: (d) => ({ why: reason("adm.invite_end", d.reason) }),
+  participant_left: (d) => ({ who: staffName(d.specialist || d.specialist_id), why: reason("adm.left_why", d.reason) }),
+  handed_over: (d, s) => {
+    const who = staffName(d.specialist || d.specialist_id);
+    return { to: s.transferred_to_reference ? `${who} · ${s.transferred_to_reference}` : who };
+  },
   monitor_stopped: (d) => ({ admin: staffName(d.admin || d.admin_id), why: reason("adm.monitor_end", d.reason) }),
   requeued: (d) => ({ to: d.to_session || none() }),
   requeued_from: (d) => ({ from: d.from_session || none() }),
@@ -113,6 +123,7 @@ export function relabel() {
     fact(t("console.notes"), s.notes, "wide"),
   ));
 
+  box.append(participantsSection(s.participants || []));
   box.append(qualitySection(s, s.qualitySamples)); // network quality: the summary and the chart over the call
 
   // recordings, side by side, one set of controls
@@ -144,6 +155,18 @@ export function relabel() {
     el("a", { href: d.url, target: "_blank", rel: "noopener", text: d.name || d.filename || d.id }),
     ` · ${tv("adm.d.party", d.from || d.sender)} · `, el("span", { class: "size", text: fmtBytes(d.size) }), " · ",
     timeNode(d.at || d.created_at)))) : el("p", { class: "muted", text: t("adm.d.documents.none") }));
+}
+
+/** Who was in the call, in which role and mode, from when to when (several people in one call). */
+function participantsSection(rows) {
+  if (rows.length <= 2 && rows.every((p) => p.role === "caller" || p.role === "front_desk")) return el("div", {}); // a call of two
+  const who = (p) => (p.account_id != null ? staffName(p.account_id, p.display_name) : p.display_name || none());
+  return el("div", {}, el("h3", { text: t("adm.d.participants") }),
+    el("ul", { class: "participants", id: "participants" }, rows.map((p) => el("li", { "data-role": p.role },
+      el("strong", { text: tv("adm.role", p.role) }), ` · ${who(p)}`,
+      p.mode ? ` · ${tv(p.role === "supervisor" ? "adm.monitor_mode" : "adm.call_mode", p.mode)}` : "",
+      p.wait_ms != null ? ` · ${t("adm.d.reached_in", { wait: fmtMs(p.wait_ms) })}` : "", " · ",
+      timeNode(p.joined_at), " – ", p.left_at ? timeNode(p.left_at) : none()))));
 }
 
 /** Two <video>s played in sync: one clock (the first), the other follows it. */

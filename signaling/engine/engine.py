@@ -336,8 +336,9 @@ class SessionEngine:
             else:
                 await self.presence.to_caller(session, "call:connected", self.sessions.connected_for_caller(session))
                 await self.presence.to_caller(session, "chat:history", history)
-                if session.held:
-                    await self.presence.to_caller(session, "call:held", {"call_id": session.id, "held": True})
+                if session.held or session.mode == "consult":  # a consult holds the caller too
+                    await self.presence.to_caller(session, "call:held", {
+                        "call_id": session.id, "held": True, **({"reason": "consult"} if not session.held else {})})
                 await self.presence.to_specialist(session.specialist_id, "call:media", restored)
 
     async def request(self, sid: str, service_item: str | None, caller: dict, appointment: str | None = None) -> dict:

@@ -378,3 +378,13 @@ async def test_whisper_into_a_plain_call_makes_it_a_several_party_call(world):
     assert call.receives["caller"] == {"specialist:1"}
     with pytest.raises(BadInput):
         await world.engine.monitor_start(sup, ack["call_id"], "shout")
+
+
+async def test_a_caller_who_reloads_during_a_consult_is_told_it_is_held(world):
+    owner, back, caller, call_id, _ = await consulting(world)
+    token = world.engine.sessions.live[call_id].token
+    await world.engine.caller_disconnected(caller)
+    assert "caller" not in world.engine.media.calls[call_id].receives  # the call goes on without its leg
+    await world.engine.caller_connected("caller1-again", token)
+    await world.engine.after_resume("caller1-again")
+    assert (await world.to("caller1-again", "call:held"))[-1] == {"call_id": call_id, "held": True, "reason": "consult"}

@@ -154,10 +154,39 @@ def _ip(text: str, entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         raise ValueError(f"{entry.strip()!r}: {text.strip()!r} is not an IP address") from None
 
 
+def reachable_from(media_addresses: list[str] | None) -> Callable[[str], bool]:
+    """Which remote candidate addresses the legs can reach from the addresses they gather on.
+
+    Loopback reaches only loopback: a server gathering on other addresses
+    (VW_MEDIA_ADDRESSES unset takes every non-loopback interface) drops a
+    remote 127.0.0.1 candidate, which would make it send checks to its own
+    local services; one gathering on loopback only (tests) drops every other
+    address a browser offers, so nothing is sent beyond the machine.
+    """
+    local = [ipaddress.ip_address(a) for a in media_addresses] if media_addresses else []
+    loopback = any(a.is_loopback for a in local)
+    only_loopback = bool(local) and all(a.is_loopback for a in local)
+
+    def reachable(ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return True  # a name: mDNS ones are dropped on their own (is_mdns_candidate)
+        return loopback if address.is_loopback else not only_loopback
+
+    return reachable
+
+
+def candidate_address(candidate: str) -> str | None:
+    """The address field of a candidate line (``foundation component transport priority address ...``)."""
+    bits = candidate.split()
+    return bits[4] if len(bits) > 4 else None
+
+
 def is_mdns_candidate(candidate: str) -> bool:
     """True for a candidate line whose address is an mDNS name (``*.local``)."""
-    bits = candidate.split()
-    return len(bits) > 4 and bits[4].lower().rstrip(".").endswith(".local")
+    address = candidate_address(candidate)
+    return address is not None and address.lower().rstrip(".").endswith(".local")
 
 
 def parse_candidate(payload: dict[str, Any]) -> RTCIceCandidate | None:

@@ -15,7 +15,7 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from . import aiortc_hooks
 from .errors import MediaError
-from .ice import AnnouncedAddresses, is_mdns_candidate, parse_candidate
+from .ice import AnnouncedAddresses, candidate_address, is_mdns_candidate, parse_candidate
 from .relay import OutputTrack, Tap
 
 logger = logging.getLogger(__name__)
@@ -35,18 +35,21 @@ MAX_MEDIA_SECTIONS = 16
 _ACCEPTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/h264")}
 
 
-def _strip_mdns_candidates(sdp: str) -> str:
-    """Drop `a=candidate` lines with an mDNS address (unresolvable server-side)."""
+def _strip_candidates(sdp: str, reachable: Callable[[str], bool] | None) -> str:
+    """Drop `a=candidate` lines with an mDNS address (unresolvable server-side) or one the leg
+    cannot reach (ice.reachable_from)."""
+
+    def dropped(candidate: str) -> bool:
+        address = candidate_address(candidate)
+        return is_mdns_candidate(candidate) or (reachable is not None and address is not None
+                                                and not reachable(address))
+
     lines = sdp.replace("\r\n", "\n").split("\n")
-    kept = [
-        line
-        for line in lines
-        if not (line.startswith("a=candidate:") and is_mdns_candidate(line[len("a=candidate:"):]))
-    ]
+    kept = [line for line in lines if not (line.startswith("a=candidate:") and dropped(line[len("a=candidate:"):]))]
     return "\r\n".join(kept)
 
 
-def _check_offer(sdp: Any) -> str:
+def _check_offer(sdp: Any, reachable: Callable[[str], bool] | None = None) -> str:
     """Validate an offer before aiortc touches the peer connection.
 
     aiortc mutates the connection while applying a description, so catching
@@ -61,7 +64,7 @@ def _check_offer(sdp: Any) -> str:
     # m-lines froze the event loop for seconds).
     if sdp.count("\nm=") + sdp.startswith("m=") > MAX_MEDIA_SECTIONS:
         raise MediaError("too_many_media", f"an offer may carry at most {MAX_MEDIA_SECTIONS} media sections")
-    sdp = _strip_mdns_candidates(sdp)
+    sdp = _strip_candidates(sdp, reachable)
     try:
         description = aiortc_sdp.SessionDescription.parse(sdp)
     except Exception as exc:  # the parser raises anything from ValueError to KeyError
@@ -101,6 +104,7 @@ class Leg:
         *,
         bind_host: aiortc_hooks.HostBinder | None = None,
         announced: AnnouncedAddresses | None = None,
+        reachable: Callable[[str], bool] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.owner = owner
@@ -109,6 +113,7 @@ class Leg:
         # Host sockets bound in VW_UDP_PORTS (ports.PortRange.bind) and VW_ANNOUNCED_ADDRESSES.
         self._bind_host = bind_host
         self._announced = announced.announce if announced else None
+        self._reachable = reachable  # remote candidate addresses kept (ice.reachable_from)
         self._on_closed = on_closed
         self._lock = asyncio.Lock()  # one offer at a time
         self._described = False  # a remote description has been applied
@@ -229,7 +234,7 @@ class Leg:
     async def handle_offer(self, sdp: str) -> str:
         """Apply the participant's offer (first or renegotiation) and return the answer SDP."""
         self._assert_open()
-        sdp = _check_offer(sdp)
+        sdp = _check_offer(sdp, self._reachable)
         async with self._lock:
             self._assert_open()
             try:
@@ -276,6 +281,8 @@ class Leg:
             raise MediaError("bad_candidate", str(exc)) from exc
         if candidate is None:
             return  # mDNS: see parse_candidate
+        if self._reachable is not None and not self._reachable(candidate.ip):
+            return  # an address this leg cannot reach from where it gathers: see ice.reachable_from
         if not self._described:
             self._pending.append(candidate)  # the offer is still being applied
             return

@@ -12,7 +12,7 @@ from . import aiortc_hooks
 from .bridge import PASSTHROUGH, RELAY_MODES, Bridge
 from .call import Call, Renegotiate
 from .errors import MediaError
-from .ice import AnnouncedAddresses, rtc_configuration, use_media_addresses
+from .ice import AnnouncedAddresses, reachable_from, rtc_configuration, use_media_addresses
 from .leg import Leg
 from .monitor import Monitor
 from .ports import PortRange
@@ -64,6 +64,7 @@ class MediaPlane:
         self.ports = PortRange(*udp_ports) if udp_ports else None
         self._announced = announced
         use_media_addresses(media_addresses)
+        self._reachable = reachable_from(media_addresses)
         self.relay = relay
         self.adaptation = adaptation  # VW_ADAPTATION: new legs adapt their passthrough (media/adaptation.py)
         self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
@@ -79,7 +80,8 @@ class MediaPlane:
 
     async def open_leg(self, owner: str) -> Leg:
         leg = Leg(owner, rtc_configuration(self._leg_ice_servers()), on_closed=self._leg_closed,
-                  bind_host=self.ports.bind if self.ports else None, announced=self._announced)
+                  bind_host=self.ports.bind if self.ports else None, announced=self._announced,
+                  reachable=self._reachable)
         self._legs[leg.id] = leg
         leg.adapt = self.adaptation  # before its offer makes any slot
         return leg

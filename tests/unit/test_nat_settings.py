@@ -70,3 +70,14 @@ def test_a_changed_aioice_fails_at_start_up(monkeypatch):
     monkeypatch.setattr(aioice, "__version__", "0.14.0")
     with pytest.raises(aiortc_hooks.AiortcChanged, match="aioice 0.14.0 installed"):
         aiortc_hooks.check_aiortc()
+
+
+def test_remote_candidates_a_leg_cannot_reach_are_dropped():
+    from signaling.media.ice import reachable_from
+
+    loopback_only = reachable_from(["127.0.0.1"])  # the tests: nothing may leave the machine
+    assert loopback_only("127.0.0.1") and not loopback_only("192.0.2.2") and not loopback_only("fd00::2")
+    interfaces = reachable_from(None)  # every non-loopback interface: never check the server's own services
+    assert not interfaces("127.0.0.1") and not interfaces("::1") and interfaces("203.0.113.7")
+    both = reachable_from(["10.20.0.15", "127.0.0.1"])
+    assert both("127.0.0.1") and both("198.51.100.9")

@@ -68,7 +68,7 @@ function renderCalls() {
   const calls = (vw.stats && vw.stats.calls) || [];
   const watching = vw.monitor && vw.monitor.callId;
   // Rebuild the rows only when the list changes, so a button is never replaced under the pointer.
-  const shape = JSON.stringify([getLang(), watching, calls.map((c) => c.call_id)]);
+  const shape = JSON.stringify([getLang(), watching, calls.map((c) => [c.call_id, c.mode, c.back_office && c.back_office.id])]);
   if (shape === callsShown) {
     for (const c of calls) {
       const cell = document.querySelector(`#wb-calls tr[data-call-id="${c.call_id}"] td.talk`);
@@ -81,7 +81,7 @@ function renderCalls() {
   fillTable($("wb-calls"), [
     { label: t("admin.col.item"), value: (c) => itemName(c.service_item.code, c.service_item.name, c.service_item.name_en) },
     { label: t("adm.mon.col.caller"), value: who },
-    { label: t("adm.mon.col.specialist"), value: (c) => c.specialist.display_name || c.specialist.username },
+    { label: t("adm.mon.col.specialist"), value: withBackOffice },
     { label: t("adm.mon.col.talk"), cls: "num talk", value: (c) => fmtDuration(c.talk_s) },
     { label: t("adm.mon.col.action"), cell: (c) => c.call_id === watching
       ? el("span", { class: "pill", text: t("adm.mon.watching") })
@@ -91,6 +91,13 @@ function renderCalls() {
         onclick: () => startMonitor(c),
       }) },
   ], calls, { empty: t("adm.mon.none"), rowAttrs: (c) => ({ "data-call-id": c.call_id }) });
+}
+
+/** "演示坐席 + 李娜 (consult)": the specialist, and the back office invited into the call. */
+function withBackOffice(c) {
+  const name = c.specialist.display_name || c.specialist.username;
+  if (!c.back_office) return name;
+  return t(c.mode === "conference" ? "conf.wb.conference" : "conf.wb.consult", { name, other: c.back_office.display_name });
 }
 
 async function startMonitor(c) {

@@ -170,15 +170,18 @@ def new_page(browser, server):
     """Factory: a page in a fresh browser context (English, camera and mic allowed)."""
     contexts = []
 
-    async def make(path: str = "/"):
+    async def make(path: str = "/", *, viewport: dict | None = None, init_script: str | None = None):
+        """`init_script`: run in the page before its own scripts (e.g. a test's camera)."""
         context = await browser.new_context(
             base_url=server.base_url,
             locale="en-US",
             permissions=["camera", "microphone"],
-            viewport={"width": 1280, "height": 900},
+            viewport=viewport or {"width": 1280, "height": 900},
         )
         # The pages default to navigator.language; make English explicit.
         await context.add_init_script("try { localStorage.setItem('vw.lang', 'en'); } catch (e) {}")
+        if init_script:
+            await context.add_init_script(init_script)
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)

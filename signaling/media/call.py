@@ -27,7 +27,8 @@ only decides *where* on the receiver's leg each sender goes:
   ``call:participants``; ``on_layout(party)`` says when it changed.
 
 A party is recorded (its microphone and camera, one file per party for the
-whole session) while somebody receives it.
+whole session) while a caller or specialist receives it: not a caller held in
+a consult (even if a supervisor listens), a supervisor only while heard.
 """
 
 from __future__ import annotations
@@ -452,7 +453,9 @@ class Call:
     # -- recording --------------------------------------------------------------------
 
     def _sync_recording(self, inputs: dict[str, dict[str, Tap]]) -> None:
-        heard = {self._source_of_link(tap, inputs) for tap, _ in self._links.values()}
+        # Heard by a caller or specialist (a listening supervisor does not make a held caller recorded).
+        heard = {self._source_of_link(tap, inputs) for (receiver, _), (tap, _) in self._links.items()
+                 if self._parties[receiver].role != SUPERVISOR}
         for pid, party in self._parties.items():
             recorder = self._recorder(self._names[pid]) if self._recorder is not None and pid in heard else None
             for kind in ("audio", "video"):

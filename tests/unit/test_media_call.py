@@ -296,3 +296,19 @@ async def test_recording_one_file_per_party_for_the_whole_session(plane, room, t
         assert result is not None and result.duration_s > during_call and result.video_frames > 10, party
     with av.open(str(tmp_path / "s1-back_office.webm")) as container:
         assert {s.type for s in container.streams} == {"audio", "video"}
+
+
+async def test_a_held_caller_is_not_recorded_while_a_supervisor_listens(plane, room):
+    r = room(record=True)
+    await r.add("caller")
+    await r.add("specialist:1")
+    await r.add("supervisor:9", [("audio", "recvonly"), ("video", "recvonly"), ("audio", "recvonly"),
+                                 ("video", "recvonly")])
+    held = {"caller": set(), "specialist:1": set(), "supervisor:9": {"caller", "specialist:1"}}
+    r.set(held)
+    await until(lambda: sees(r, "supervisor:9", "caller") and sees(r, "supervisor:9", "specialist:1"))
+    assert plane.recorders("s1") == {}  # heard by nobody but the supervisor
+    r.set(r.everyone("caller", "specialist:1") | {"supervisor:9": {"caller", "specialist:1"}})
+    await until(lambda: set(plane.recorders("s1")) == {"caller", "specialist"}
+                and all(rec.muxed > 10 for rec in plane.recorders("s1").values()))
+    no_decoding(plane)

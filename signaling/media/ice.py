@@ -130,6 +130,10 @@ class AnnouncedAddresses:
     def __bool__(self) -> bool:
         return bool(self.pairs or self.every)
 
+    def __str__(self) -> str:
+        every = [f"*={public}" for public in self.every.values()]
+        return ", ".join([f"{local}={public}" for local, public in self.pairs.items()] + every)
+
     def public(self, local: str) -> str | None:
         """The address announced for host address `local`, or None to announce it as it is."""
         try:

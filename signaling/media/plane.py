@@ -63,6 +63,10 @@ class MediaPlane:
         rtc_configuration(self._leg_ice_servers())  # fail at start-up, not at the first call
         self.ports = PortRange(*udp_ports) if udp_ports else None
         self._announced = announced
+        if self.ports or announced or turn:  # what a firewall or NAT must match, said once at start-up
+            logger.info("media network: ICE host ports %s, announced addresses %s, TURN REST %s",
+                        f"{self.ports.low}-{self.ports.high}" if self.ports else "any",
+                        announced or "none", ", ".join(turn.urls) if turn else "none")
         use_media_addresses(media_addresses)
         self._reachable = reachable_from(media_addresses)
         self.relay = relay

@@ -4,7 +4,8 @@ Each test opens a blank page on the real server's origin (no page script), impor
 modules with `import()` and asserts what they do: the HTTP error shape and time-outs, errors
 shown and cleared by id, the element helper, the language switch and the page chrome, and a
 WebRTC leg against a peer connection in the same page standing in for the server (a fake
-socket carries its offers, candidates and `rtc:renegotiate`).
+socket carries its offers, candidates and `rtc:renegotiate`), and the tiles of a call of several
+people mapping each track to its participant by mid.
 """
 
 from __future__ import annotations
@@ -295,3 +296,74 @@ async def test_leg_buffers_candidates_renegotiates_and_reports_stats(new_page):
     await page.evaluate("() => harness.leg.destroy()")
     left = await page.evaluate("() => ({ handlers: Object.keys(harness.handlers), state: harness.leg.state })")
     assert left == {"handlers": [], "state": "closed"}
+
+
+async def test_participant_tiles_map_tracks_by_mid(new_page):
+    """ParticipantTiles: each participant's tracks are the receivers of the transceivers call:participants
+    names by mid (never the m-line order); the main one plays in the large <video>, the others get a
+    captioned tile and an <audio> each; a new list moves them; clear() removes everything."""
+    page = await blank(new_page)
+    result = await page.evaluate("""async () => {
+        const { ParticipantTiles } = await import("/lib/participants.js");
+        const pc = new RTCPeerConnection();
+        for (const kind of ["audio", "video", "audio", "video", "audio", "video"]) pc.addTransceiver(kind, { direction: "recvonly" });
+        await pc.setLocalDescription(await pc.createOffer());  // the mids exist from here
+        const track = (mid) => pc.getTransceivers().find((t) => t.mid === mid).receiver.track.id;
+        const stage = document.createElement("div");
+        const main = document.createElement("video");
+        stage.append(main);
+        document.body.append(stage);
+        const mains = [];
+        const tiles = new ParticipantTiles({
+            stage, main, selfId: () => "specialist:1",
+            pickMain: (others) => others.find((p) => p.role === "caller"),
+            onMain: (p) => mains.push(p && p.id),
+        });
+        const leg = { pc, offers: Promise.resolve() };
+        const seen = () => ({
+            main: main.srcObject ? main.srcObject.getTracks().map((t) => t.id) : [],
+            tiles: [...stage.querySelectorAll(".tile")].map((f) => ({
+                id: f.dataset.participantId, name: f.querySelector("figcaption").textContent, role: f.dataset.role,
+                video: f.querySelector("video").srcObject.getTracks().map((t) => t.id),
+            })),
+            sounds: [...stage.querySelectorAll(".tile-sounds audio")].map((a) => [a.dataset.participantId, a.srcObject.getTracks()[0].id]),
+            multi: stage.classList.contains("multi"),
+        });
+        const before = { active: tiles.active, ...seen() };
+        tiles.update({ call_id: "c1", mode: "conference", participants: [
+            { id: "specialist:2", role: "specialist", display_name: "李娜", audio_mid: "0", video_mid: "1" },
+            { id: "caller", role: "caller", display_name: "Caller", audio_mid: "2", video_mid: "3" },
+            { id: "specialist:1", role: "specialist", display_name: "me" },  // never a tile of one's own
+        ] }, leg);
+        const three = seen();
+        // The caller moves onto the first m-lines, a supervisor barges in on the last ones.
+        tiles.update({ call_id: "c1", mode: null, participants: [
+            { id: "caller", role: "caller", display_name: "Caller", audio_mid: "0", video_mid: "1" },
+            { id: "supervisor:9", role: "supervisor", display_name: "王主任", audio_mid: "4", video_mid: "5" },
+        ] }, leg);
+        const moved = seen();
+        tiles.update({ call_id: "c1", mode: null, participants: [
+            { id: "caller", role: "caller", display_name: "Caller", audio_mid: "0", video_mid: "1" },
+        ] }, leg);
+        const two = seen();
+        tiles.clear();
+        return { before, three, moved, two, cleared: { active: tiles.active, ...seen() }, mains,
+                 ids: Object.fromEntries(["0", "1", "2", "3", "4", "5"].map((m) => [m, track(m)])) };
+    }""")
+    ids = result["ids"]
+    assert result["before"] == {"active": False, "main": [], "tiles": [], "sounds": [], "multi": False}
+    assert result["three"] == {
+        "main": [ids["2"], ids["3"]],  # the caller, by its mids, though on the later m-lines
+        "tiles": [{"id": "specialist:2", "name": "李娜", "role": "specialist", "video": [ids["1"]]}],
+        "sounds": [["specialist:2", ids["0"]]],
+        "multi": True,
+    }
+    assert result["moved"] == {
+        "main": [ids["0"], ids["1"]],
+        "tiles": [{"id": "supervisor:9", "name": "王主任", "role": "supervisor", "video": [ids["5"]]}],
+        "sounds": [["supervisor:9", ids["4"]]],
+        "multi": True,
+    }
+    assert result["two"] == {"main": [ids["0"], ids["1"]], "tiles": [], "sounds": [], "multi": False}
+    assert result["cleared"]["active"] is False and result["cleared"]["tiles"] == [] and result["cleared"]["sounds"] == []
+    assert result["mains"][-1] is None and "caller" in result["mains"]

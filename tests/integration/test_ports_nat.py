@@ -77,6 +77,15 @@ async def test_answer_announces_the_public_address_on_a_port_of_the_range(server
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.replace(PUBLIC, "127.0.0.1"), type="answer"))
         await wait_connected(pc)
         assert server.engine.media.ports.in_use() == 1  # one bundled socket on one media address
+
+        # A renegotiation (a screen share) keeps the same socket, still announced.
+        pc.addTransceiver("video")
+        await pc.setLocalDescription(await pc.createOffer())
+        ack = await c.emit_raw(c.namespace, "rtc:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+        assert ack["ok"], ack
+        assert {(host, port) for host, port, _ in CANDIDATE.findall(ack["sdp"])} == {
+            (host, port) for host, port, _ in candidates}
+        assert server.engine.media.ports.in_use() == 1
     finally:
         await pc.close()
         await c.close()

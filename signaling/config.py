@@ -149,6 +149,13 @@ def _float_env(name: str, default: float) -> float:
     return value
 
 
+def _quality_interval() -> float:
+    value = _float_env("VW_QUALITY_INTERVAL_S", 2)
+    if value and not 1 <= value <= 10:  # aiortc sends receiver reports every 0.5-1.5 s
+        raise ConfigError(f"VW_QUALITY_INTERVAL_S must be 0 (off) or 1-10 seconds, not {value:g}")
+    return value
+
+
 def _flag_env(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
@@ -263,6 +270,9 @@ class Settings:
     requeue_window_s: float = field(default_factory=lambda: _float_env("VW_REQUEUE_WINDOW_S", 120))
     # A leg that fails during a call may be replaced (new offer) within this; then `media_failed`.
     media_grace_s: float = field(default_factory=lambda: _float_env("VW_MEDIA_GRACE_S", 10))
+    # Every leg of a call with media is sampled this often for its network quality (call:quality,
+    # the session log; engine/quality.py); 0 turns sampling off.
+    quality_interval_s: float = field(default_factory=lambda: _quality_interval())
     # How bridges relay media: "passthrough" (encoded frames, where codecs match) or "transcode".
     relay: str = field(default_factory=lambda: _choice_env("VW_RELAY", RELAYS, "passthrough"))
     # Passthrough adapts to each receiver's network (docs/media.md § Adaptation): audio packet by

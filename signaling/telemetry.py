@@ -48,6 +48,26 @@ class Telemetry:
             "vw_store_dropped_records_total", "Session records the database refused on their own (dropped, logged)",
             registry=self.registry,
         )
+        # Network quality (engine/quality.py): one observation per leg and sampling period.
+        self.quality_rtt_seconds = Histogram(
+            "vw_quality_rtt_seconds", "Round-trip time between the server and a party, per sample",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.0, 2.0), registry=self.registry,
+        )
+        self.quality_loss_ratio = Histogram(
+            "vw_quality_loss_ratio", "Packet loss per sample (in: party to server; out: server to party)",
+            ["direction"], buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5), registry=self.registry,
+        )
+        self.quality_kbps = Histogram(
+            "vw_quality_kbps", "Bitrate per sample, kbit/s (in: received from a party; out: sent to it)",
+            ["direction"], buckets=(16, 32, 64, 128, 256, 512, 1000, 1500, 2500, 4000), registry=self.registry,
+        )
+        self.quality_samples = Counter(
+            "vw_quality_samples_total", "Quality samples by level", ["level"], registry=self.registry
+        )
+        self.quality_poor_calls = Counter(
+            "vw_quality_poor_calls_total", "Sessions ended as poor calls (a party poor in 20% of its samples or more)",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

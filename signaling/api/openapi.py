@@ -77,6 +77,13 @@ SESSION_FILTERS = [
 RECORDING_PARTY = {"type": "string", "pattern": "^(caller|specialist|back_office|supervisor)(_[1-9][0-9]?)?$"}
 ROLES = ["specialist", "admin"]  # accounts
 PARTIES = ["caller", "specialist"]
+QUALITY_LEVELS = ["good", "fair", "poor"]
+_NUMBER = {"type": "number", "nullable": True}
+POOR_CALLS = {"quality_calls": {"type": "integer"}, "poor_calls": {"type": "integer"}, "poor_share": _NUMBER}
+
+
+def _figures(*names: str) -> dict:
+    return {"type": "object", "properties": {n: _NUMBER for n in names}}
 
 
 def _op(summary: str, responses: dict, *, admin: bool = False, params: list | None = None,
@@ -154,6 +161,11 @@ SCHEMAS: dict[str, Any] = {
             "state": {"type": "string", "enum": ["recording", "complete", "repaired", "failed"],
                       "description": "recording: still being written (served as far as it is on disk); "
                                      "repaired: remuxed at start-up after a crash; failed: nothing decodable"}}}},
+        "quality": {"type": "object", "nullable": True,
+                    "description": "network quality per party, written with the session's end (docs/contract.md)",
+                    "properties": {p: {"allOf": [_ref("QualitySummary")], "nullable": True} for p in PARTIES}},
+        "quality_level": {"type": "string", "nullable": True, "enum": [*QUALITY_LEVELS, None],
+                          "description": "the worse party's level; poor: a poor call"},
     }},
     "SessionWithEvents": {"allOf": [_ref("Session"), {"type": "object", "properties": {"events": {
         "type": "array", "items": {"type": "object", "properties": {
@@ -203,18 +215,20 @@ SCHEMAS: dict[str, Any] = {
             **{k: {"type": "integer"} for k in ("booked", "kept", "no_show", "cancelled", "answered")},
             "service_level": {"type": "number", "nullable": True,
                               "description": "appointments' sessions answered with connect_ms <= threshold / answered"}}},
+        "quality": {"type": "object", "description": "poor calls: a party poor in 20 % of its samples or more",
+                    "properties": {"calls": {"type": "integer"}, "poor_calls": {"type": "integer"}, "poor_share": _NUMBER}},
         "by_service_item": {"type": "array", "items": {"type": "object", "properties": {
             "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string", "nullable": True},
             "offered": {"type": "integer"}, **{k: {"type": "integer"} for k in ("consults", "conferences", "handovers")},
             "reach_back_office_ms": {"type": "number", "nullable": True, "description": "mean"},
             "answered": {"type": "integer"}, "service_level": {"type": "number", "nullable": True},
-            "asa_ms": {"type": "number", "nullable": True}}}},
+            "asa_ms": {"type": "number", "nullable": True}, **POOR_CALLS}}},
         "by_specialist": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "integer"}, "display_name": {"type": "string"}, "answered": {"type": "integer"},
             "aht_s": {"type": "number", "nullable": True}, "satisfaction": {"type": "number", "nullable": True},
             "score": {"type": "number", "nullable": True, "description": "0-100, see docs/administration.md"}}}},
         "by_hour": {"type": "array", "description": "24 entries, hour of day shifted by tz_offset_min",
-                    "items": {"type": "object"}},
+                    "items": {"type": "object", "properties": POOR_CALLS}},
         "connect_histogram": {"type": "object", "properties": {
             "bin_ms": {"type": "integer"}, "counts": {"type": "array", "items": {"type": "integer"}},
             "over": {"type": "integer"}, "threshold_ms": {"type": "number"}}},
@@ -306,6 +320,11 @@ def _paths() -> dict:
             admin=True, params=SESSION_FILTERS)},
         "/api/sessions/{id}": {"get": _op("One session with its events", {"200": _json(_ref("SessionWithEvents")), "404": ERR},
                                           admin=True, params=[session_id])},
+        "/api/sessions/{id}/quality": {"get": _op("A session's network quality samples, oldest first (the chart)", {
+            "200": _json({"type": "object", "properties": {
+                "session_id": {"type": "string"}, "interval_s": {"type": "number"},
+                "samples": {"type": "array", "items": _ref("QualitySample")}}}), "404": ERR},
+            admin=True, params=[session_id])},
         "/api/metrics": {"get": _op("Response times, service level and scores for a range", {"200": _json(_ref("Metrics"))},
                                     admin=True, params=[*RANGE, THRESHOLD, _q(
                                         "tz_offset_min", "minutes east of UTC for by_hour (480 = Beijing)",

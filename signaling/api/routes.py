@@ -151,6 +151,18 @@ async def session(request: web.Request) -> web.Response:
     return web.json_response(found)
 
 
+async def session_quality(request: web.Request) -> web.Response:
+    """The session's network quality samples, for the session page's chart (docs/contract.md)."""
+    identity(request, "admin")
+    await request.app[keys.ENGINE].log_caught_up()
+    session_id = request.match_info["id"]
+    samples = await request.app[keys.STORE].quality_samples(session_id)
+    if samples is None:
+        raise ApiError("not_found", "no session with this id", 404)
+    interval = request.app[keys.SETTINGS].quality_interval_s
+    return web.json_response({"session_id": session_id, "interval_s": interval, "samples": samples})
+
+
 async def metrics(request: web.Request) -> web.Response:
     identity(request, "admin")
     await request.app[keys.ENGINE].log_caught_up()
@@ -208,6 +220,7 @@ def setup_routes(app: web.Application, static_root: Path) -> None:
     r.add_get("/api/sessions", sessions)
     r.add_get("/api/sessions.csv", sessions_csv)
     r.add_get("/api/sessions/{id}", session)
+    r.add_get("/api/sessions/{id}/quality", session_quality)
     setup_document_routes(app)  # api/documents.py: documents sent during a session
     r.add_get("/api/metrics", metrics)
     r.add_get("/api/recordings/{session_id}/{party}", recording)

@@ -37,6 +37,7 @@ from .video import video_changed
 from .readmodels import ReadModels
 from .sessions import SessionMachine, utcnow
 from .supervision import Supervision
+from .quality import QualityWatch
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class SessionEngine:
         self.callbacks = Callbacks(self.sessions, self.notifier, settings.base_url(), settings.callbacks)
         self.appointments = Appointments(store, settings, self.notifier, self.spawn)
         self.sessions.on_answered.append(self.appointments.answered)
+        # Network quality of live calls (engine/quality.py): call:quality, samples, the summary at the end.
+        self.quality = QualityWatch(self.sessions, self.lock, settings.quality_interval_s, telemetry)
         self.stopping = False
         self._day = datetime.now().date()
         self._ticker: asyncio.Task | None = None
@@ -106,6 +109,8 @@ class SessionEngine:
         self.notifier.start()
         self._ticker = asyncio.create_task(self._tick_loop(), name="engine-tick")
         self.spawn(self._reload_loop())
+        if self.quality.enabled:
+            self.spawn(self.quality.run())
 
     async def reload_catalog(self) -> None:
         """Hand the queue settings and the catalog to the router (start-up, and after every edit)."""

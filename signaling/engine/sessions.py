@@ -219,9 +219,11 @@ class SessionMachine:
         result = outcome(reason=reason, ended_by=ended_by, answered=session.answered,
                          media_flowed=session.media_flowing)
         now = utcnow()
+        # The quality summary (set by an on_end hook, engine/quality.py) is part of the end itself.
+        quality = {"quality": session.quality, "quality_level": session.quality_level} if session.quality else {}
         self.writer.update(
             session.id, event="ended", at=now, data={"reason": reason, "ended_by": ended_by},
-            status="ended", outcome=result, ended_at=now, end_reason=reason, ended_by=ended_by,
+            status="ended", outcome=result, ended_at=now, end_reason=reason, ended_by=ended_by, **quality,
         )
         self.telemetry.sessions.labels(result).inc()
         ended = {"call_id": session.id, "reason": reason, "ended_by": ended_by}

@@ -115,6 +115,7 @@ PacketCallback = Callable[[str, EncodedFrame], None]
 _QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 _THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
 _RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+_STREAMS_ATTR = "_RTCRtpReceiver__remote_streams"  # ssrc -> StreamStatistics (packets_received, packets_lost, jitter)
 
 
 # Packers that take any object with bytes(), pts and time_base (H.264's asserts av.Packet).
@@ -132,7 +133,8 @@ def check_aiortc() -> None:
         problems.append(f"aiortc {aiortc.__version__} installed, hooks written for {PINNED_AIORTC}")
     _check_aioice(problems)
     init = inspect.getsource(RTCRtpReceiver.__init__)
-    for needle in ("self.__decoder_queue: queue.Queue", "self.__decoder_thread", "self.__rtx_ssrc"):
+    for needle in ("self.__decoder_queue: queue.Queue", "self.__decoder_thread", "self.__rtx_ssrc",
+                   "self.__remote_streams"):
         if needle not in init:
             problems.append(f"RTCRtpReceiver.__init__ lacks {needle!r}")
     receive = inspect.getsource(RTCRtpReceiver.receive)
@@ -251,6 +253,16 @@ def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
     """SSRCs the receiver got media from lately (retransmission SSRCs left out)."""
     rtx = getattr(receiver, _RTX_ATTR, {})
     return [s.source for s in receiver.getSynchronizationSources() if s.source not in rtx]
+
+
+def received_streams(receiver: RTCRtpReceiver) -> list[tuple[int, int, int, int]]:
+    """(SSRC, packets received, packets lost, jitter in RTP clock units) of each media SSRC the
+    receiver counts, retransmission SSRCs left out (media/quality.py). Not getStats(): it gives one
+    SSRC per receiver, the last one seen, which is the retransmission stream once a packet was resent."""
+    rtx = getattr(receiver, _RTX_ATTR, {})
+    streams = getattr(receiver, _STREAMS_ATTR, {})
+    return [(ssrc, s.packets_received, s.packets_lost, s.jitter) for ssrc, s in list(streams.items())
+            if ssrc not in rtx]
 
 
 def request_keyframe(receiver: RTCRtpReceiver, tasks: set[asyncio.Task[None]]) -> bool:

@@ -229,6 +229,17 @@ class Leg:
             )
         return total
 
+    async def rtp_stats(self) -> tuple[list[Any], list[tuple[str, str, int, int, int]]]:
+        """For media/quality.py: aiortc's statistics of every sender (outbound-rtp, remote-inbound-rtp,
+        transport), and what every receiver counted per media SSRC: (kind, key, received, lost, jitter)."""
+        sent: list[Any] = []
+        received: list[tuple[str, str, int, int, int]] = []
+        for transceiver in self._pc.getTransceivers():
+            sent.extend((await transceiver.sender.getStats()).values())
+            for ssrc, got, lost, jitter in aiortc_hooks.received_streams(transceiver.receiver):
+                received.append((transceiver.kind, f"{transceiver.mid}:{ssrc}", got, lost, jitter))
+        return sent, received
+
     # -- negotiation ----------------------------------------------------------
 
     async def handle_offer(self, sdp: str) -> str:

@@ -217,6 +217,8 @@ class CallSession(Base):
         Index("ix_sessions_group", "specialist_id", "service_item_code", "created_at", "outcome",
               "wait_ms", "connect_ms", "talk_s", "difficulty", "ended_at", "id"),
         Index("uq_sessions_reference", "reference", unique=True),  # migration 0012
+        # migration 0015: the poor-call metrics read the range's quality levels from the index alone
+        Index("ix_sessions_quality", "created_at", "quality_level", "service_item_code"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -251,6 +253,7 @@ class CallSession(Base):
     transfer_note: Mapped[str | None] = mapped_column(Text)
     # 0015: the per-party network quality summary of the call (media/quality.py).
     quality: Mapped[dict | None] = mapped_column(JSON)
+    quality_level: Mapped[str | None] = mapped_column(String(8))  # the worse party's level: poor calls
 
 
 class QualitySample(Base):
@@ -264,12 +267,19 @@ class QualitySample(Base):
     party: Mapped[str] = mapped_column(String(16))  # caller | specialist
     at: Mapped[datetime] = mapped_column(DateTime())
     level: Mapped[str] = mapped_column(String(8))  # good | fair | poor
+    direction: Mapped[str | None] = mapped_column(String(4))  # in | out: the weak direction (None when good)
     rtt_ms: Mapped[int | None] = mapped_column(Integer)
-    loss_pct: Mapped[float | None] = mapped_column(Float)
+    loss_pct: Mapped[float | None] = mapped_column(Float)  # the worse direction's
+    loss_in_pct: Mapped[float | None] = mapped_column(Float)  # party -> server
+    loss_out_pct: Mapped[float | None] = mapped_column(Float)  # server -> party (its receiver reports)
     jitter_ms: Mapped[float | None] = mapped_column(Float)
     kbps_in: Mapped[int | None] = mapped_column(Integer)  # what the server received from the party
     kbps_out: Mapped[int | None] = mapped_column(Integer)  # what the server sent to the party
-    fps: Mapped[float | None] = mapped_column(Float)
+    fps: Mapped[float | None] = mapped_column(Float)  # camera frames received from the party per second
+    fps_out: Mapped[float | None] = mapped_column(Float)  # camera frames sent to the party per second
+    frozen_s: Mapped[float | None] = mapped_column(Float)  # seconds of the period its camera video stopped
+    COLUMNS = ("level", "direction", "rtt_ms", "loss_pct", "loss_in_pct", "loss_out_pct", "jitter_ms",
+               "kbps_in", "kbps_out", "fps", "fps_out", "frozen_s")
 
 
 class SessionParticipant(Base):

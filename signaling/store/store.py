@@ -33,6 +33,7 @@ from .models import (
     Account,
     CallSession,
     Category,
+    QualitySample,
     Rating,
     Recording,
     ServiceItem,
@@ -50,6 +51,7 @@ TIME_FIELDS = ("offered_at", "answered_at", "media_at", "ended_at")
 UPDATABLE = {
     "status", "outcome", "specialist_id", "end_reason", "ended_by", "notes",
     "disposition", "difficulty", *TIME_FIELDS,
+    "quality", "quality_level",  # 0015: the network quality summary, written with the session's end
 }
 CSV_COLUMNS = (
     "id", "status", "outcome", "service_item_code", "service_item_name",
@@ -572,6 +574,16 @@ class Store:
                                participants=await participants_of(db, id))  # several people in one call (0016)
             return session
 
+    async def quality_samples(self, session_id: str) -> list[dict] | None:
+        """A session's network quality samples, oldest first (None: no such session)."""
+        async with self._report() as db:
+            if await db.scalar(select(CallSession.id).where(CallSession.id == session_id)) is None:
+                return None
+            rows = await db.scalars(select(QualitySample).where(QualitySample.session_id == session_id)
+                                    .order_by(QualitySample.at, QualitySample.id))
+            return [{"at": iso(r.at), "party": r.party, **{c: getattr(r, c) for c in QualitySample.COLUMNS}}
+                    for r in rows]
+
     async def list_sessions(
         self,
         *,
@@ -875,4 +887,6 @@ def _session_dict(s: CallSession, item_name, username, display_name, satisfactio
         "disposition": s.disposition,
         "notes": s.notes,
         "recordings": recordings,
+        "quality": s.quality,  # {caller, specialist} summaries (media/quality.py), None before an ended call with media
+        "quality_level": s.quality_level,
     }

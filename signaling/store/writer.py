@@ -174,6 +174,13 @@ class SessionWriter:
     def event(self, id: str, type: str, at: datetime, data: dict | None = None) -> int:
         return self._submit({"op": "event", "id": id, "event": type, "at": at, "data": data})
 
+    def quality_samples(self, session_id: str, samples: list[dict]) -> int:
+        """Network quality samples of a session (engine/quality.py), a group at a time: each a
+        dict of `QualitySample.COLUMNS` with `party` and `at` (ISO text); other keys are ignored."""
+        for sample in samples:
+            _check_enum("party", sample.get("party"), ("caller", "specialist"))
+        return self._submit({"op": "quality", "id": session_id, "samples": samples})
+
     def recording(self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None,
                   at: datetime, state: str = "complete") -> int:
         """Index a party's recording: `recording` when its file starts, then `complete` (or, after a
@@ -391,6 +398,10 @@ class SessionWriter:
                     db.add(SessionEvent(session_id=r["id"], at=_decode(r["at"]), type=r["event"], data=r["data"]))
                 elif op == "event":
                     db.add(SessionEvent(session_id=r["id"], at=_decode(r["at"]), type=r["event"], data=r["data"]))
+                elif op == "quality":
+                    db.add_all(QualitySample(session_id=r["id"], party=q["party"], at=_decode(q["at"]),
+                                             **{c: q.get(c) for c in QualitySample.COLUMNS})
+                               for q in r["samples"])
                 elif op == "recording":  # one row per (session, party): created when the file starts
                     found = await db.scalar(select(Recording).where(Recording.session_id == r["id"],
                                                                     Recording.party == r["party"]))

@@ -158,7 +158,7 @@ class ChromeProbe:
         return {
             "audio_delivered": 1 - self._delta("audio", "concealedSamples", impaired, cleared) / samples if samples else None,
             "audio_packets": received / (received + lost) if received + lost > 0 else None,
-            "video_decoded": int(self._delta("video", "framesDecoded", impaired, cleared)),
+            "video_frames": int(self._delta("video", "framesDecoded", impaired, cleared)),
             "fps_clean": clean_fps,
             "fps_impaired": self._delta("video", "framesDecoded", impaired, cleared) / (cleared - impaired),
             "frozen_s": self._delta("video", "totalFreezesDuration", impaired, cleared),

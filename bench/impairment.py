@@ -3,8 +3,10 @@
 A real server (`python -m signaling serve` on 127.0.0.1) and two headless aiortc
 participants. The sender sends what a camera would cost: aiortc's real VP8
 encoder on a panning picture with film grain (640x480, 30 fps, filling its
-target, about 1.3 Mbps; `CameraTrack`), and Opus audio (a tone). The receiver
-decodes both. The receiver's own UDP path is impaired with bench/netem.py
+target, about 1.3 Mbps; bench/camera.py), and Opus audio (a tone). The
+receiver sends back a small pre-encoded clip and counts the complete frames
+its jitter buffer gives out, without decoding them (the benchmark's process
+is shared by both parties). The receiver's own UDP path is impaired with bench/netem.py
 (its aioice connection wrapped: there is no netem here): random loss, delay,
 or a bandwidth cap (a bottleneck with a 150 ms drop-tail queue).
 
@@ -19,7 +21,7 @@ Figures per scenario (over the impaired window unless said):
 - audio delivered: distinct audio RTP packets the receiver got / audio frames
   the sender sent (one Opus packet per 20 ms frame); "played" is what
   aiortc's own jitter buffer at the receiver gave out (it drops after gaps);
-- video: frames decoded / frames sent, the frame rate, and freeze time by
+- video: frames received / frames sent, the frame rate, and freeze time by
   WebRTC's definition (an inter-frame gap > max(3 x mean interval, mean +
   150 ms), the mean over the 30 intervals before);
 - recovery: from the end of the impairment until the frame rate over the
@@ -28,14 +30,17 @@ Figures per scenario (over the impaired window unless said):
   clean phase, median while impaired and in the last 3 s after;
 - the capped link: what the server offered onto it (kbit/s), the share of
   that which was retransmission (RTX) and what the queue dropped; and the
-  sender's encoder target (kbit/s, min–max while impaired).
+  sender's encoder target (kbit/s, min–max while impaired);
+- how far the timings can be trusted: this process's event-loop lag p99,
+  and how long the server took to answer /healthz (p99).
 
-With `--chromium`, the same scenarios with a Chromium specialist receiving
-(see bench/impairment_chromium.py).
+With `--chromium`, the specialist-downlink scenarios also with a Chromium
+specialist receiving (see bench/chromium_receiver.py); `--chromium-only`.
+docs/benchmarks.md ("Impaired networks: how it is measured") defines every column.
 
-    python bench/impairment.py                       # every scenario, adaptation off and on
+    python bench/impairment.py --chromium            # every scenario, adaptation off and on
     python bench/impairment.py --quick               # shorter phases, fewer scenarios
-    python bench/impairment.py --write docs/benchmarks.md
+    python bench/impairment.py --chromium --write docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import re
 import statistics
 import sys
@@ -52,6 +58,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -63,7 +71,8 @@ from camera import CameraTrack, CountedTone, frames_sent  # noqa: E402
 from netem import Impairment, Link, ice_connection  # noqa: E402
 from report import machine  # noqa: E402
 
-from signaling.client import Caller, Participant, Specialist  # noqa: E402
+from signaling.client import Caller, EncodedClip, Participant, Specialist  # noqa: E402
+from signaling.media import aiortc_hooks  # noqa: E402
 
 QUEUE_MS = 150  # the bottleneck's buffer (drop-tail)
 MODES = ("off", "on")  # VW_ADAPTATION
@@ -78,6 +87,7 @@ class Scenario:
 
 
 SCENARIOS = [
+    Scenario("no impairment", {}),  # the reference: what this machine delivers right now
     Scenario("2% loss", {"loss": 0.02}, quick=False),
     Scenario("5% loss", {"loss": 0.05}),
     Scenario("150 ms delay", {"delay_ms": 150, "jitter_ms": 5}, quick=False),
@@ -89,6 +99,13 @@ SCENARIOS = [
 
 
 # -- participants: who sends the camera, and what a receiver records -----------------
+
+
+@functools.lru_cache(maxsize=1)
+def receiver_clip() -> EncodedClip:
+    """What a receiver sends back: a small pre-encoded clip (no encoder), so that the benchmark's
+    process spends its CPU on the measured direction; it then counts frames without decoding them."""
+    return EncodedClip(width=320, height=240, bitrate=150_000, seconds=2)
 
 
 class _Camera:
@@ -117,21 +134,37 @@ def video_encoder_target(participant: Participant) -> int | None:
 
 
 class Watch:
-    """What one aiortc receiver got, with arrival times: decoded video and audio frames, audio RTP packets."""
+    """What one aiortc receiver got, with arrival times: video and audio frames (out of its jitter buffer,
+    or decoded when it decodes), audio RTP packets."""
 
     def __init__(self, participant: Participant) -> None:
         self.video: list[float] = []
         self.audio_played: list[float] = []
         self.audio_rtp: list[tuple[float, int]] = []  # (arrival, RTP timestamp)
         for transceiver in participant.pc.getTransceivers():
-            self._time_frames(transceiver.receiver.track)
+            splitter = aiortc_hooks.splitter_of(transceiver.receiver)
+            if splitter is not None:  # a clip-playing participant counts frames out of the jitter buffer
+                self._time_packets(splitter, transceiver.kind)
+            else:
+                self._time_frames(transceiver.receiver.track)
             if transceiver.kind == "audio":
                 self._tap_rtp(transceiver.receiver)
 
+    def _times(self, kind: str) -> list[float]:
+        return self.video if kind == "video" else self.audio_played
+
+    def _time_packets(self, splitter: Any, kind: str) -> None:
+        original, times = splitter.on_packet, self._times(kind)
+
+        def on_packet(mime: str, frame: Any) -> None:
+            times.append(time.monotonic())
+            original(mime, frame)
+
+        splitter.on_packet = on_packet
+
     def _time_frames(self, track: Any) -> None:
         # The participant's consumer awaits `track.recv()`, looked up on each frame: wrapped per instance.
-        original = track.recv
-        times = self.video if track.kind == "video" else self.audio_played
+        original, times = track.recv, self._times(track.kind)
 
         async def recv() -> Any:
             frame = await original()
@@ -164,7 +197,7 @@ class Watch:
         return {
             "audio_delivered": audio.get("delivered"),
             "audio_played": sum(during[0] <= t < during[1] for t in self.audio_played) / max(sent.get("audio", 1), 1),
-            "video_decoded": sum(during[0] <= t < during[1] for t in self.video),
+            "video_frames": sum(during[0] <= t < during[1] for t in self.video),
             "fps_clean": clean_fps,
             "fps_impaired": fps(self.video, *during),
             "frozen_s": frozen,
@@ -295,13 +328,27 @@ def link_figures(link: Link, seconds: float, kinds: dict[int, str]) -> dict[str,
     }
 
 
-async def timeline(sender: Participant, link: Link, probe: Any, kinds: Callable[[], dict[int, str]],
+async def health_latencies(url: str, into: list[float]) -> None:
+    """GET /healthz every 0.5 s: how long the server takes to answer (a starved server delays media too)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        while True:
+            started = time.monotonic()
+            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                async with http.get(url + "/healthz") as response:
+                    await response.read()
+            into.append(time.monotonic() - started)
+            await asyncio.sleep(0.5)
+
+
+async def timeline(url: str, sender: Participant, link: Link, probe: Any, kinds: Callable[[], dict[int, str]],
                    scenario: Scenario, args: argparse.Namespace) -> dict[str, Any]:
     """Clean, impaired, clean again, on a call whose media flows; the figures of `probe` (what the
     receiver got: `figures(phases, sent)`), of the link and of the sender."""
     targets: list[tuple[float, int]] = []
     lags: list[float] = []
-    sampler = asyncio.ensure_future(sample(sender, targets, lags))
+    health: list[float] = []
+    samplers = [asyncio.ensure_future(sample(sender, targets, lags)),
+                asyncio.ensure_future(health_latencies(url, health))]
     try:
         phases = {"start": time.monotonic()}
         await asyncio.sleep(args.pre)
@@ -317,12 +364,14 @@ async def timeline(sender: Participant, link: Link, probe: Any, kinds: Callable[
         await asyncio.sleep(args.post)
         phases["end"] = time.monotonic()
     finally:
-        sampler.cancel()
+        for task in samplers:
+            task.cancel()
     found.update(probe.figures(phases, sent))
     found["video_sent"] = sent.get("video", 0)
     in_window = [t for at, t in targets if phases["impaired"] <= at < phases["cleared"]]
     found["target_kbps"] = (min(in_window) / 1000, max(in_window) / 1000) if in_window else None
     found["lag_p99_ms"] = percentile(lags, 99) * 1000 if lags else None
+    found["health_p99_ms"] = percentile(health, 99) * 1000 if health else None
     return found
 
 
@@ -331,7 +380,8 @@ async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spe
     """One call through `scenario` to an aiortc receiver; the specialist is signed in, ready, its leg
     open (and, when it receives, watched and impaired)."""
     receives = scenario.downlink
-    caller: Caller = (CameraCaller if receives == "specialist" else Caller)(url, media_addresses=ADDRESSES)
+    caller = (CameraCaller(url, media_addresses=ADDRESSES) if receives == "specialist"
+              else Caller(url, media_addresses=ADDRESSES, clip=receiver_clip()))
     try:
         await caller.connect()
         await caller.open_leg()
@@ -347,7 +397,7 @@ async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spe
         await caller.wait_for("call:connected", timeout=20)
         watch.reset()
         await receiver.wait_media(30, 30, timeout=20)
-        return await timeline(sender, imp.inbound, watch, lambda: payload_kinds(receiver.pc), scenario, args)
+        return await timeline(url, sender, imp.inbound, watch, lambda: payload_kinds(receiver.pc), scenario, args)
     finally:
         if caller.call_id:
             with contextlib.suppress(Exception):
@@ -361,9 +411,10 @@ async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spe
 # -- a run ----------------------------------------------------------------------------------
 
 
-async def signed_in(url: str, username: str, cls: type[Specialist], password: str = BENCH_PASSWORD) -> Specialist:
+async def signed_in(url: str, username: str, cls: type[Specialist], password: str = BENCH_PASSWORD,
+                    clip: EncodedClip | None = None) -> Specialist:
     """A specialist connected, its leg open, ready with auto-answer."""
-    spec = cls(url, username=username, password=password, media_addresses=ADDRESSES, timeout=15)
+    spec = cls(url, username=username, password=password, media_addresses=ADDRESSES, timeout=15, clip=clip)
     await spec.connect()
     await spec.open_leg()
     ack = await spec.set_state("ready", auto_answer=True)
@@ -383,7 +434,8 @@ async def run_mode(mode: str, scenarios: list[Scenario], args: argparse.Namespac
                 continue
             # The specialist receives (a cheap bar out, the camera in) or sends the camera.
             cls = Specialist if downlink == "specialist" else CameraSpecialist
-            spec = await signed_in(server.url, "bench0" if downlink == "specialist" else "bench1", cls)
+            spec = await signed_in(server.url, "bench0" if downlink == "specialist" else "bench1", cls,
+                                   clip=receiver_clip() if downlink == "specialist" else None)
             watch = Watch(spec) if downlink == "specialist" else None
             imp = Impairment(ice_connection(spec.pc), seed=args.seed) if downlink == "specialist" else None
             try:
@@ -419,7 +471,7 @@ async def chromium_scenario(url: str, app: Any, spec: Any, scenario: Scenario,
         await caller.wait_for("call:connected", timeout=20)
         await spec.wait_frames(30, timeout=20)
         probe.start()
-        return await timeline(caller, link, probe, lambda: payload_kinds(leg_pc), scenario, args)
+        return await timeline(url, caller, link, probe, lambda: payload_kinds(leg_pc), scenario, args)
     finally:
         await probe.stop()
         if caller.call_id:
@@ -486,10 +538,10 @@ def render(results: list[Result], args: argparse.Namespace, logged: list[str]) -
             continue
         lines += [
             "", f"{receiver} receiver:", "",
-            f"| impaired downlink | adaptation | {audio} | {second} | video decoded / sent "
+            f"| impaired downlink | adaptation | {audio} | {second} | video frames / sent "
             f"| fps clean → impaired | frozen | recovery | {delay} "
-            "| offered onto the link | of which RTX | dropped | encoder target | bench loop lag p99 |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| offered onto the link | of which RTX | dropped | encoder target | bench loop lag p99 | /healthz p99 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [row(r) for r in mine]
     return "\n".join(lines + [""] + logged) + "\n"
@@ -499,16 +551,16 @@ def row(r: Result) -> str:
     f = r.figures
     where = f"{r.scenario.name}, {r.scenario.downlink}"
     if "error" in f:
-        return f"| {where} | {r.mode} | failed: {f['error']} |" + " |" * 11
+        return f"| {where} | {r.mode} | failed: {f['error']} |" + " |" * 12
     target = f["target_kbps"]
     second = f.get("audio_played", f.get("audio_packets"))
     return (
         f"| {where} | {r.mode} | {pct(f['audio_delivered'])} | {pct(second)} "
-        f"| {f['video_decoded']} / {f['video_sent']} | {f['fps_clean']:.0f} → {f['fps_impaired']:.1f} "
+        f"| {f['video_frames']} / {f['video_sent']} | {f['fps_clean']:.0f} → {f['fps_impaired']:.1f} "
         f"| {f['frozen_s']:.1f} s ({f['freezes']}) | {num(f['recovery_s'], 1, ' s')} "
         f"| {num(f['delay_during_ms'], 0, ' ms')} / {num(f['delay_after_ms'], 0, ' ms')} "
         f"| {f['offered_kbps']:.0f} kbps | {pct(f['rtx_share'])} | {pct(f['dropped_share'])} "
-        f"| {f'{target[0]:.0f}–{target[1]:.0f} kbps' if target else '–'} | {num(f['lag_p99_ms'], 0, ' ms')} |")
+        f"| {f'{target[0]:.0f}–{target[1]:.0f} kbps' if target else '–'} | {num(f['lag_p99_ms'], 0, ' ms')} | {num(f['health_p99_ms'], 0, ' ms')} |")
 
 
 def main() -> int:

@@ -10,9 +10,10 @@ per received slot (:class:`~.relay.Tap`) and per sending output (:class:`~.relay
   re-lists every missing packet at each new gap: under a cap that was ~90 % of the link.
 - **tell the sender the receiving side's estimate** — a slot announces upstream (REMB) the
   minimum of its own estimate and those of every output it feeds (:func:`remb_minimum`).
-- **pause video, keep audio** — an output whose receiver's estimate stays below what video
-  needs stops sending video (:class:`VideoGate`), tries again after a while, and resumes when
-  the try does not congest the link.
+- **pause video, keep audio** — an output whose receiver's estimate stays below the video it
+  is sending (the sender does not come down far enough: aiortc's VP8 stops at 250 kbit/s) stops
+  sending video (:class:`VideoGate`), tries again after a while, and resumes when the try does
+  not congest the link.
 
 Everything takes the time as an argument (`now`, seconds on a monotonic clock): unit-tested on
 a set clock.
@@ -163,8 +164,12 @@ def remb_minimum(own: int | None, downstream: Iterable[int | None]) -> int | Non
 
 # -- pausing video -----------------------------------------------------------------------------
 
-VIDEO_MIN_BPS = 150_000  # below this a video output pauses (audio keeps ~30-100 kbit/s of the link)
+# Video does not fit when the receiver's estimate is below this share of the video sent to it
+# (a receiver's estimate never runs far above what it gets, so an absolute floor would pause
+# a cheap picture that fits); the rest of the link is audio's.
+FIT_SHARE = 0.8
 LOW_FOR_S = 1.0  # ... once its estimate has stayed below, and not risen, this long
+RATE_WINDOW_S = 1.0  # the video sent is measured over this long
 RETRY_S = 1.5  # a paused output tries video again after this (doubling, up to MAX_RETRY_S)
 MAX_RETRY_S = 3.0
 PROBE_S = 1.5  # a try succeeds when its receiver's estimate did not fall for this long
@@ -179,8 +184,8 @@ WEAK_NETWORK = "weak_network"
 class VideoGate:
     """Whether one output sends video now, from its receiver's estimates (REMB).
 
-    ``on`` → ``paused`` when the estimate has stayed below :data:`VIDEO_MIN_BPS` without rising
-    for :data:`LOW_FOR_S`. Paused, nothing new is learnt (no video, no estimate), so after
+    ``on`` → ``paused`` when the estimate has stayed below :data:`FIT_SHARE` of the video sent
+    (`sending_bps`) without rising for :data:`LOW_FOR_S`. Paused, nothing new is learnt (no video, no estimate), so after
     :data:`RETRY_S` the output tries (``probing``: video flows again from a keyframe); the try
     fails if the estimate falls (the link congested again: paused, the next try waits twice as
     long, at most :data:`MAX_RETRY_S`), and succeeds after :data:`PROBE_S` without a fall.
@@ -199,11 +204,11 @@ class VideoGate:
         self._probe_at = 0.0
         self._probe_from: int | None = None
 
-    def estimate(self, bps: int, now: float) -> None:
-        """A REMB from the receiver."""
+    def estimate(self, bps: int, now: float, sending_bps: float) -> None:
+        """A REMB from the receiver, while `sending_bps` of video go to it."""
         last, self._last = self._last, bps
         if self.state == ON:
-            if bps >= VIDEO_MIN_BPS or (last is not None and bps > last):
+            if bps >= FIT_SHARE * sending_bps or (last is not None and bps > last):
                 self._low_since = None
             elif self._low_since is None:
                 self._low_since = now

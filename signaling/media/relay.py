@@ -35,6 +35,7 @@ import contextlib
 import fractions
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Union
@@ -269,6 +270,7 @@ class OutputTrack(MediaStreamTrack):
         self.retransmits = adaptation.RetransmitGate()
         self.video_gate = adaptation.VideoGate(self._video_changed) if adapt and kind == "video" else None
         self.paused_frames = 0  # video frames not sent while paused
+        self._sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the video queued lately
         self._estimate: int | None = None
         self._estimate_at = 0.0
         self._loss_keyframe_at = -1e9
@@ -308,9 +310,15 @@ class OutputTrack(MediaStreamTrack):
         self._estimate, self._estimate_at = bitrate, now
         self.retransmits.set_estimate(bitrate)
         if self.video_gate is not None:
-            self.video_gate.estimate(bitrate, now)
+            self.video_gate.estimate(bitrate, now, self.video_bps(now))
         if self._upstream is not None:
             self._upstream.estimate_changed()
+
+    def video_bps(self, now: float) -> float:
+        """Bit/s of video queued for this output over the last RATE_WINDOW_S."""
+        while self._sent and self._sent[0][0] < now - adaptation.RATE_WINDOW_S:
+            self._sent.popleft()
+        return sum(size for _, size in self._sent) * 8 / adaptation.RATE_WINDOW_S
 
     def _retransmit(self, seq: int, size: int | None, rtt: float | None) -> bool:
         now = time.monotonic()
@@ -334,9 +342,11 @@ class OutputTrack(MediaStreamTrack):
         if gate is None or not encoded:
             return True
         was = gate.state
-        if not gate.allows(time.monotonic()):
+        now = time.monotonic()
+        if not gate.allows(now):
             self.paused_frames += 1
             return False
+        self._sent.append((now, len(item.data)))
         if was == adaptation.PAUSED:  # a try starts now: from a keyframe, asked for at once
             self._awaiting_keyframe = True
             if self._upstream is not None:

@@ -82,37 +82,46 @@ def test_video_gate_pauses_on_a_weak_estimate_tries_again_and_resumes():
     events = []
     gate = VideoGate(events.append)
     t = 0.0
-    for bps in (600_000, 400_000, 140_000, 130_000):  # falling below video's minimum
-        gate.estimate(bps, t)
+    sending = 300_000  # the sender stays there (aiortc's VP8 floor is 250 kbit/s)
+    for bps in (600_000, 400_000, 230_000, 220_000):  # falling below the video sent
+        gate.estimate(bps, t, sending)
         assert gate.allows(t)
         t += 0.5
-    gate.estimate(120_000, t)
+    gate.estimate(210_000, t, sending)
     assert gate.paused and events == ["paused"]
     assert not gate.allows(t + 0.1)  # paused: video held back, audio is not gated at all
     # The first try: the estimate falls again (the link is still short): paused, no new event.
     t += adaptation.RETRY_S
     assert gate.allows(t) and gate.state == adaptation.PROBING
-    gate.estimate(120_000, t + 0.4)
-    gate.estimate(90_000, t + 0.6)
+    gate.estimate(210_000, t + 0.4, sending)
+    gate.estimate(180_000, t + 0.6, sending)
     assert gate.paused and events == ["paused"]
     assert not gate.allows(t + 0.6 + adaptation.RETRY_S)  # the next try waits twice as long
     t = t + 0.6 + 2 * adaptation.RETRY_S
     # The cap is lifted: the try does not fall, and video is back.
     assert gate.allows(t)
     for step in range(1, 5):
-        gate.estimate(100_000 + step * 10_000, t + step * 0.4)
+        gate.estimate(180_000 + step * 10_000, t + step * 0.4, sending)
     assert gate.allows(t + adaptation.PROBE_S)
     assert gate.state == adaptation.ON and events == ["paused", "resumed"]
-    gate.estimate(160_000, t + 2)  # rising from low is not weak
+    gate.estimate(260_000, t + 2, sending)  # rising from low is not weak
     assert gate.allows(t + 4) and gate.state == adaptation.ON
 
 
 def test_a_short_dip_does_not_pause_video():
     gate = VideoGate()
-    gate.estimate(100_000, 0.0)
-    gate.estimate(90_000, 0.5)
-    gate.estimate(400_000, 0.8)
-    gate.estimate(90_000, 1.2)
+    gate.estimate(100_000, 0.0, 300_000)
+    gate.estimate(90_000, 0.5, 300_000)
+    gate.estimate(400_000, 0.8, 300_000)
+    gate.estimate(90_000, 1.2, 300_000)
+    assert gate.state == adaptation.ON
+
+
+def test_a_cheap_picture_under_a_low_estimate_is_not_paused():
+    # A receiver's estimate stays near what it gets: 40 kbit/s of a still picture fits in 60.
+    gate = VideoGate()
+    for step in range(10):
+        gate.estimate(60_000, step * 0.5, 40_000)
     assert gate.state == adaptation.ON
 
 
@@ -222,7 +231,7 @@ async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane,
     out = leg_s.outputs()[("video", 0)]
     deadline = asyncio.get_running_loop().time() + 10
     while not changes and asyncio.get_running_loop().time() < deadline:
-        await _send_remb(specialist, 60_000)
+        await _send_remb(specialist, 2_000)  # far below even the cheap bar
         await asyncio.sleep(0.2)
     assert changes == [(("video", 0), "paused", leg_c.inputs()[("video", 0)])]
     audio_before, paused_before = specialist.received("audio")[0], out.paused_frames

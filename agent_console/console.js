@@ -640,7 +640,9 @@ function showInvitation(invite) {
   if (!invite) return;
   $("offer-invite").textContent = invitationText(invite);
   // "back_office": the owner's lines (from "specialist") are not this console's own.
-  offerHistory = offerHistory || new ChatLog($("offer-history-log"), { me: "back_office", token: () => vw.token, onError: showError });
+  offerHistory = offerHistory || new ChatLog($("offer-history-log"), {
+    me: "back_office", token: () => vw.token, onError: showError, account: () => (vw.user ? vw.user.id : null),
+  });
   offerHistory.clear();
   const items = [...(invite.messages || []).map((m) => ({ at: m.at, show: () => offerHistory.message(m) })),
     ...(invite.documents || []).map((d) => ({ at: d.at, show: () => offerHistory.document(d) }))];
@@ -658,8 +660,9 @@ function joinCall(msg) {
   $("leave-btn").hidden = !backOffice;
   $("leave-btn").disabled = false;
   $("hangup-btn").hidden = backOffice;
-  $("transfer-btn").hidden = backOffice;
+  $("transfer-btn").hidden = backOffice; // the owner's: the invited specialist only leaves
   $("invite-btn").hidden = backOffice;
+  $("hold-btn").hidden = backOffice;
   if (msg.invite) chat.system(invitationText(msg.invite));
   if (msg.handover) chat.system(t("conf.handedover"));
   renderInvite();
@@ -676,7 +679,6 @@ function showParticipants(msg) {
 /** The caller holds while the specialists consult (S→C call:held {reason: "consult"}). */
 function consulting(on) {
   vw.consulting = on;
-  $("stage").classList.toggle("consulting", on);
   renderInvite();
 }
 
@@ -821,6 +823,7 @@ function init() {
   meter = new MicMeter($("mic-level"), $("mic-level-bar"));
   chat = mountChat($("chat"), {
     me: "specialist", current: () => ({ socket: vw.socket, callId: vw.callId, token: vw.token }), onError: showError,
+    account: () => (vw.user ? vw.user.id : null), // two specialists in a call: whose line is whose
   }).chat;
   onLangChange(() => {
     renderState();

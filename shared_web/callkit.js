@@ -44,12 +44,15 @@ function hhmm(iso) {
 
 /**
  * The chat log: text lines and documents, in order, each once (by key).
- * `me` is "caller" or "specialist"; `token()` returns the token for downloads.
+ * `me` is "caller" or "specialist"; `token()` returns the token for downloads; `account()` this
+ * console's account id: with two specialists in a call, a line that names its specialist
+ * (`specialist: {id, display_name}`) is "you" only if it is this account's, else their name.
  */
 export class ChatLog {
-  constructor(list, { me, token, onError }) {
+  constructor(list, { me, token, onError, account }) {
     this.list = list;
     this.me = me;
+    this.account = account || (() => null);
     this.token = token;
     this.onError = onError || (() => {});
     this.keys = new Set();
@@ -63,17 +66,21 @@ export class ChatLog {
     this.urls = [];
   }
 
-  _who(from) {
+  _who(from, by) {
+    if (by && by.id != null && this.account() != null) {
+      return by.id === this.account() ? t("chat.you") : by.display_name || t("chat.specialist");
+    }
     if (from === this.me) return t("chat.you");
     if (from === "system") return "";
     return from === "caller" ? t("chat.caller") : t("chat.specialist");
   }
 
-  _item(from, at, key) {
+  _item(from, at, key, by) {
     if (key && this.keys.has(key)) return null;
     if (key) this.keys.add(key);
-    const who = this._who(from);
-    return el("li", { class: `chat-msg from-${from === this.me ? "me" : from}` },
+    const who = this._who(from, by);
+    const mine = by && by.id != null && this.account() != null ? by.id === this.account() : from === this.me;
+    return el("li", { class: `chat-msg from-${mine ? "me" : from}` },
       el("div", { class: "chat-meta", text: who ? `${who} · ${hhmm(at)}` : hhmm(at) }));
   }
 
@@ -83,7 +90,7 @@ export class ChatLog {
   }
 
   message(msg) {
-    const li = this._item(msg.from, msg.at, msg.at ? `m:${msg.from}:${msg.at}:${msg.text}` : null);
+    const li = this._item(msg.from, msg.at, msg.at ? `m:${msg.from}:${msg.at}:${msg.text}` : null, msg.specialist);
     if (!li) return;
     li.append(el("div", { class: "chat-text", text: msg.text }));
     this._append(li);
@@ -205,7 +212,7 @@ export class MicMeter {
  * Returns the ChatLog and the function that sends a file (for other ways in, such as
  * dropping a file on the call).
  */
-export function mountChat(section, { me, current, onError }) {
+export function mountChat(section, { me, current, onError, account }) {
   const list = el("ol", { id: "chat-log", class: "chat-log", "aria-live": "polite", tabindex: "0", "data-i18n-aria": "chat.log" });
   const input = el("input", { id: "chat-input", type: "text", maxlength: "1000", autocomplete: "off", "data-i18n-ph": "chat.ph" });
   const form = el("form", { id: "chat-form", class: "chat-form" },
@@ -225,7 +232,7 @@ export function mountChat(section, { me, current, onError }) {
     status);
   applyI18n(section);
 
-  const chat = new ChatLog(list, { me, token: () => current().token, onError });
+  const chat = new ChatLog(list, { me, token: () => current().token, onError, account });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const text = input.value.trim();

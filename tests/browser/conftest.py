@@ -147,6 +147,20 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
+def own_server(tmp_path):
+    """For a test that needs settings the shared server has not: `with own_server(VW_X="...") as srv:`
+    starts a server of its own (imported as a fixture: `from conftest import` may find another
+    folder's conftest.py when several run together)."""
+
+    def make(**settings: str):
+        folder = tmp_path / "own-server"
+        folder.mkdir(exist_ok=True)
+        return serve(folder, **settings)
+
+    return make
+
+
+@pytest.fixture
 async def browser():
     """Headless Chromium with fake media devices (one per test)."""
     _require_chromium()

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import serve
 from test_call_browser import wait_for_decoding
 
 from signaling.client import Specialist
@@ -40,14 +39,12 @@ SELECTED_PAIR = """async () => {
 }"""
 
 
-async def test_caller_page_forced_to_relay_calls_through_coturn(browser, tmp_path):
+async def test_caller_page_forced_to_relay_calls_through_coturn(browser, own_server, tmp_path):
     turn = Coturn(tmp_path / "coturn", secret=SECRET)
     turn.start()
     spec = None
     try:
-        (tmp_path / "server").mkdir()
-        with serve(tmp_path / "server", VW_TURN_URLS=turn.url, VW_TURN_SECRET=SECRET,
-                   VW_ICE_TRANSPORT_POLICY="relay") as srv:
+        with own_server(VW_TURN_URLS=turn.url, VW_TURN_SECRET=SECRET, VW_ICE_TRANSPORT_POLICY="relay") as srv:
             spec = Specialist(srv.base_url, username="demo", password="demo123", media_addresses=["127.0.0.1"])
             await spec.login()
             await spec.connect()

@@ -17,6 +17,10 @@ Definitions (threshold T seconds, default 2):
 - asa_ms: mean wait_ms of answered; aht_s: mean talk_s of answered and ended
 - abandonment_rate: abandoned / offered
 - connect_ms p50/p90/p99: nearest rank over answered sessions with media
+- quality (network quality, issue 14): `calls` are sessions with a quality summary (ended after
+  media flowed and was sampled), `poor_calls` those whose `quality_level` is poor (a party poor in
+  20 % of its samples or more: media/quality.py), `poor_share` = poor_calls / calls; per service
+  item and per hour of day too
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, and_, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import Account, CallSession as S, Rating, ServiceItem
+from .quality import add_poor_calls, poor_call_rows
+from .models import Account, CallSession as S, Rating, ServiceItem, SessionEvent as E, SessionParticipant as P
 from .scores import Cell, compute_scores
 
 PERCENTILES = (50, 90, 99)
@@ -213,9 +218,11 @@ async def compute_metrics(
         return await _ratings(conn, in_range, dialect)
 
     if detail:
-        rows, histogram, hours, ratings = await asyncio.gather(
-            on_own(main_pass), on_own(histogram_pass), on_own(hour_pass), on_own(ratings_pass)
-        ) if sessions is not None else [await p(db) for p in (main_pass, histogram_pass, hour_pass, ratings_pass)]
+        # 5. measured and poor calls per (item, hour): store/quality.py
+        passes = (main_pass, histogram_pass, hour_pass, ratings_pass, lambda conn: poor_call_rows(conn, in_range, hour))
+        rows, histogram, hours, ratings, quality = await asyncio.gather(
+            *(on_own(p) for p in passes)
+        ) if sessions is not None else [await p(db) for p in passes]
     else:
         rows = await main_pass(db)
     if not detail:
@@ -270,7 +277,8 @@ async def compute_metrics(
             "service_level": _ratio(w, a), "service_level_abandons": _ratio(w + abw, a + ab),
             "asa_ms": _mean(ws, a, 1),
         })
-    result["tz_offset_min"] = tz_offset_min
+    result["tz_offset_min"] = tz_offset_min  # the hours of by_hour are local to it
+    add_poor_calls(result, quality)
 
     # Specialists: the cells of pass 1 plus the callers' ratings.
     cells = {

@@ -144,6 +144,26 @@ async def test_by_service_item_and_by_hour(fixture_store):
     assert h["counts"][600 // h["bin_ms"]] >= 1
 
 
+async def test_poor_calls_by_service_item_and_by_hour(fixture_store):
+    """A poor call is a session whose quality_level is poor (media/quality.py): sessions 1 (SI-001,
+    08h) poor, 3 (BR-002, 08h) good, 8 (SI-001, 10h) fair, 10 poor but outside the range."""
+    store, a, b = fixture_store
+    for n, level in ((1, "poor"), (3, "good"), (8, "fair"), (10, "poor")):
+        summary = {"caller": {"level": level}, "specialist": {"level": "good"}}
+        await store.update_session(_sid(n), event="test", at=T0, quality=summary, quality_level=level)
+    m = await store.metrics(**RANGE, threshold_s=2)
+    assert m["quality"] == {"calls": 3, "poor_calls": 1, "poor_share": pytest.approx(1 / 3)}
+    items = {r["code"]: r for r in m["by_service_item"]}
+    assert (items["SI-001"]["quality_calls"], items["SI-001"]["poor_calls"], items["SI-001"]["poor_share"]) == (2, 1, 0.5)
+    assert (items["BR-002"]["quality_calls"], items["BR-002"]["poor_share"]) == (1, 0.0)
+    hours = {r["hour"]: r for r in m["by_hour"]}
+    assert (hours[8]["quality_calls"], hours[8]["poor_calls"], hours[10]["quality_calls"]) == (2, 1, 1)
+    assert hours[9]["quality_calls"] == 0 and hours[9]["poor_share"] is None
+    assert (await store.get_session(_sid(1)))["quality_level"] == "poor"
+    empty = await store.metrics(since=T0 + timedelta(days=5), until=None)
+    assert empty["quality"] == {"calls": 0, "poor_calls": 0, "poor_share": None}
+
+
 async def test_scores_by_hand(fixture_store):
     store, a, b = fixture_store
     m = await store.metrics(**RANGE, threshold_s=2)

@@ -285,7 +285,8 @@ async def compute_metrics(
         (sid, code): Cell(sid, code, a, w, float(ts or 0), tn, int(ds or 0), dn)
         for sid, code, _n, a, w, _ab, _mi, _abw, _ws, ts, tn, ds, dn in rows if sid is not None
     }
-    _merge_ratings(cells, ratings)
+    _merge_ratings(cells, ratings, await _back_office_cells(db, in_range, threshold_ms))
+    await _add_several(result, db, in_range)  # several people in one call: consults, conferences, hand-overs
     result["by_specialist"] = await _by_specialist(db, list(cells.values()), catalog)
     return result
 
@@ -299,10 +300,95 @@ async def _ratings(db: AsyncSession, in_range: list, dialect: str) -> list[tuple
     ))).all()
 
 
-def _merge_ratings(cells: dict, ratings: list[tuple]) -> None:
+def _merge_ratings(cells: dict, ratings: list[tuple], assisted: list[tuple] = ()) -> None:
+    """The callers' ratings per (specialist, item), then the back office's part (issue 13): sessions
+    assisted, those accepted in time, and the callers' ratings of them."""
     for sid, code, ss, sn in ratings:
+        rated = cells.setdefault((sid, code), Cell(sid, code))
+        rated.satisfaction_sum, rated.satisfaction_n = int(ss or 0), sn
+    for sid, code, n, within, ss, sn in assisted:
         cell = cells.setdefault((sid, code), Cell(sid, code))
-        cell.satisfaction_sum, cell.satisfaction_n = int(ss or 0), sn
+        cell.assisted, cell.assisted_within = n, within
+        cell.satisfaction_sum += ss
+        cell.satisfaction_n += sn
+
+
+# Several people in one call (issue 13), read from the participant rows (store/participants.py says
+# what a row is): a back office row with `wait_ms` is one accepted invitation (consult or conference
+# first); a consult turned conference adds a `conference` row; a hand-over's session starts with a
+# `handover` row.
+
+def _percentile(values: list[int], p: float) -> int | None:
+    """Nearest rank over sorted values."""
+    return values[max(0, min(len(values) - 1, -(-len(values) * p // 100) - 1))] if values else None
+
+
+def _reach(values: list[int]) -> dict:
+    values = sorted(values)
+    return {"mean": round(sum(values) / len(values), 1) if values else None,
+            "p50": _percentile(values, 50), "p90": _percentile(values, 90)}
+
+
+async def _several_figures(db: AsyncSession, in_range: list) -> tuple[dict, dict[str, dict]]:
+    """(totals, per service item): invitations, consults, conferences, hand-overs and the time to reach
+    the back office, for the sessions created in the range."""
+    items: dict[str, dict] = {}
+    conferenced: set[str] = set()
+    rows = await db.execute(select(S.service_item_code, P.session_id, P.mode, P.wait_ms)
+                            .join(P, P.session_id == S.id).where(*in_range, P.role == "back_office"))
+    for code, session_id, mode, wait_ms in rows:
+        item = items.setdefault(code, {"consults": 0, "conferences": 0, "handovers": 0, "reach": []})
+        if wait_ms is not None:
+            item["reach"].append(wait_ms)
+            item["consults"] += mode == "consult"
+        if mode == "conference" and session_id not in conferenced:
+            conferenced.add(session_id)
+            item["conferences"] += 1
+        item["handovers"] += mode == "handover"
+    ended = {"invited": 0, "declined": 0, "timeout": 0}
+    events = await db.execute(select(E.type, E.data["reason"].as_string()).join(S, S.id == E.session_id)
+                              .where(*in_range, E.type.in_(("invited", "invite_ended"))))
+    for kind, why in events:
+        key = "invited" if kind == "invited" else why
+        if key in ended:
+            ended[key] += 1
+    totals = {
+        "invites": ended["invited"], "declined": ended["declined"], "timed_out": ended["timeout"],
+        **{k: sum(i[k] for i in items.values()) for k in ("consults", "conferences", "handovers")},
+        "reach_back_office_ms": _reach([v for i in items.values() for v in i["reach"]]),
+    }
+    per_item = {code: {"consults": i["consults"], "conferences": i["conferences"], "handovers": i["handovers"],
+                       "reach_back_office_ms": _reach(i["reach"])["mean"]} for code, i in items.items()}
+    return totals, per_item
+
+
+async def _add_several(result: dict, db: AsyncSession, in_range: list) -> None:
+    """The figures above: in total (`several`) and on each by_service_item row."""
+    totals, per_item = await _several_figures(db, in_range)
+    result["several"] = totals
+    for row in result["by_service_item"]:
+        row.update(per_item.get(row["code"]) or
+                   {"consults": 0, "conferences": 0, "handovers": 0, "reach_back_office_ms": None})
+
+
+async def _back_office_cells(db: AsyncSession, in_range: list, threshold_ms: float) -> list[tuple]:
+    """Per (invited specialist, item): sessions assisted, accepted within the threshold, the callers'
+    ratings of them — the back office's part of the scores (store/scores.py)."""
+    rows = await db.execute(
+        select(P.account_id, S.service_item_code, P.session_id, P.wait_ms, Rating.satisfaction)
+        .join(S, S.id == P.session_id).outerjoin(Rating, Rating.session_id == S.id)
+        .where(*in_range, P.role == "back_office", P.wait_ms.is_not(None), P.account_id.is_not(None)))
+    cells: dict[tuple[int, str], list] = {}
+    rated: set[tuple[int, str]] = set()
+    for account_id, code, session_id, wait_ms, satisfaction in rows:
+        cell = cells.setdefault((account_id, code), [0, 0, 0, 0])
+        cell[0] += 1
+        cell[1] += wait_ms <= threshold_ms
+        if satisfaction is not None and (account_id, session_id) not in rated:
+            rated.add((account_id, session_id))
+            cell[2] += satisfaction
+            cell[3] += 1
+    return [(account_id, code, *cell) for (account_id, code), cell in cells.items()]
 
 
 async def specialist_cells(
@@ -329,7 +415,7 @@ async def specialist_cells(
         (sid, code): Cell(sid, code, a, w, float(ts or 0), tn, int(ds or 0), dn)
         for sid, code, _n, a, w, _ab, _mi, _abw, _ws, ts, tn, ds, dn in rows
     }
-    _merge_ratings(cells, rated)
+    _merge_ratings(cells, rated, await _back_office_cells(db, in_range, threshold_ms))
     return list(cells.values())
 
 

@@ -57,8 +57,13 @@ class InCall:
         part, session = self.sessions.joined(sid, session_id)
         at = utcnow()
         message = {"call_id": session.id, "from": part.role, "text": text, "at": iso(at)}
+        if part.role == "specialist":  # with two specialists in a call, whose line it is
+            spec_id = self.presence.specialist_id(sid)
+            message["specialist"] = {"id": spec_id, "display_name": self.presence.account(spec_id).get("display_name")}
         session.messages.append(message)
-        self.writer.event(session.id, "chat", at, {"from": part.role, "text": text})
+        self.writer.event(session.id, "chat", at, {"from": part.role, "text": text,
+                                                   **({"specialist_id": message["specialist"]["id"]}
+                                                      if "specialist" in message else {})})
         await self.presence.to_caller(session, "chat:message", message)
         for spec_id in session.specialists():  # the owner and an invited specialist
             await self.presence.to_specialist(spec_id, "chat:message", message)

@@ -90,6 +90,14 @@ async def test_accepting_a_consult_holds_the_caller_and_joins_the_two_specialist
     assert row["mode"] == "consult" and row["back_office"] == {"id": 2, "display_name": "S2"}
 
 
+async def test_the_chat_reaches_everyone_in_the_call_and_names_whose_line_it_is(world):
+    owner, back, caller, call_id, _ = await consulting(world, mode="conference")
+    await world.engine.chat(back, call_id, "approved")
+    for sid in (owner, back, caller):
+        line = (await world.to(sid, "chat:message"))[-1]
+        assert line["text"] == "approved" and line["specialist"] == {"id": 2, "display_name": "S2"}
+
+
 async def test_a_consult_becomes_a_conference_and_everyone_receives_everyone(world):
     owner, back, caller, call_id, _ = await consulting(world)
     assert await world.engine.conference(owner, call_id) == {"mode": "conference"}

@@ -35,6 +35,16 @@ def _address(environ: dict) -> str:
     return (request.remote if request is not None else None) or ""
 
 
+def _call_action(name: str):
+    """A handler for an event whose payload is `{call_id}`: the engine's method `name` answers it."""
+
+    async def handler(self, sid: str, data: Any) -> dict:
+        return await getattr(self.engine, name)(sid, v.text(v.obj(data), "call_id", max_len=64))
+
+    handler.__name__ = handler.__qualname__ = name  # what a failure is logged as
+    return acked(handler)
+
+
 class _Namespace(socketio.AsyncNamespace):
     """Dispatches `a:b` event names to handlers registered in `events`."""
 
@@ -259,25 +269,13 @@ class AgentNamespace(_Namespace):
         note = v.text(p, "note", required=False, max_len=500)  # why: shown to the invited specialist
         return await self.engine.invite(sid, call_id, specialist, service_item, mode, note)
 
-    @acked
-    async def invite_cancel(self, sid: str, data: Any) -> dict:
-        return await self.engine.invite_cancel(sid, v.text(v.obj(data), "call_id", max_len=64))
-
-    @acked
-    async def conference(self, sid: str, data: Any) -> dict:
-        return await self.engine.conference(sid, v.text(v.obj(data), "call_id", max_len=64))
-
-    @acked
-    async def back_to_caller(self, sid: str, data: Any) -> dict:
-        return await self.engine.back_to_caller(sid, v.text(v.obj(data), "call_id", max_len=64))
-
-    @acked
-    async def handover(self, sid: str, data: Any) -> dict:
-        return await self.engine.handover(sid, v.text(v.obj(data), "call_id", max_len=64))
-
-    @acked
-    async def leave(self, sid: str, data: Any) -> dict:
-        return await self.engine.leave(sid, v.text(v.obj(data), "call_id", max_len=64))
+    # Several people in one call: events whose payload is just {call_id}, each answered by the engine
+    # method of the same name.
+    invite_cancel = _call_action("invite_cancel")
+    conference = _call_action("conference")
+    back_to_caller = _call_action("back_to_caller")
+    handover = _call_action("handover")
+    leave = _call_action("leave")
 
     @acked
     async def transfer_targets(self, sid: str, data: Any) -> dict:
@@ -293,8 +291,8 @@ class AgentNamespace(_Namespace):
 
 
 class AdminNamespace(_Namespace):
-    # The supervisor monitor: a receive-only leg (rtc:offer / rtc:candidate, as on the
-    # other namespaces) fed with both parties of a live call (docs/contract.md).
+    # The supervisor monitor: a leg (rtc:offer / rtc:candidate, as on the other namespaces) fed with
+    # the parties of a live call; in whisper and barge it also sends (docs/contract.md).
     events: dict[str, str] = {
         "rtc:offer": "rtc_offer",
         "rtc:candidate": "rtc_candidate",

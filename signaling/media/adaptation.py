@@ -169,6 +169,9 @@ def remb_minimum(own: int | None, downstream: Iterable[int | None]) -> int | Non
 # a cheap picture that fits); the rest of the link is audio's.
 FIT_SHARE = 0.8
 LOW_FOR_S = 1.0  # ... once its estimate has stayed below, and not risen, this long
+# ... or when its receiver reports losing this share of the video twice in a row (a queue
+# overflowing: the estimate lags when the sender cannot come down)
+LOSS_PAUSE = 0.2
 RATE_WINDOW_S = 1.0  # the video sent is measured over this long
 RETRY_S = 1.5  # a paused output tries video again after this (doubling, up to MAX_RETRY_S)
 MAX_RETRY_S = 3.0
@@ -189,6 +192,8 @@ class VideoGate:
     :data:`RETRY_S` the output tries (``probing``: video flows again from a keyframe); the try
     fails if the estimate falls (the link congested again: paused, the next try waits twice as
     long, at most :data:`MAX_RETRY_S`), and succeeds after :data:`PROBE_S` without a fall.
+    Receiver reports losing :data:`LOSS_PAUSE` of the video (twice running; once, on a try)
+    count as weak too.
     `on_change("paused" | "resumed")` is called on the way into and out of the pause (not for
     each try).
     """
@@ -203,6 +208,7 @@ class VideoGate:
         self._retry_at = 0.0
         self._probe_at = 0.0
         self._probe_from: int | None = None
+        self._lossy = False  # the previous receiver report lost LOSS_PAUSE or more
 
     def estimate(self, bps: int, now: float, sending_bps: float) -> None:
         """A REMB from the receiver, while `sending_bps` of video go to it."""
@@ -220,6 +226,17 @@ class VideoGate:
             elif bps < self._probe_from * PROBE_FALL:
                 self._retry_s = min(self._retry_s * 2, MAX_RETRY_S)
                 self._pause(now, notify=False)
+
+    def loss(self, fraction: float, now: float) -> None:
+        """A receiver report: `fraction` of the video sent since the previous one was lost."""
+        lossy, self._lossy = self._lossy, fraction >= LOSS_PAUSE
+        if not self._lossy:
+            return
+        if self.state == ON and lossy:
+            self._pause(now)
+        elif self.state == PROBING and now - self._probe_at >= PROBE_SETTLE_S:
+            self._retry_s = min(self._retry_s * 2, MAX_RETRY_S)
+            self._pause(now, notify=False)
 
     def allows(self, now: float) -> bool:
         """Whether a video frame may be sent now (moves on from a pause, or a try, as time passes)."""

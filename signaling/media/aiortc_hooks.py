@@ -74,7 +74,7 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcicetransport import RTCIceGatherer
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, pack_remb_fci, unpack_remb_fci
 from aiortc.utils import uint16_add, uint16_gt
 
 logger = logging.getLogger(__name__)
@@ -538,8 +538,10 @@ def _remb(packet: Any) -> tuple[int, list[int]] | None:
         return None
 
 
-def on_remb(sender: RTCRtpSender, callback: Callable[[int], None]) -> None:
-    """Call `callback(bit/s)` for every REMB naming this sender."""
+def on_remb(sender: RTCRtpSender, callback: Callable[[int], None],
+            on_loss: Callable[[float], None] | None = None) -> None:
+    """Call `callback(bit/s)` for every REMB naming this sender, and `on_loss(fraction)` for every
+    receiver report on it (the fraction of its packets lost since the previous report)."""
     original = sender._handle_rtcp_packet
 
     async def handle(packet: Any) -> None:
@@ -547,8 +549,12 @@ def on_remb(sender: RTCRtpSender, callback: Callable[[int], None]) -> None:
         if remb is not None and sender._ssrc in remb[1]:
             try:
                 callback(remb[0])
-            except Exception:
-                logger.exception("REMB callback failed")
+            elif on_loss is not None and isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                for report in packet.reports:
+                    if report.ssrc == sender._ssrc:
+                        on_loss(report.fraction_lost / 256)
+        except Exception:
+            logger.exception("REMB or report callback failed")
         await original(packet)
 
     sender._handle_rtcp_packet = handle  # type: ignore[method-assign]

@@ -278,7 +278,7 @@ class OutputTrack(MediaStreamTrack):
             aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
             if adapt:
                 aiortc_hooks.gate_retransmissions(transceiver.sender, self._retransmit)
-                aiortc_hooks.on_remb(transceiver.sender, self._on_remb)
+                aiortc_hooks.on_remb(transceiver.sender, self._on_remb, self._on_loss)
 
     @property
     def upstream(self) -> Tap | None:
@@ -313,6 +313,10 @@ class OutputTrack(MediaStreamTrack):
             self.video_gate.estimate(bitrate, now, self.video_bps(now))
         if self._upstream is not None:
             self._upstream.estimate_changed()
+
+    def _on_loss(self, fraction: float) -> None:
+        if self.video_gate is not None:
+            self.video_gate.loss(fraction, time.monotonic())
 
     def video_bps(self, now: float) -> float:
         """Bit/s of video queued for this output over the last RATE_WINDOW_S."""

@@ -117,6 +117,19 @@ def test_a_short_dip_does_not_pause_video():
     assert gate.state == adaptation.ON
 
 
+def test_heavy_loss_reported_twice_pauses_video_and_fails_a_try():
+    events = []
+    gate = VideoGate(events.append)
+    gate.loss(0.05, 0.0)  # random loss: repaired, not a reason
+    gate.loss(0.3, 1.0)
+    assert gate.state == adaptation.ON  # once may be a burst
+    gate.loss(0.4, 2.0)
+    assert gate.paused and events == ["paused"]
+    assert gate.allows(2.0 + adaptation.RETRY_S)
+    gate.loss(0.3, 2.0 + adaptation.RETRY_S + 0.5)  # the try overflows the queue again
+    assert gate.paused and events == ["paused"]
+
+
 def test_a_cheap_picture_under_a_low_estimate_is_not_paused():
     # A receiver's estimate stays near what it gets: 40 kbit/s of a still picture fits in 60.
     gate = VideoGate()
@@ -235,7 +248,11 @@ async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane,
         await asyncio.sleep(0.2)
     assert changes == [(("video", 0), "paused", leg_c.inputs()[("video", 0)])]
     audio_before, paused_before = specialist.received("audio")[0], out.paused_frames
-    await asyncio.sleep(0.5)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while (specialist.received("audio")[0] <= audio_before + 10 or out.paused_frames <= paused_before) \
+            and loop.time() < deadline:
+        await asyncio.sleep(0.1)
     assert specialist.received("audio")[0] > audio_before + 10  # audio goes on
     assert out.paused_frames > paused_before  # video is held back
 

@@ -546,8 +546,8 @@ def on_remb(sender: RTCRtpSender, callback: Callable[[int], None],
 
     async def handle(packet: Any) -> None:
         remb = _remb(packet)
-        if remb is not None and sender._ssrc in remb[1]:
-            try:
+        try:
+            if remb is not None and sender._ssrc in remb[1]:
                 callback(remb[0])
             elif on_loss is not None and isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
                 for report in packet.reports:

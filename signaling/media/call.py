@@ -368,6 +368,16 @@ class Call:
                 if (role is None or p.role == role) and wanted[p.id] and not self._holds_own(groups.get(p.id), own_keys):
                     groups[p.id] = {k: template[k] for k in wanted[p.id] if k in template and template[k] in outputs}
                     break
+        # A sender on an own group gets the rest of it when it has more to send (a screen share begun).
+        for template, _ in own:
+            holder = next((p for p in senders if self._holds_own(groups.get(p.id), set(template.values()))), None)
+            if holder is None:
+                continue
+            used = {key for g in groups.values() for key in g.values()}
+            for kind in wanted[holder.id]:
+                key = template.get(kind)
+                if kind not in groups[holder.id] and key in outputs and key not in used:
+                    groups[holder.id][kind] = key
         used = {key for g in groups.values() for key in g.values()}
         free = {kind: sorted(k for k in outputs if k[0] == kind and k not in used and k not in own_keys)
                 for kind in ("audio", "video")}

@@ -41,6 +41,7 @@ class Peer:
         self.pc.on("track", self._consume)
         self.leg: Leg | None = None
         self.renegotiations: list[dict[str, int]] = []
+        self._negotiating = asyncio.Lock()  # one offer at a time, m-lines added inside it (as leg.js does)
 
     def _consume(self, track) -> None:
         async def run() -> None:
@@ -50,8 +51,15 @@ class Peer:
 
         self._tasks.append(asyncio.ensure_future(run()))
 
-    async def offer(self) -> None:
+    async def offer(self, *added: tuple[str, object]) -> None:
+        """Offer again, first adding `added` m-lines: (direction, kind or track)."""
         assert self.leg is not None
+        async with self._negotiating:
+            for direction, what in added:
+                self.pc.addTransceiver(what, direction=direction)
+            await self._offer()
+
+    async def _offer(self) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         answer = await self.leg.handle_offer(self.pc.localDescription.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
@@ -59,9 +67,7 @@ class Peer:
     async def renegotiate(self, counts: dict[str, int]) -> None:
         """What shared_web/leg.js does on rtc:renegotiate."""
         self.renegotiations.append(counts)
-        for kind in ["audio"] * counts["audio"] + ["video"] * counts["video"]:
-            self.pc.addTransceiver(kind, direction="recvonly")
-        await self.offer()
+        await self.offer(*[("recvonly", kind) for kind in ["audio"] * counts["audio"] + ["video"] * counts["video"]])
 
     def seen(self, mid: str) -> dict:
         return self.reception.by_mid.get(mid, {"frames": 0, "colour": None, "pitch": None})
@@ -311,4 +317,26 @@ async def test_a_held_caller_is_not_recorded_while_a_supervisor_listens(plane, r
     r.set(r.everyone("caller", "specialist:1") | {"supervisor:9": {"caller", "specialist:1"}})
     await until(lambda: set(plane.recorders("s1")) == {"caller", "specialist"}
                 and all(rec.muxed > 10 for rec in plane.recorders("s1").values()))
+    no_decoding(plane)
+
+
+async def test_a_screen_share_reaches_everyone_on_its_own_mid(plane, room):
+    r = room()
+    caller = await r.add("caller")
+    await r.add("specialist:1", [("audio", "sendrecv"), ("video", "sendrecv"), ("video", "recvonly")])
+    await r.add("specialist:2")
+    r.set(r.everyone("caller", "specialist:1", "specialist:2"))
+    await until(lambda: sees(r, "specialist:2", "caller") and sees(r, "caller", "specialist:2"))
+    # The caller shares its screen: a 3rd, send-only m-line, as the caller's page adds it.
+    await caller.offer(("sendonly", BarTrack(160, 120, colour="yellow")))
+
+    def screen_seen(receiver: str) -> bool:
+        mid = r.call.mids(receiver)["caller"].get("screen_mid")
+        seen = r.peers[receiver].seen(mid or "-")
+        return seen["frames"] >= 5 and seen["colour"] == "yellow"
+
+    await until(lambda: screen_seen("specialist:1") and screen_seen("specialist:2"))
+    assert r.call.mids("specialist:1")["caller"]["screen_mid"] == "2"  # the console's own 3rd m-line
+    assert r.peers["specialist:2"].renegotiations[-1] == {"audio": 0, "video": 1}  # an added one
+    assert sees(r, "specialist:1", "caller")  # the camera goes on beside it
     no_decoding(plane)

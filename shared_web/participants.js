@@ -4,8 +4,9 @@
 // track is mapped to its participant through its transceiver, never guessed from the m-line order.
 //
 // The main participant (the caller on the console, the first specialist on the caller page) plays
-// in the page's large <video>, sound included, as in a call of two. Everyone else gets a tile (a
-// muted <video> and their name) and their own <audio> element: the browser mixes the audio tracks.
+// in the page's large <video>, sound included, as in a call of two. Everyone else gets their own
+// <audio> element (the browser mixes the audio tracks) and, if they send video, a tile (a muted
+// <video> and their name).
 
 import { el } from "./dom.js";
 import { attachVideo, watchFrames } from "./media.js";
@@ -73,7 +74,8 @@ export class ParticipantTiles {
     const main = others.length ? this.pickMain(others) || others[0] : null;
     this._showMain(main);
     const rest = others.filter((p) => p !== main);
-    const keep = new Set(rest.map((p) => String(p.id)));
+    const seen = rest.filter((p) => p.video_mid != null); // a whispering supervisor is heard, not seen: no tile
+    const keep = new Set(seen.map((p) => String(p.id)));
     for (const [id, tile] of this.tiles) {
       if (!keep.has(id)) {
         tile.video.srcObject = null;
@@ -81,9 +83,9 @@ export class ParticipantTiles {
         this.tiles.delete(id);
       }
     }
-    for (const p of rest) this._showTile(p);
+    for (const p of seen) this._showTile(p);
     this._playSounds(rest);
-    this.stage.classList.toggle("multi", rest.length > 0);
+    this.stage.classList.toggle("multi", seen.length > 0);
     this.stage.dataset.others = String(others.length);
   }
 

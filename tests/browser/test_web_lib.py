@@ -344,10 +344,15 @@ async def test_participant_tiles_map_tracks_by_mid(new_page):
         const moved = seen();
         tiles.update({ call_id: "c1", mode: null, participants: [
             { id: "caller", role: "caller", display_name: "Caller", audio_mid: "0", video_mid: "1" },
+            { id: "supervisor:9", role: "supervisor", display_name: "王主任", audio_mid: "4" },  // whispering: heard only
+        ] }, leg);
+        const whisper = seen();
+        tiles.update({ call_id: "c1", mode: null, participants: [
+            { id: "caller", role: "caller", display_name: "Caller", audio_mid: "0", video_mid: "1" },
         ] }, leg);
         const two = seen();
         tiles.clear();
-        return { before, three, moved, two, cleared: { active: tiles.active, ...seen() }, mains,
+        return { before, three, moved, whisper, two, cleared: { active: tiles.active, ...seen() }, mains,
                  ids: Object.fromEntries(["0", "1", "2", "3", "4", "5"].map((m) => [m, track(m)])) };
     }""")
     ids = result["ids"]
@@ -364,6 +369,7 @@ async def test_participant_tiles_map_tracks_by_mid(new_page):
         "sounds": [["supervisor:9", ids["4"]]],
         "multi": True,
     }
+    assert result["whisper"] == {"main": [ids["0"], ids["1"]], "tiles": [], "sounds": [["supervisor:9", ids["4"]]], "multi": False}
     assert result["two"] == {"main": [ids["0"], ids["1"]], "tiles": [], "sounds": [], "multi": False}
     assert result["cleared"]["active"] is False and result["cleared"]["tiles"] == [] and result["cleared"]["sounds"] == []
     assert result["mains"][-1] is None and "caller" in result["mains"]

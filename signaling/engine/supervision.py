@@ -45,6 +45,8 @@ class Supervision:
             raise Conflict("not_connected", "only a connected call can be monitored")
         if part.leg is None or part.leg.closed or part.leg.state in ("failed", "closed"):
             raise Conflict("no_leg", "open a receive-only leg with rtc:offer first")
+        if mode != "listen" and not part.leg.received_tracks.get("audio"):
+            raise Conflict("leg_cannot_send", "to whisper or barge, offer a leg whose first audio (and video) is sendrecv")
         assert part.identity is not None
         if part.monitoring == session_id and self._following(part, session):
             if mode != part.monitor_mode:

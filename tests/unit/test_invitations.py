@@ -16,8 +16,9 @@ from signaling.routing import RoutingError
 class FakeLeg:
     """A leg that is up and keeps receiving."""
 
-    def __init__(self) -> None:
+    def __init__(self, sends: bool = True) -> None:
         self.closed, self.state, self.frames = False, "connected", 0
+        self.received_tracks = {"audio": ["mic"] if sends else [], "video": []}
 
     def frames_received(self) -> int:
         self.frames += 30
@@ -386,6 +387,10 @@ async def test_whisper_into_a_plain_call_makes_it_a_several_party_call(world):
     assert call.receives["caller"] == {"specialist:1"}
     with pytest.raises(BadInput):
         await world.engine.monitor_start(sup, ack["call_id"], "shout")
+    world.engine.presence.get(sup).leg = FakeLeg(sends=False)  # a receive-only leg cannot be heard
+    with pytest.raises(Conflict) as err:
+        await world.engine.monitor_start(sup, ack["call_id"], "barge")
+    assert err.value.code == "leg_cannot_send"
 
 
 async def test_a_caller_who_reloads_during_a_consult_is_told_it_is_held(world):

@@ -617,8 +617,19 @@ const tiles = new ParticipantTiles({
     $("main-name").hidden = !named;
     $("main-name").textContent = named ? p.display_name || "" : "";
   },
+  onMapped: showCallerScreen,
   onAutoplayBlocked: () => ($("unmute-remote").hidden = false),
 });
+
+/** The caller's screen: on this leg's 3rd m-line only if the caller came first, else on an added one. */
+function showCallerScreen(others) {
+  const caller = others.find((p) => p.role === "caller");
+  const screen = caller ? tiles.track(caller.screen_mid) : null;
+  const shown = $("screen-video").srcObject;
+  if (screen && !(shown && shown.getVideoTracks()[0] === screen)) {
+    attachVideo($("screen-video"), new MediaStream([screen]), { muted: true });
+  }
+}
 
 let offerHistory = null; // the invitation's chat and documents on the offer card
 let early = null;        // the last call:participants, for a call this console is not shown yet

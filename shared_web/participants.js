@@ -16,14 +16,16 @@ export class ParticipantTiles {
    * `stage`: the element the tiles go into (the page's video stage); `main`: its large <video>;
    * `selfId()`: this page's own participant id, if it knows it (the server lists only the others);
    * `pickMain(others)`: which of the others plays in `main` (else the first); `onMain(participant|null)` tells the
-   * page who that is (its name badge); `onAutoplayBlocked` as for attachVideo.
+   * page who that is (its name badge); `onMapped(others)` after every mapping (the page's own extras, such
+   * as a screen share); `onAutoplayBlocked` as for attachVideo.
    */
-  constructor({ stage, main, selfId, pickMain, onMain, onAutoplayBlocked }) {
+  constructor({ stage, main, selfId, pickMain, onMain, onMapped, onAutoplayBlocked }) {
     this.stage = stage;
     this.selfId = selfId || (() => null);
     this.main = main;
     this.pickMain = pickMain;
     this.onMain = onMain || (() => {});
+    this.onMapped = onMapped || (() => {});
     this.onAutoplayBlocked = onAutoplayBlocked;
     this.leg = null;
     this.msg = null;          // the last call:participants
@@ -60,7 +62,7 @@ export class ParticipantTiles {
   }
 
   /** The receiving track of this leg's transceiver `mid`, or null (not negotiated yet). */
-  _track(mid) {
+  track(mid) {
     const pc = this.leg && this.leg.pc;
     if (mid == null || !pc) return null;
     const transceiver = pc.getTransceivers().find((tr) => tr.mid === String(mid));
@@ -87,11 +89,12 @@ export class ParticipantTiles {
     this._playSounds(rest);
     this.stage.classList.toggle("multi", seen.length > 0);
     this.stage.dataset.others = String(others.length);
+    this.onMapped(others);
   }
 
   _showMain(p) {
-    const audio = p ? this._track(p.audio_mid) : null;
-    const video = p ? this._track(p.video_mid) : null;
+    const audio = p ? this.track(p.audio_mid) : null;
+    const video = p ? this.track(p.video_mid) : null;
     const key = [p && p.id, audio && audio.id, video && video.id].join("|");
     if (key !== this.mainKey) {
       this.mainKey = key;
@@ -117,7 +120,7 @@ export class ParticipantTiles {
     tile.figure.dataset.role = p.role || "";
     tile.caption.textContent = p.display_name || "";
     tile.video.setAttribute("aria-label", p.display_name || p.role || "");
-    const track = this._track(p.video_mid);
+    const track = this.track(p.video_mid);
     if (track !== tile.track) {
       tile.track = track;
       attachVideo(tile.video, new MediaStream(track ? [track] : []), { muted: true });
@@ -128,7 +131,7 @@ export class ParticipantTiles {
   _playSounds(rest) {
     const wanted = new Map();
     for (const p of rest) {
-      const track = this._track(p.audio_mid);
+      const track = this.track(p.audio_mid);
       if (track) wanted.set(String(p.audio_mid), { track, p });
     }
     for (const [mid, audio] of this.sounds) {

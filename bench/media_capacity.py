@@ -35,6 +35,12 @@ aiortc's packer; it reports CPU time of that (event-loop) thread per frame:
 
     python bench/media_capacity.py --hot-path 20000 --rounds 6 --trees before=$D/before after=$D/after
 
+`--quality-compare` runs this checkout's server with network quality sampling off
+(`VW_QUALITY_INTERVAL_S=0`) and on (`--quality-interval`, default 2 s) in alternating rounds, like
+two trees, and reports the sampler's own CPU time per leg sampled (engine/quality.py counts it):
+
+    python bench/media_capacity.py --calls 4 --transcode-calls 0 --seconds 20 --rounds 4 --quality-compare
+
 Roles used internally: `_server` (the server with a lag sampler), `_clients`,
 `_hotpath`.
 """
@@ -91,6 +97,8 @@ async def run_server(args: argparse.Namespace) -> None:
         recordings_dir=Path(args.dir) / "recordings", secret_key="bench", ice_servers=[],
         media_addresses=["127.0.0.1"], demo=True, relay=args.relay,
     )
+    if args.quality_interval is not None:  # a tree from before network quality sampling takes no such option
+        settings.quality_interval_s = args.quality_interval
     app = make_app(settings)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
@@ -108,7 +116,11 @@ async def run_server(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.01)
             lags.append((loop.time() - started - 0.01) * 1000)
             if time.monotonic() - last_report >= 1:
-                print(json.dumps({"t": time.time(), "lags": [round(x, 2) for x in lags]}), flush=True)
+                line = {"t": time.time(), "lags": [round(x, 2) for x in lags]}
+                quality = getattr(app[keys.ENGINE], "quality", None)
+                if quality is not None:  # the sampler's CPU time so far, and the legs it sampled
+                    line["quality"] = [quality.cost_s, quality.legs_sampled]
+                print(json.dumps(line), flush=True)
                 lags, last_report = [], time.monotonic()
     finally:
         await runner.cleanup()
@@ -332,9 +344,11 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
     sdir.mkdir()
     me = [sys.executable, str(Path(__file__).resolve())]
     # The server runs from `tree` (its own bench script and signaling package); the clients from here.
+    quality = QUALITY_OFF if label == QUALITY_LABELS[0] else args.quality_interval if args.quality_compare else None
     server = subprocess.Popen(
         [sys.executable, str(tree / "bench" / "media_capacity.py"), "_server", "--port", str(port), "--dir", str(sdir),
-         "--relay", relay, "--specialists", str(calls)],
+         "--relay", relay, "--specialists", str(calls),
+         *(["--quality-interval", str(quality)] if quality is not None else [])],
         stdout=subprocess.PIPE, text=True, cwd=tree,
     )
     lag_lines: list[dict] = []
@@ -387,6 +401,10 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
         except subprocess.TimeoutExpired:
             server.kill()
     lags = [x for line in lag_lines if t0 <= line["t"] <= t1 for x in line["lags"]]
+    sampled = [line["quality"] for line in lag_lines if t0 <= line["t"] <= t1 and "quality" in line]
+    quality_us = None
+    if len(sampled) >= 2 and sampled[-1][1] > sampled[0][1]:
+        quality_us = round((sampled[-1][0] - sampled[0][0]) / (sampled[-1][1] - sampled[0][1]) * 1e6, 1)
     sent = {k: sum(r["sent"][k] for r in results) for k in ("audio", "video")}
     delivered = {k: sum(r["delivered"][k] for r in results) for k in ("audio", "video")}
     recordings = list((sdir / "recordings").glob("*.webm"))
@@ -405,6 +423,7 @@ async def run_mode(relay: str, calls: int, args: argparse.Namespace, clip_path: 
         "cpu_per_call_per_second": per_second,
         "cpu_us_per_frame": round((cpu1 - cpu0) / frames * 1e6, 1) if frames else None,
         "lag_p50_ms": round(pct(lags, 0.5), 1),
+        "quality_us_per_leg": quality_us,  # the sampler's CPU time per leg sampled, in the window
     }
 
 
@@ -499,6 +518,13 @@ def render_compare(args: argparse.Namespace, results: list[dict], command: str) 
                       f"{'; '.join(medians)}."]
     else:
         lines += ["", f"No round in which every run delivered ≥ {CLEAN_SHARE:.0%} of its video and audio."]
+    costs = [r["quality_us_per_leg"] for r in results if r.get("quality_us_per_leg") is not None]
+    if costs:  # --quality-compare: the sampler timed itself
+        legs = 2 * results[0]["calls"]
+        per_core = statistics.median(costs) * legs / args.quality_interval / 1e4
+        lines += ["", f"Network quality sampling, the sampler's own CPU time per leg sampled: median "
+                      f"**{statistics.median(costs):.0f} µs** (runs: {', '.join(f'{c:.0f}' for c in costs)}); "
+                      f"{legs} legs every {args.quality_interval:g} s is {per_core:.3f}% of a core."]
     lines += ["", "Every run (server CPU per call, % of a core; frames delivered in the window):", "",
               "| round | tree | relay | server CPU | per call | CPU µs per frame | video delivered | audio delivered "
               "| loop lag p99 ms | machine busy |",
@@ -518,6 +544,8 @@ def render_compare(args: argparse.Namespace, results: list[dict], command: str) 
 
 
 CLEAN_SHARE = 0.99
+QUALITY_LABELS = ("quality off", "quality on")  # --quality-compare's two "trees"
+QUALITY_OFF = 0.0
 
 
 def complete(result: dict) -> bool:
@@ -587,6 +615,7 @@ def main() -> int:
             p.add_argument("--dir", required=True)
             p.add_argument("--relay", required=True)
             p.add_argument("--specialists", type=int, required=True)
+            p.add_argument("--quality-interval", type=float)
             asyncio.run(run_server(p.parse_args(sys.argv[2:])))
         else:
             for name in ("--clip", "--out"):
@@ -607,10 +636,15 @@ def main() -> int:
     parser.add_argument("--trees", type=tree_arg, nargs="+", metavar="LABEL=DIR",
                         help="compare servers run from these source trees (default: this checkout alone)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of every tree (with --trees)")
+    parser.add_argument("--quality-compare", action="store_true",
+                        help="run this checkout with network quality sampling off and on, as two trees")
+    parser.add_argument("--quality-interval", type=float, default=2.0, help="the sampling period when on")
     parser.add_argument("--hot-path", type=int, default=0, metavar="FRAMES",
                         help="instead of calls: push this many received frames through each tree's media code "
                              "in-process (no network) and report event-loop CPU per frame")
     args = parser.parse_args()
+    if args.quality_compare:
+        args.trees = [(label, ROOT) for label in QUALITY_LABELS]
     return asyncio.run(orchestrate(args))
 
 

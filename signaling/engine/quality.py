@@ -86,21 +86,34 @@ class QualityWatch:
 
     async def sample_all(self) -> None:
         """One round: each leg of each call whose media flows (not on hold, not unbridged)."""
-        started = time.process_time()
+        started = time.thread_time()  # the event loop's thread only: not the decoders' or recorders'
         now = self.clock()
         at = datetime.now(timezone.utc)
         for session in list(self.sessions.live.values()):
-            if not session.media_flowing or session.bridge is None or session.held:
+            call = self.calls.get(session.id)
+            # Joined by a bridge, or by the media plane's call of several parties (engine/roster.py).
+            joined = session.bridge is not None or session.call is not None
+            if not session.media_flowing or not joined or session.held:
+                if call is not None:  # on hold or unbridged: the next sample starts afresh, not across the gap
+                    self._restart(call, call.parties)
                 continue
-            call = self.calls.setdefault(session.id, SessionQuality(flushed_at=now))
+            if call is None:
+                call = self.calls[session.id] = SessionQuality(flushed_at=now)
             for party, part in self._legs(session):
                 leg = part.leg if part is not None else None
                 if leg is None or leg.closed or leg.state != "connected":
+                    self._restart(call, [party])
                     continue
                 await self._sample(session, call, party, leg, at)
             if now - call.flushed_at >= FLUSH_S:
                 self._flush(session.id, call, now)
-        self.cost_s += time.process_time() - started
+        self.cost_s += time.thread_time() - started
+
+    @staticmethod
+    def _restart(call: SessionQuality, parties) -> None:
+        for party in parties:
+            if party in call.parties:
+                call.parties[party].meter.restart()
 
     async def _sample(self, session: LiveSession, call: SessionQuality, party: str, leg: Any, at: datetime) -> None:
         mine = call.parties.get(party)

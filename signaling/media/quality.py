@@ -347,6 +347,10 @@ class LegMeter:
             self._camera = tap
         return tap
 
+    def restart(self) -> None:
+        """Forget the previous counters: the next :meth:`sample` only takes new starting ones."""
+        self._prev = None
+
     def close(self) -> None:
         if self._camera is not None:
             self._camera.remove_sink(self._key)

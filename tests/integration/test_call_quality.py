@@ -42,11 +42,11 @@ async def test_both_parties_get_call_quality_and_the_log_keeps_summary_and_sampl
                                       predicate=lambda m, p=party: m["party"] == p and m["rtt_ms"] is not None)
         message = await c.wait_for("call:quality", predicate=lambda m: m["party"] == "caller")
         assert message["call_id"] == call_id
-        # Loopback loses nothing; delay and jitter depend on the machine's load, so the level is not asserted.
+        # Loopback loses (next to) nothing; delay and jitter depend on the machine's load: the level is not asserted.
         assert message["level"] in ("good", "fair", "poor") and message["rtt_ms"] >= 0
-        assert message["loss_pct"] == 0 and message["in"]["loss_pct"] == 0 and message["out"]["loss_pct"] == 0
+        assert message["loss_pct"] < 5 and message["in"]["loss_pct"] < 5
         assert message["kbps"] > 20 and message["in"]["kbps"] == message["kbps"] and message["out"]["kbps"] > 20
-        assert message["in"]["fps"] > 5 and message["out"]["fps"] > 5  # the synthetic camera, both ways
+        assert message["in"]["fps"] > 1 and message["out"]["fps"] > 1  # the synthetic camera, both ways
         assert message["direction"] in (None, "in", "out") and message["frozen_s"] >= 0
         await c.hangup()
         await spec.wait_for("call:ended")
@@ -56,7 +56,7 @@ async def test_both_parties_get_call_quality_and_the_log_keeps_summary_and_sampl
         assert row["quality_level"] in ("good", "fair", "poor")
         for party in ("caller", "specialist"):
             summary = row["quality"][party]
-            assert summary["samples"] >= 2 and summary["loss_pct"]["max"] == 0, summary
+            assert summary["samples"] >= 2 and summary["loss_pct"]["mean"] < 5, summary
             assert sum(summary["share"].values()) == pytest.approx(1.0)
             assert summary["rtt_ms"]["p50"] is not None and summary["kbps_in"]["mean"] > 20
         status, body = await _admin_get(server, f"/api/sessions/{call_id}/quality")

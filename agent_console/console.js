@@ -154,7 +154,8 @@ function showOffer(msg) {
   };
   tick();
   countdownHandle = setInterval(tick, 200);
-  if ($("auto-answer").checked) return; // answered at once: the zip tone plays on call:connected
+  // answered at once (the zip tone plays on call:connected); an invitation always rings
+  if ($("auto-answer").checked && !msg.invite) return;
   $("accept-btn").focus();
   tones.ring();
   if (document.hidden && "Notification" in window && Notification.permission === "granted") {

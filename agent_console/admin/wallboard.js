@@ -115,6 +115,7 @@ function monitorState(state, info) {
   $("monitor-stop").hidden = state !== "monitoring" && state !== "connecting";
   $("monitor-mode").disabled = state !== "monitoring";
   if (state !== "monitoring") checkMode("listen");
+  if (state === "monitoring") titleMode("listen");
   if (state === "connecting") status.textContent = t("adm.mon.connecting");
   else if (state === "monitoring") {
     status.textContent = t("adm.mon.on", {
@@ -131,6 +132,13 @@ function monitorState(state, info) {
 }
 
 // ---------------------------------------------------------------- listen, whisper, barge
+
+/** "Monitoring (silent)", or what the supervisor does now. */
+function titleMode(mode) {
+  const key = mode === "listen" ? "adm.mon.title" : `conf.mon.title.${mode}`;
+  $("monitor-title").dataset.i18n = key;
+  $("monitor-title").textContent = t(key);
+}
 
 function checkMode(mode) {
   const radio = document.querySelector(`input[name="monitor-mode"][value="${mode}"]`);
@@ -154,6 +162,7 @@ async function switchMode(mode) {
     } else showError(ack);
     return;
   }
+  titleMode(mode);
   const c = vw.monitorCall || {};
   $("monitor-status").textContent = mode === "listen"
     ? t("adm.mon.on", { caller: (c.caller && c.caller.name) || "", specialist: (c.specialist && c.specialist.display_name) || "" })

@@ -76,6 +76,7 @@ async def test_supervisor_listens_whispers_and_barges(server, new_page):
         # --- whisper: the specialist hears the supervisor; the caller neither hears nor is told
         await mode.get_by_label("Whisper to the specialist").check()
         await admin.locator("#monitor-status").filter(has_text="Whispering").wait_for()
+        assert await admin.locator("#monitor-title").text_content() == "Monitoring: whispering to the specialist"
         told = await spec.wait_for("call:supervisor", timeout=15, predicate=lambda m: m.get("mode") == "whisper")
         assert told["call_id"] == call_id and told["supervisor"]["display_name"]
         # listed at once, with its mid once the specialist's leg has the transceiver for it
@@ -100,6 +101,7 @@ async def test_supervisor_listens_whispers_and_barges(server, new_page):
         # --- back to listening: both are told the supervisor no longer speaks to them
         await mode.get_by_label("Listen").check()
         await admin.locator("#monitor-status").filter(has_text="They cannot hear or see you").wait_for()
+        assert await admin.locator("#monitor-title").text_content() == "Monitoring (silent)"
         await caller.wait_for("call:supervisor", timeout=15, predicate=lambda m: m.get("mode") is None)
         await spec.wait_for("call:supervisor", timeout=15, predicate=lambda m: m.get("mode") is None)
         session = server.get_json(f"/api/sessions/{call_id}", server.login("admin", "admin123"))

@@ -150,9 +150,8 @@ class Roster:
     def display_name(self, session: LiveSession, party: str) -> str | None:
         if party == CALLER:
             return session.caller.get("name")
-        role, _, account = party.partition(":")
-        return self.presence.account(int(account)).get("display_name") or (
-            self.presence.account(int(account)).get("username"))
+        account = self.presence.account(int(party.partition(":")[2]))
+        return account.get("display_name") or account.get("username")
 
     # -- the log: session_participants -----------------------------------------------------
 

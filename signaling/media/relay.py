@@ -308,7 +308,9 @@ class OutputTrack(MediaStreamTrack):
     def _on_remb(self, bitrate: int) -> None:
         now = time.monotonic()
         self._estimate, self._estimate_at = bitrate, now
-        self.retransmits.set_estimate(bitrate)
+        # Repair's budget: a share of what the link takes, by its estimate or by what reaches it now
+        # (an estimate far below the video that gets through would starve repair under random loss).
+        self.retransmits.set_estimate(max(bitrate, self.video_bps(now)))
         if self.video_gate is not None:
             self.video_gate.estimate(bitrate, now, self.video_bps(now))
         if self._upstream is not None:

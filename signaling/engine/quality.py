@@ -1,8 +1,9 @@
 """Network quality of live calls: every leg sampled while its call has media (media/quality.py),
 `call:quality` to both parties, samples to the session log, the summary with the session's end.
 
-Its own loop, every `VW_QUALITY_INTERVAL_S`, under the engine's lock (a round reads counters
-only: aiortc's getStats never waits, so the lock is held for well under a millisecond per leg).
+Its own loop, every `VW_QUALITY_INTERVAL_S`, one call at a time under the engine's lock (a call's
+legs are read in one go: aiortc's getStats never waits, and reading a leg costs a fraction of a
+millisecond), other work running between calls.
 Samples go to the session writer in groups (one record per session every FLUSH_S and at the
 end), the per-party summary in the session's `ended` transition itself (sessions.py), so a
 session is never logged ended without its summary.
@@ -72,8 +73,7 @@ class QualityWatch:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                async with self.lock:
-                    await self.sample_all()
+                await self.sample_all()
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep sampling: one odd leg must not stop the others' figures
@@ -85,29 +85,38 @@ class QualityWatch:
                 ("specialist", presence.specialist(session.specialist_id))]
 
     async def sample_all(self) -> None:
-        """One round: each leg of each call whose media flows (not on hold, not unbridged)."""
-        started = time.thread_time()  # the event loop's thread only: not the decoders' or recorders'
+        """One round: each live call under the engine's lock in turn, letting other work run between
+        calls (a round of hundreds of legs would otherwise hold the event loop for tens of ms)."""
         now = self.clock()
         at = datetime.now(timezone.utc)
-        for session in list(self.sessions.live.values()):
-            call = self.calls.get(session.id)
-            # Joined by a bridge, or by the media plane's call of several parties (engine/roster.py).
-            joined = session.bridge is not None or session.call is not None
-            if not session.media_flowing or not joined or session.held:
-                if call is not None:  # on hold or unbridged: the next sample starts afresh, not across the gap
-                    self._restart(call, call.parties)
+        for session_id in list(self.sessions.live):
+            async with self.lock:
+                session = self.sessions.live.get(session_id)
+                if session is not None:
+                    started = time.thread_time()  # the event loop's thread only: not the decoders' or recorders'
+                    await self._sample_session(session, now, at)
+                    self.cost_s += time.thread_time() - started
+            await asyncio.sleep(0)
+
+    async def _sample_session(self, session: LiveSession, now: float, at: datetime) -> None:
+        """Each leg of a call whose media flows (not on hold, not unbridged)."""
+        call = self.calls.get(session.id)
+        # Joined by a bridge, or by the media plane's call of several parties (engine/roster.py).
+        joined = session.bridge is not None or session.call is not None
+        if not session.media_flowing or not joined or session.held:
+            if call is not None:  # on hold or unbridged: the next sample starts afresh, not across the gap
+                self._restart(call, call.parties)
+            return
+        if call is None:
+            call = self.calls[session.id] = SessionQuality(flushed_at=now)
+        for party, part in self._legs(session):
+            leg = part.leg if part is not None else None
+            if leg is None or leg.closed or leg.state != "connected":
+                self._restart(call, [party])
                 continue
-            if call is None:
-                call = self.calls[session.id] = SessionQuality(flushed_at=now)
-            for party, part in self._legs(session):
-                leg = part.leg if part is not None else None
-                if leg is None or leg.closed or leg.state != "connected":
-                    self._restart(call, [party])
-                    continue
-                await self._sample(session, call, party, leg, at)
-            if now - call.flushed_at >= FLUSH_S:
-                self._flush(session.id, call, now)
-        self.cost_s += time.thread_time() - started
+            await self._sample(session, call, party, leg, at)
+        if now - call.flushed_at >= FLUSH_S:
+            self._flush(session.id, call, now)
 
     @staticmethod
     def _restart(call: SessionQuality, parties) -> None:

@@ -65,8 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402  (bench/harness.py)
     ADDRESSES, BENCH_PASSWORD, SERVICE_ITEM, bench_accounts, cli, logged_lines, percentile, print_logged, progress,
-    publish,
-    running_server)
+    publish, running_server)
 from camera import CameraTrack, CountedTone, frames_sent  # noqa: E402
 from netem import Impairment, Link, ice_connection  # noqa: E402
 from report import machine  # noqa: E402
@@ -117,6 +116,7 @@ class _Camera:
 
 class CameraCaller(_Camera, Caller):
     pass
+
 
 class CameraSpecialist(_Camera, Specialist):
     pass

@@ -275,18 +275,6 @@ def request_keyframe(receiver: RTCRtpReceiver, tasks: set[asyncio.Task[None]]) -
     return bool(ssrcs)
 
 
-# -- send side -------------------------------------------------------------------
-
-
-def sendable(frame: EncodedFrame) -> EncodedFrame | av.Packet:
-    """What a sender's track returns for `frame`: the frame itself, or an `av.Packet` for H.264.
-
-    The H.264 packer asserts `isinstance(packet, av.Packet)`, so only H.264
-    pays for a packet (and a copy of the bytes); see the module notes.
-    """
-    if frame.mime != "video/h264":
-        return frame
-    packet = av.Packet(frame.data)
 def _adaptation_problems(receiver_init: str, handle_rtp: str, sender_rtcp: str) -> list[str]:
     """What the adaptation hooks (bottom of this module) need of aiortc, as :func:`check_aiortc` reports it."""
     problems = []
@@ -315,6 +303,18 @@ def _adaptation_problems(receiver_init: str, handle_rtp: str, sender_rtcp: str) 
     return problems
 
 
+# -- send side -------------------------------------------------------------------
+
+
+def sendable(frame: EncodedFrame) -> EncodedFrame | av.Packet:
+    """What a sender's track returns for `frame`: the frame itself, or an `av.Packet` for H.264.
+
+    The H.264 packer asserts `isinstance(packet, av.Packet)`, so only H.264
+    pays for a packet (and a copy of the bytes); see the module notes.
+    """
+    if frame.mime != "video/h264":
+        return frame
+    packet = av.Packet(frame.data)
     packet.pts = packet.dts = frame.pts
     packet.time_base = frame.time_base
     packet.is_keyframe = frame.keyframe

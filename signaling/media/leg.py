@@ -338,6 +338,7 @@ class Leg:
             await tap.stop()
         self._watchers.clear()
         self._state_callbacks.clear()
+        self._video_callbacks.clear()
 
     def __repr__(self) -> str:
         return f"<Leg {self.id[:8]} owner={self.owner!r} state={self.state}>"

@@ -149,6 +149,40 @@ class NackFilter:
         return wanted
 
 
+# -- congestion ------------------------------------------------------------------------------
+
+# A receiver is congested when a report of it says it lost this share of the video sent to it.
+# Its reports count repaired packets as received, so random loss that repair covers stays below.
+LOSS_CONGESTED = 0.1
+CONGESTED_FOR_S = 5.0  # ... and it counts as congested this long after such a report (and while
+# its video is paused or on trial: no video, no report)
+# An uncongested receiver's estimate is not believed below this many times the video sent to it:
+# aiortc's receive-side estimator starts far below the link and falls to 0.85 x its measured
+# throughput at every delay spike (a loaded machine makes many), while the packets get through.
+# 1.5 is its own ceiling over measured throughput, so the sender may still ramp up.
+UNCONGESTED_HEADROOM = 1.5
+
+
+class Congestion:
+    """Whether one output's receiver is congested, from its reports, and what of its estimate to believe."""
+
+    def __init__(self) -> None:
+        self._lossy_at: float | None = None
+
+    def report(self, fraction: float, now: float) -> None:
+        """A receiver report: `fraction` of the video sent since the previous one was lost (after repair)."""
+        if fraction >= LOSS_CONGESTED:
+            self._lossy_at = now
+
+    def congested(self, now: float) -> bool:
+        return self._lossy_at is not None and now - self._lossy_at < CONGESTED_FOR_S
+
+
+def believed_estimate(estimate: int, sending_bps: float, congested: bool) -> int:
+    """A receiver's estimate as it counts (upstream, for the video gate and the repair budget)."""
+    return estimate if congested else max(estimate, int(UNCONGESTED_HEADROOM * sending_bps))
+
+
 # -- bandwidth -------------------------------------------------------------------------------
 
 ESTIMATE_TTL_S = 5.0  # a receiver's estimate counts this long after its last REMB

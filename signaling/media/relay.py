@@ -268,6 +268,7 @@ class OutputTrack(MediaStreamTrack):
         self.keyframe_requests = 0  # received from the far end
         self.on_video: VideoCallback | None = None
         self.retransmits = adaptation.RetransmitGate()
+        self.congestion = adaptation.Congestion()
         self.video_gate = adaptation.VideoGate(self._video_changed) if adapt and kind == "video" else None
         self.paused_frames = 0  # video frames not sent while paused
         self._sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the video queued lately
@@ -307,18 +308,28 @@ class OutputTrack(MediaStreamTrack):
 
     def _on_remb(self, bitrate: int) -> None:
         now = time.monotonic()
+        sending = self.video_bps(now)
+        # Only a congested receiver's estimate is taken as it is (see adaptation.Congestion).
+        bitrate = adaptation.believed_estimate(bitrate, sending, self.congested(now))
         self._estimate, self._estimate_at = bitrate, now
-        # Repair's budget: a share of what the link takes, by its estimate or by what reaches it now
-        # (an estimate far below the video that gets through would starve repair under random loss).
-        self.retransmits.set_estimate(max(bitrate, self.video_bps(now)))
+        # Repair's budget: a share of what the link takes, by its (believed) estimate or by what
+        # reaches it now: an uncongested receiver's covers random loss (UNCONGESTED_HEADROOM).
+        self.retransmits.set_estimate(max(bitrate, sending))
         if self.video_gate is not None:
-            self.video_gate.estimate(bitrate, now, self.video_bps(now))
+            self.video_gate.estimate(bitrate, now, sending)
         if self._upstream is not None:
             self._upstream.estimate_changed()
 
     def _on_loss(self, fraction: float) -> None:
+        now = time.monotonic()
+        self.congestion.report(fraction, now)
         if self.video_gate is not None:
-            self.video_gate.loss(fraction, time.monotonic())
+            self.video_gate.loss(fraction, now)
+
+    def congested(self, now: float) -> bool:
+        """Whether this output's receiver is congested: lately lossy, or its video is held back."""
+        held = self.video_gate is not None and self.video_gate.state != adaptation.ON
+        return held or self.congestion.congested(now)
 
     def video_bps(self, now: float) -> float:
         """Bit/s of video queued for this output over the last RATE_WINDOW_S."""

@@ -10,12 +10,14 @@ import random
 import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP, RtcpPsfbPacket, RtcpReceiverInfo, RtcpRrPacket, RtpPacket, pack_remb_fci, unpack_remb_fci,
+)
 
 from signaling.media import adaptation, aiortc_hooks
 from signaling.media.adaptation import (
-    DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, RESEND, NackFilter, RetransmitGate, TokenBucket, VideoGate,
-    remb_minimum,
+    DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, RESEND, Congestion, NackFilter, RetransmitGate, TokenBucket,
+    VideoGate, believed_estimate, remb_minimum,
 )
 from test_media import wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
 from test_media_relay import bridged, peers, plane  # noqa: F401  (fixtures)
@@ -57,6 +59,39 @@ def test_retransmissions_stay_within_a_share_of_the_receivers_estimate():
     # Refused for the budget is not held against the packet: asked again later, it goes.
     refused = next(i for i in range(2000) if gate.limiter.times(i) == 0)
     assert gate.decide(refused, 1000, now=10.0, rtt_s=0.05) == RESEND
+
+
+def test_an_uncongested_receivers_budget_repairs_all_its_random_loss():
+    # 1 Mbit/s of video in 1000-byte packets, 5 % of them lost at random and each NACKed twice, while
+    # aiortc's estimator says 40 kbit/s: the budget follows what gets through, and refuses nothing.
+    gate = RetransmitGate()
+    gate.set_estimate(believed_estimate(40_000, 1_000_000, congested=False))
+    rng = random.Random(3)
+    lost = [seq for seq in range(1250) if rng.random() < 0.05]  # 10 s of packets
+    outcomes = [gate.decide(seq, 1000, now=seq / 125 + extra, rtt_s=0.05) for seq in lost for extra in (0.05, 0.15)]
+    assert outcomes and set(outcomes) == {RESEND}
+    gate.set_estimate(believed_estimate(40_000, 1_000_000, congested=True))  # the same, congested
+    storm = [gate.decide(2000 + i, 1000, now=20 + i / 1000, rtt_s=0.05) for i in range(100)]
+    assert OVER_BUDGET in storm
+
+
+def test_congestion_is_loss_left_after_repair_and_lasts_a_while():
+    congestion = Congestion()
+    congestion.report(0.05, now=0.0)  # random loss that repair did not quite cover
+    assert not congestion.congested(0.0)
+    congestion.report(adaptation.LOSS_CONGESTED, now=1.0)  # a queue overflowing
+    assert congestion.congested(1.0) and congestion.congested(1.0 + adaptation.CONGESTED_FOR_S - 0.1)
+    congestion.report(0.0, now=2.0)  # one clean report does not end it
+    assert congestion.congested(3.0)
+    assert not congestion.congested(1.0 + adaptation.CONGESTED_FOR_S + 0.1)
+
+
+def test_an_uncongested_receivers_low_estimate_is_not_believed():
+    # aiortc's estimator said 40 kbit/s while 400 kbit/s of video got through: the sender may keep
+    # (and raise) its rate; a congested receiver is believed as it is.
+    assert believed_estimate(40_000, 400_000, congested=False) == 600_000
+    assert believed_estimate(2_000_000, 400_000, congested=False) == 2_000_000
+    assert believed_estimate(40_000, 400_000, congested=True) == 40_000
 
 
 def test_nacks_upstream_ask_again_only_after_a_round_trip_and_at_most_a_few_times():
@@ -218,6 +253,14 @@ async def _send_remb(peer, bitrate: int) -> None:
                                              media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)))
 
 
+async def _send_loss_report(peer, fraction: float) -> None:
+    """The peer's video receiver reports losing `fraction` of the video sent to it (a receiver report)."""
+    receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.kind == "video")
+    report = RtcpReceiverInfo(ssrc=aiortc_hooks.media_ssrcs(receiver)[0], fraction_lost=int(fraction * 256),
+                              packets_lost=0, highest_sequence=0, jitter=0, lsr=0, dlsr=0)
+    await receiver._send_rtcp(RtcpRrPacket(ssrc=receiver._RTCRtpReceiver__rtcp_ssrc, reports=[report]))
+
+
 async def test_the_sender_upstream_is_told_the_lowest_downstream_estimate(plane, peers):  # noqa: F811
     caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers)
     caller_video = next(t.sender for t in caller.pc.getTransceivers() if t.kind == "video")
@@ -226,6 +269,7 @@ async def test_the_sender_upstream_is_told_the_lowest_downstream_estimate(plane,
     await specialist.wait_frames("video", 5)
     out = leg_s.outputs()[("video", 0)]
     for _ in range(40):  # the specialist's link is weak: 200 kbit/s, said again as a receiver would
+        await _send_loss_report(specialist, 0.3)  # ... and congested: an estimate alone is not believed
         await _send_remb(specialist, 200_000)
         if heard and heard[-1] <= 200_000:
             break
@@ -244,6 +288,7 @@ async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane,
     out = leg_s.outputs()[("video", 0)]
     deadline = asyncio.get_running_loop().time() + 10
     while not changes and asyncio.get_running_loop().time() < deadline:
+        await _send_loss_report(specialist, 0.3)
         await _send_remb(specialist, 2_000)  # far below even the cheap bar
         await asyncio.sleep(0.2)
     assert changes == [(("video", 0), "paused", leg_c.inputs()[("video", 0)])]
@@ -255,6 +300,18 @@ async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane,
         await asyncio.sleep(0.1)
     assert specialist.received("audio")[0] > audio_before + 10  # audio goes on
     assert out.paused_frames > paused_before  # video is held back
+
+
+async def test_a_receivers_low_estimate_without_loss_does_not_hold_the_sender_back(plane, peers):  # noqa: F811
+    caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers)
+    _quiet_estimator(specialist)
+    await specialist.wait_frames("video", 5)
+    out = leg_s.outputs()[("video", 0)]
+    for _ in range(10):  # what aiortc's estimator says at the start, or on a loaded machine
+        await _send_remb(specialist, 2_000)
+        await asyncio.sleep(0.2)
+    assert out.estimate() is not None and out.estimate() > 2_000  # at least 1.5 x what gets through
+    assert out.video_gate.state == adaptation.ON and out.video_gate.pauses == 0
 
 
 async def test_adaptation_off_leaves_aiortc_as_it_is(tmp_path, peers):  # noqa: F811

@@ -29,6 +29,7 @@ TABLE = [
     ("GET", "/api/sessions", None, ADMIN),
     ("GET", "/api/sessions.csv", None, ADMIN),
     ("GET", f"/api/sessions/{UNKNOWN}", None, (401, 403, 404, 401)),
+    ("GET", f"/api/sessions/{UNKNOWN}/quality", None, (401, 403, 404, 401)),
     ("POST", f"/api/sessions/{UNKNOWN}/documents", "file", (401, 403, 403, 401)),  # administrators only read
     ("GET", f"/api/sessions/{UNKNOWN}/documents", None, (401, 403, 404, 401)),
     ("GET", "/api/documents/no-such-document", None, (404,) * 4),  # the same answer for everyone

@@ -303,7 +303,7 @@ async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane,
 
 
 async def test_a_receivers_low_estimate_without_loss_does_not_hold_the_sender_back(plane, peers):  # noqa: F811
-    caller, specialist, leg_c, leg_s, _ = await bridged(plane, peers)
+    _, specialist, _, leg_s, _ = await bridged(plane, peers)
     _quiet_estimator(specialist)
     await specialist.wait_frames("video", 5)
     out = leg_s.outputs()[("video", 0)]

@@ -152,16 +152,7 @@ class InCall:
                 raise Conflict("specialist_unavailable", "that specialist is not signed in")
             if not self.router.has_skill(target["id"], item["code"], item["category"]):
                 raise Conflict("not_qualified", "that specialist does not handle this service item")
-        new = self.sessions.open_session(item, session.caller, session.caller_sid, utcnow(),
-                                         transferred_from=session.id, transfer_note=note)
-        new.caller_gone_since = session.caller_gone_since
-        new.messages = list(session.messages)
-        new.lineage = [*session.lineage, session.id]
-        new.journey_mono = session.journey_mono if session.journey_mono is not None else session.created_mono
-        new.transfer = {
-            "from": {"display_name": self.presence.account(session.specialist_id).get("display_name")},
-            "note": note, "from_session": session.id, "from_reference": session.reference,
-        }
+        new = self.sessions.continue_session(session, item, note, utcnow())
         self.writer.event(session.id, "transferred", utcnow(), {
             "to_session": new.id, "service_item": item["code"], "specialist": target["username"] if target else None,
             **({"note": note} if note else {}),

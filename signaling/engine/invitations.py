@@ -271,16 +271,7 @@ class Invitations:
         session.mode = None
         now = utcnow()
         item = {**session.service_item, "category": session.category, "recording": session.record}
-        new = self.sessions.open_session(item, session.caller, session.caller_sid, now,
-                                         transferred_from=session.id, transfer_note=guest.note)
-        new.caller_gone_since = session.caller_gone_since
-        new.messages = list(session.messages)
-        new.lineage = [*session.lineage, session.id]
-        new.journey_mono = session.journey_mono if session.journey_mono is not None else session.created_mono
-        new.transfer = {
-            "from": {"display_name": self.presence.account(session.specialist_id).get("display_name")},
-            "note": guest.note, "from_session": session.id, "from_reference": session.reference,
-        }
+        new = self.sessions.continue_session(session, item, guest.note, now)
         account = self.presence.account(guest.specialist_id)
         self.writer.event(session.id, "handed_over", now, {
             "to_session": new.id, "specialist": account.get("username"), "specialist_id": guest.specialist_id})

@@ -188,6 +188,21 @@ class SessionMachine:
         self.live[session_id] = session
         return session
 
+    def continue_session(self, session: LiveSession, item: dict, note: str | None, at: datetime) -> LiveSession:
+        """A new session for the same caller that continues `session` (a transfer or a hand-over): linked by
+        `transferred_from`, carrying the chat, the lineage, the journey's start and who passed it on, with `note`."""
+        new = self.open_session(item, session.caller, session.caller_sid, at,
+                                transferred_from=session.id, transfer_note=note)
+        new.caller_gone_since = session.caller_gone_since
+        new.messages = list(session.messages)
+        new.lineage = [*session.lineage, session.id]
+        new.journey_mono = session.journey_mono if session.journey_mono is not None else session.created_mono
+        new.transfer = {
+            "from": {"display_name": self.presence.account(session.specialist_id).get("display_name")},
+            "note": note, "from_session": session.id, "from_reference": session.reference,
+        }
+        return new
+
     async def hangup(self, sid: str, session_id: str) -> None:
         part = self.presence.get(sid)
         session = self.live.get(session_id)

@@ -45,6 +45,15 @@ def _call_action(name: str):
     return acked(handler)
 
 
+def _one_target(p: dict) -> tuple[str | None, str | None]:
+    """(service_item, specialist) of a transfer or an invitation: exactly one of them is given."""
+    service_item = v.text(p, "service_item", required=False, max_len=64)
+    specialist = v.text(p, "specialist", required=False, max_len=64)
+    if (service_item is None) == (specialist is None):
+        raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
+    return service_item, specialist
+
+
 class _Namespace(socketio.AsyncNamespace):
     """Dispatches `a:b` event names to handlers registered in `events`."""
 
@@ -250,10 +259,7 @@ class AgentNamespace(_Namespace):
     async def transfer(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         call_id = v.text(p, "call_id", max_len=64)
-        service_item = v.text(p, "service_item", required=False, max_len=64)
-        specialist = v.text(p, "specialist", required=False, max_len=64)
-        if (service_item is None) == (specialist is None):
-            raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
+        service_item, specialist = _one_target(p)
         note = v.text(p, "note", required=False, max_len=500)  # why: shown to whoever answers next
         return await self.engine.transfer(sid, call_id, service_item, specialist, note)
 
@@ -261,10 +267,7 @@ class AgentNamespace(_Namespace):
     async def invite(self, sid: str, data: Any) -> dict:
         p = v.obj(data)
         call_id = v.text(p, "call_id", max_len=64)
-        service_item = v.text(p, "service_item", required=False, max_len=64)
-        specialist = v.text(p, "specialist", required=False, max_len=64)
-        if (service_item is None) == (specialist is None):
-            raise ApiError("missing_field", "give exactly one of service_item or specialist", 400)
+        service_item, specialist = _one_target(p)
         mode = v.choice(p, "mode", ("consult", "conference"))
         note = v.text(p, "note", required=False, max_len=500)  # why: shown to the invited specialist
         return await self.engine.invite(sid, call_id, specialist, service_item, mode, note)

@@ -303,8 +303,12 @@ class OutputTrack(MediaStreamTrack):
         if self._estimate is None:
             return None
         now = time.monotonic() if now is None else now
-        held = self.video_gate is not None and self.video_gate.state != adaptation.ON
-        return self._estimate if held or now - self._estimate_at <= adaptation.ESTIMATE_TTL_S else None
+        return self._estimate if self.video_held or now - self._estimate_at <= adaptation.ESTIMATE_TTL_S else None
+
+    @property
+    def video_held(self) -> bool:
+        """Video to this output is paused, or being retried after a pause."""
+        return self.video_gate is not None and self.video_gate.state != adaptation.ON
 
     def _on_remb(self, bitrate: int) -> None:
         now = time.monotonic()
@@ -328,8 +332,7 @@ class OutputTrack(MediaStreamTrack):
 
     def congested(self, now: float) -> bool:
         """Whether this output's receiver is congested: lately lossy, or its video is held back."""
-        held = self.video_gate is not None and self.video_gate.state != adaptation.ON
-        return held or self.congestion.congested(now)
+        return self.video_held or self.congestion.congested(now)
 
     def video_bps(self, now: float) -> float:
         """Bit/s of video queued for this output over the last RATE_WINDOW_S."""

@@ -40,14 +40,19 @@ class CameraTrack(VideoStreamTrack):
         self._count = 0
         self.sent = 0
 
+    def picture(self, count: int) -> np.ndarray:
+        """Frame `count` as an I420 (yuv420p) array, height * 3 / 2 rows of `width`."""
+        yuv = self._base.copy()
+        yuv[: self.height] = np.roll(yuv[: self.height], count * 4, axis=1)  # a panning camera
+        yuv[: self.height] += self._grain[count % self.GRAIN_PLANES]
+        bar = self.width // 16
+        x = (count * 8) % (self.width - bar)
+        yuv[: self.height, x : x + bar] = 235
+        return yuv
+
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
-        yuv = self._base.copy()
-        yuv[: self.height] = np.roll(yuv[: self.height], self._count * 4, axis=1)  # a panning camera
-        yuv[: self.height] += self._grain[self._count % self.GRAIN_PLANES]
-        bar = self.width // 16
-        x = (self._count * 8) % (self.width - bar)
-        yuv[: self.height, x : x + bar] = 235
+        yuv = self.picture(self._count)
         self._count += 1
         self.sent += 1
         frame = VideoFrame.from_ndarray(yuv, format="yuv420p")
@@ -67,6 +72,18 @@ class CountedTone(ToneTrack):
         frame = await super().recv()
         self.sent += 1
         return frame
+
+
+def write_y4m(path: Path, seconds: float = 10.0, fps: int = 30) -> Path:
+    """The same camera as a .y4m file, for Chromium's fake capture (--use-file-for-fake-video-capture,
+    played in a loop): a browser sender that fills its bitrate as aiortc's does on CameraTrack."""
+    camera = CameraTrack()
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{camera.width} H{camera.height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for count in range(int(seconds * fps)):
+            out.write(b"FRAME\n")
+            out.write(camera.picture(count).tobytes())
+    return path
 
 
 def frames_sent(tracks: list) -> dict[str, int]:

@@ -66,6 +66,23 @@ async def in_process_server(adaptation: str) -> AsyncIterator[tuple[str, Any]]:
         await runner.cleanup()
 
 
+async def open_bench_page(browser: Any, url: str, page: Path, fragment: str) -> tuple[Any, Any]:
+    """A bench page (`page`, served at the server's origin through a Playwright route) in a fresh
+    browser context, once its script says `window.bench.ready`: (context, page)."""
+    context = await browser.new_context(base_url=url, permissions=["camera", "microphone"])
+    body = page.read_text()
+    await context.route(f"**/bench/{page.name}", lambda route: route.fulfill(
+        status=200, content_type="text/html", body=body))
+    tab = await context.new_page()
+    await tab.goto(f"/bench/{page.name}#{fragment}")
+    await tab.wait_for_function("window.bench && (window.bench.ready || window.bench.error)", timeout=30_000)
+    error = await tab.evaluate("window.bench.error")
+    if error:
+        await context.close()
+        raise RuntimeError(f"{page.name} failed: {error}")
+    return context, tab
+
+
 class ChromiumSpecialist:
     """bench/receiver.html in a fresh browser context, signed in, leg open, ready with auto-answer."""
 
@@ -76,17 +93,7 @@ class ChromiumSpecialist:
         self.page: Any = None
 
     async def open(self, username: str = DEMO_SPECIALIST[0], password: str = DEMO_SPECIALIST[1]) -> None:
-        self.context = await self.browser.new_context(base_url=self.url, permissions=["camera", "microphone"])
-        body = PAGE.read_text()
-        await self.context.route("**/bench/receiver.html", lambda route: route.fulfill(
-            status=200, content_type="text/html", body=body))
-        self.page = await self.context.new_page()
-        await self.page.goto(f"/bench/receiver.html#u={username}&p={password}")
-        await self.page.wait_for_function("window.bench && (window.bench.ready || window.bench.error)",
-                                          timeout=30_000)
-        error = await self.page.evaluate("window.bench.error")
-        if error:
-            raise RuntimeError(f"the receiver page failed: {error}")
+        self.context, self.page = await open_bench_page(self.browser, self.url, PAGE, f"u={username}&p={password}")
 
     async def stats(self) -> dict[str, Any]:
         return await self.page.evaluate("window.bench.stats()")

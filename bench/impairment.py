@@ -133,6 +133,19 @@ def video_encoder_target(participant: Participant) -> int | None:
     return None
 
 
+class AiortcSender:
+    """What a timeline reads of an aiortc sender: frames handed to it, its VP8 encoder's target."""
+
+    def __init__(self, participant: Participant) -> None:
+        self.participant = participant
+
+    async def sent(self) -> dict[str, int]:
+        return frames_sent(self.participant._tracks)
+
+    async def target(self) -> int | None:
+        return video_encoder_target(self.participant)
+
+
 class Watch:
     """What one aiortc receiver got, with arrival times: video and audio frames (out of its jitter buffer,
     or decoded when it decodes), audio RTP packets."""
@@ -298,7 +311,7 @@ class Result:
 # -- one scenario -------------------------------------------------------------------------
 
 
-async def sample(sender: Participant, targets: list[tuple[float, int]], lags: list[float]) -> None:
+async def sample(sender: Any, targets: list[tuple[float, int]], lags: list[float]) -> None:
     """The sender's encoder target every 0.25 s, and this process's event-loop lag every 10 ms (a
     starved benchmark process delays arrivals itself: the lag says how far its timings can be trusted)."""
     loop = asyncio.get_running_loop()
@@ -309,7 +322,7 @@ async def sample(sender: Participant, targets: list[tuple[float, int]], lags: li
         lags.append(loop.time() - before - 0.01)
         if before - last_target >= 0.25:
             last_target = before
-            target = video_encoder_target(sender)
+            target = await sender.target()
             if target is not None:
                 targets.append((time.monotonic(), target))
 
@@ -340,10 +353,11 @@ async def health_latencies(url: str, into: list[float]) -> None:
             await asyncio.sleep(0.5)
 
 
-async def timeline(url: str, sender: Participant, link: Link, probe: Any, kinds: Callable[[], dict[int, str]],
+async def timeline(url: str, sender: Any, link: Link, probe: Any, kinds: Callable[[], dict[int, str]],
                    scenario: Scenario, args: argparse.Namespace) -> dict[str, Any]:
     """Clean, impaired, clean again, on a call whose media flows; the figures of `probe` (what the
-    receiver got: `figures(phases, sent)`), of the link and of the sender."""
+    receiver got: `figures(phases, sent)`), of the link and of the `sender` (AiortcSender, or
+    chromium_sender.ChromiumCaller: `sent()`, frames by kind, and `target()`, its encoder's)."""
     targets: list[tuple[float, int]] = []
     lags: list[float] = []
     health: list[float] = []
@@ -353,13 +367,13 @@ async def timeline(url: str, sender: Participant, link: Link, probe: Any, kinds:
         phases = {"start": time.monotonic()}
         await asyncio.sleep(args.pre)
         phases["impaired"] = time.monotonic()
-        sent_before = frames_sent(sender._tracks)
+        sent_before = await sender.sent()
         link.counters.reset()
         link.set(**scenario.link)
         await asyncio.sleep(args.impaired)
         link.clear()
         phases["cleared"] = time.monotonic()
-        sent = {k: v - sent_before.get(k, 0) for k, v in frames_sent(sender._tracks).items()}
+        sent = {k: v - sent_before.get(k, 0) for k, v in (await sender.sent()).items()}
         found = link_figures(link, phases["cleared"] - phases["impaired"], kinds())
         await asyncio.sleep(args.post)
         phases["end"] = time.monotonic()
@@ -397,7 +411,8 @@ async def run_scenario(url: str, scenario: Scenario, specialist: Specialist, spe
         await caller.wait_for("call:connected", timeout=20)
         watch.reset()
         await receiver.wait_media(30, 30, timeout=20)
-        return await timeline(url, sender, imp.inbound, watch, lambda: payload_kinds(receiver.pc), scenario, args)
+        return await timeline(url, AiortcSender(sender), imp.inbound, watch, lambda: payload_kinds(receiver.pc),
+                              scenario, args)
     finally:
         if caller.call_id:
             with contextlib.suppress(Exception):
@@ -471,7 +486,7 @@ async def chromium_scenario(url: str, app: Any, spec: Any, scenario: Scenario,
         await caller.wait_for("call:connected", timeout=20)
         await spec.wait_frames(30, timeout=20)
         probe.start()
-        return await timeline(url, caller, link, probe, lambda: payload_kinds(leg_pc), scenario, args)
+        return await timeline(url, AiortcSender(caller), link, probe, lambda: payload_kinds(leg_pc), scenario, args)
     finally:
         await probe.stop()
         if caller.call_id:
@@ -508,6 +523,48 @@ async def run_chromium(mode: str, scenarios: list[Scenario], args: argparse.Name
     return results
 
 
+async def run_chromium_sender(mode: str, scenarios: list[Scenario], args: argparse.Namespace) -> list[Result]:
+    """The specialist-downlink scenarios with a Chromium caller sending to the aiortc specialist."""
+    from playwright.async_api import async_playwright
+
+    from chromium_receiver import CHROMIUM, CHROMIUM_ARGS
+    from chromium_sender import ChromiumCaller, camera_file
+
+    results: list[Result] = []
+    env = {"VW_ADAPTATION": mode, "VW_ICE_SERVERS": "[]"}
+    camera = camera_file()
+    async with running_server("sqlite", bench_accounts(2), env=env) as server, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                           args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"])
+        spec = await signed_in(server.url, "bench0", Specialist, clip=receiver_clip())
+        watch = Watch(spec)
+        imp = Impairment(ice_connection(spec.pc), seed=args.seed)
+        try:
+            for scenario in (s for s in scenarios if s.downlink == "specialist"):
+                progress(f"adaptation {mode}: {scenario.name} on the specialist's downlink, a Chromium caller")
+                caller = ChromiumCaller(browser, server.url)
+                try:
+                    await caller.open(SERVICE_ITEM)
+                    imp.inbound.clear()
+                    call_id = await caller.call()
+                    watch.reset()
+                    await spec.wait_media(30, 30, timeout=20)
+                    found = await timeline(server.url, caller, imp.inbound, watch, lambda: payload_kinds(spec.pc),
+                                           scenario, args)
+                    await caller.hangup()
+                    ended = await spec.wait_for("call:ended", timeout=10)
+                    await spec.wrapup(ended.get("call_id", call_id), notes="impairment bench")
+                except (RuntimeError, TimeoutError) as exc:
+                    found = {"error": str(exc)[:80]}
+                finally:
+                    await caller.close()
+                results.append(Result(scenario, mode, found, receiver="aiortc receiver, Chromium caller"))
+        finally:
+            await spec.close()
+            await browser.close()
+    return results
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 
@@ -521,6 +578,7 @@ def num(value: float | None, digits: int = 0, suffix: str = "") -> str:
 
 COLUMNS = {
     "aiortc": ("audio delivered", "audio played (aiortc)", "audio delay added: during / after"),
+    "aiortc receiver, Chromium caller": ("audio delivered", "audio played (aiortc)", "audio delay added: during / after"),
     "Chromium": ("audio not concealed", "audio packets delivered", "jitter buffer delay added: during / after"),
 }
 
@@ -528,7 +586,8 @@ COLUMNS = {
 def render(results: list[Result], args: argparse.Namespace, logged: list[str]) -> str:
     lines = [
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; "
-        f"`python bench/impairment.py{' --quick' if args.quick else ''}{' --chromium' if args.chromium else ''}` "
+        f"`python bench/impairment.py{' --quick' if args.quick else ''}{' --chromium' if args.chromium else ''}"
+        f"{' --chromium-sender' if args.chromium_sender else ''}` "
         f"({args.pre:.0f} s clean, {args.impaired:.0f} s impaired, {args.post:.0f} s clean again; "
         f"caps with a {QUEUE_MS} ms drop-tail queue, lifted after {args.impaired:.0f} s).",
     ]
@@ -537,7 +596,7 @@ def render(results: list[Result], args: argparse.Namespace, logged: list[str]) -
         if not mine:
             continue
         lines += [
-            "", f"{receiver} receiver:", "",
+            "", f"{receiver}:" if "caller" in receiver else f"{receiver} receiver:", "",
             f"| impaired downlink | adaptation | {audio} | {second} | video frames / sent "
             f"| fps clean → impaired | frozen | recovery | {delay} "
             "| offered onto the link | of which RTX | dropped | encoder target | bench loop lag p99 | /healthz p99 |",
@@ -575,6 +634,9 @@ def main() -> int:
     parser.add_argument("--chromium", action="store_true",
                         help="also a Chromium specialist receiving (the server in this process, its side impaired)")
     parser.add_argument("--chromium-only", action="store_true", help="only the Chromium receiver")
+    parser.add_argument("--chromium-sender", action="store_true",
+                        help="only a Chromium caller sending to the aiortc specialist (its encoder goes below "
+                             "aiortc's 250 kbit/s)")
     args = parser.parse_args()
     args.chromium = args.chromium or args.chromium_only
     args.pre = args.pre or (4 if args.quick else 5)
@@ -585,6 +647,9 @@ def main() -> int:
     async def run() -> tuple[list[Result], list[str]]:
         results, logged = [], []
         for mode in args.modes.split(","):
+            if args.chromium_sender:
+                results += await run_chromium_sender(mode, scenarios, args)
+                continue
             if not args.chromium_only:
                 found, said = await run_mode(mode, scenarios, args)
                 results += found

@@ -138,7 +138,7 @@ export function drawItems(box, m) {
 
 // ---------------------------------------------------------------- network quality (issue 14)
 
-export const QUALITY_PARTIES = ["caller", "specialist"];
+export const QUALITY_PARTIES = ["caller", "specialist", "back_office"]; // back_office: an invited specialist
 const QUALITY_SERIES = [
   { key: "rtt_ms", axis: "adm.qual.c.rtt", fmt: (v) => String(v) },
   { key: "loss_pct", axis: "adm.qual.c.loss", fmt: (v) => `${v}%` },

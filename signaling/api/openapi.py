@@ -77,6 +77,7 @@ SESSION_FILTERS = [
 RECORDING_PARTY = {"type": "string", "pattern": "^(caller|specialist|back_office|supervisor)(_[1-9][0-9]?)?$"}
 ROLES = ["specialist", "admin"]  # accounts
 PARTIES = ["caller", "specialist"]
+QUALITY_PARTIES = [*PARTIES, "back_office"]  # an invited specialist's leg is measured too
 QUALITY_LEVELS = ["good", "fair", "poor"]
 _NUMBER = {"type": "number", "nullable": True}
 POOR_CALLS = {"quality_calls": {"type": "integer"}, "poor_calls": {"type": "integer"}, "poor_share": _NUMBER}
@@ -163,7 +164,7 @@ SCHEMAS: dict[str, Any] = {
                                      "repaired: remuxed at start-up after a crash; failed: nothing decodable"}}}},
         "quality": {"type": "object", "nullable": True,
                     "description": "network quality per party, written with the session's end (docs/contract.md)",
-                    "properties": {p: {"allOf": [_ref("QualitySummary")], "nullable": True} for p in PARTIES}},
+                    "properties": {p: {"allOf": [_ref("QualitySummary")], "nullable": True} for p in QUALITY_PARTIES}},
         "quality_level": {"type": "string", "nullable": True, "enum": [*QUALITY_LEVELS, None],
                           "description": "the worse party's level; poor: a poor call"},
     }},
@@ -193,7 +194,7 @@ SCHEMAS: dict[str, Any] = {
         "freezes": {"type": "integer"}, "frozen_s": {"type": "number"},
         "weak": {"type": "string", "nullable": True, "enum": ["in", "out", None]}}},
     "QualitySample": {"type": "object", "properties": {
-        "at": {"type": "string", "format": "date-time"}, "party": {"type": "string", "enum": PARTIES},
+        "at": {"type": "string", "format": "date-time"}, "party": {"type": "string", "enum": QUALITY_PARTIES},
         "level": {"type": "string", "enum": QUALITY_LEVELS},
         "direction": {"type": "string", "nullable": True, "enum": ["in", "out", None]},
         "rtt_ms": {"type": "integer", "nullable": True}, "kbps_in": {"type": "integer", "nullable": True},

@@ -8,8 +8,10 @@ Samples go to the session writer in groups (one record per session every FLUSH_S
 end), the per-party summary in the session's `ended` transition itself (sessions.py), so a
 session is never logged ended without its summary.
 
-Sampled per leg: a party is whoever holds the leg (caller, specialist); a leg replaced after a
-failure starts a new meter, and a transferred caller's new session starts its own.
+Sampled per leg: a party is whoever holds the leg (caller, specialist, and back_office while an
+invited specialist is in the call); a leg replaced after a failure starts a new meter, and a
+transferred caller's new session starts its own. `call:quality` of the caller and the owner goes
+to both of them (the pages show those two); the invited specialist's goes to nobody but is logged.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from .live import LiveSession, Participant
 log = logging.getLogger(__name__)
 
 FLUSH_S = 10.0  # samples are handed to the session writer at least this often per session
-PARTIES = ("caller", "specialist")
+PARTIES = ("caller", "specialist")  # always in the summary (null when not measured)
+BACK_OFFICE = "back_office"  # in the summary only when an invited specialist's leg was measured
 
 
 @dataclass
@@ -81,8 +84,11 @@ class QualityWatch:
 
     def _legs(self, session: LiveSession) -> list[tuple[str, Participant | None]]:
         presence = self.sessions.presence
-        return [("caller", presence.get(session.caller_sid) if session.caller_sid else None),
+        legs = [("caller", presence.get(session.caller_sid) if session.caller_sid else None),
                 ("specialist", presence.specialist(session.specialist_id))]
+        if session.guest is not None:
+            legs.append((BACK_OFFICE, presence.specialist(session.guest.specialist_id)))
+        return legs
 
     async def sample_all(self) -> None:
         """One round: each live call under the engine's lock in turn, letting other work run between
@@ -140,6 +146,8 @@ class QualityWatch:
         mine.samples.append(record)
         call.unwritten.append(record)
         self._observe(record)
+        if party == BACK_OFFICE:
+            return
         message = quality_message(session.id, party, sample, level, direction)
         presence = self.sessions.presence
         await presence.to_caller(session, "call:quality", message)
@@ -177,6 +185,8 @@ class QualityWatch:
         self._flush(session.id, call, self.clock())
         summary = {party: summarize(call.parties[party].samples) if party in call.parties else None
                    for party in PARTIES}
+        if BACK_OFFICE in call.parties:
+            summary[BACK_OFFICE] = summarize(call.parties[BACK_OFFICE].samples)
         level = call_level(summary.values())
         if level is None:
             return

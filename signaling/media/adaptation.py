@@ -9,11 +9,14 @@ per received slot (:class:`~.relay.Tap`) and per sending output (:class:`~.relay
   (:class:`TokenBucket`). aiortc alone resends every packet of every NACK, and an aiortc receiver
   re-lists every missing packet at each new gap: under a cap that was ~90 % of the link.
 - **tell the sender the receiving side's estimate** — a slot announces upstream (REMB) the
-  minimum of its own estimate and those of every output it feeds (:func:`remb_minimum`).
+  minimum of its own estimate and those of every output it feeds (:func:`remb_minimum`), but an
+  output's receiver's estimate is believed as it is only while the receiver is congested
+  (:class:`Congestion`: loss left after repair over a :class:`LossWindow` or in the NACKs,
+  :class:`NackShare`).
 - **pause video, keep audio** — an output whose receiver's estimate stays below the video it
   is sending (the sender does not come down far enough: aiortc's VP8 stops at 250 kbit/s) stops
   sending video (:class:`VideoGate`), tries again after a while, and resumes when the try does
-  not congest the link.
+  not congest the link (its estimate falls, its video is lost, or a queue builds: :class:`QueueDelay`).
 
 Everything takes the time as an argument (`now`, seconds on a monotonic clock): unit-tested on
 a set clock.
@@ -21,7 +24,7 @@ a set clock.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
 # -- retransmission ------------------------------------------------------------------------
@@ -163,14 +166,123 @@ CONGESTED_FOR_S = 5.0  # ... and it counts as congested this long after such a r
 UNCONGESTED_HEADROOM = 1.5
 
 
+# A receiver's loss is judged over at least this long and this many packets, from its reports'
+# cumulative counts: Chromium sends a report with every NACK, so one report's own fraction covers
+# the few packets since the last (under 5 % random loss it said a third, or a half, now and then).
+LOSS_WINDOW_S = 1.0
+LOSS_WINDOW_PACKETS = 30
+# ... except that heavy loss is told at once, over as few as this many packets: a queue
+# overflowing costs audio every moment it goes on (random 5 % loss reaches a quarter of 50
+# packets about once in 10,000 windows).
+HEAVY_LOSS = 0.25
+HEAVY_LOSS_PACKETS = 50
+
+
+class LossWindow:
+    """The share of packets a receiver lost over the last window, from its reports' cumulative counts."""
+
+    def __init__(self) -> None:
+        self._start: tuple[float, int, int] | None = None  # (when, extended highest seq, lost)
+
+    def report(self, highest_seq: int, lost: int, now: float) -> float | None:
+        """A receiver report; the window's loss fraction once it is long and full enough, else None."""
+        if self._start is None or highest_seq < self._start[1]:  # the first, or a new stream
+            self._start = (now, highest_seq, lost)
+            return None
+        at, seq0, lost0 = self._start
+        expected = highest_seq - seq0
+        # Repaired packets count as received, so the cumulative count can fall again.
+        fraction = min(1.0, max(0, lost - lost0) / expected) if expected > 0 else 0.0
+        heavy = expected >= HEAVY_LOSS_PACKETS and fraction >= HEAVY_LOSS
+        if not heavy and (now - at < LOSS_WINDOW_S or expected < LOSS_WINDOW_PACKETS):
+            return None
+        self._start = (now, highest_seq, lost)
+        return fraction
+
+    def reset(self) -> None:
+        self._start = None
+
+
+# NACKs tell of loss sooner than receiver reports (aiortc sends one every 0.5-1.5 s): the share of
+# the packets sent over the last NACK_WINDOW_S that the receiver asked for (see nack_loss).
+NACK_WINDOW_S = 1.0
+NACK_MIN_PACKETS = 20  # half of 20 lost at random 5 % loss: about once in 10^8 windows
+
+
+class NackShare:
+    """The share of the packets one sender sent over the last NACK_WINDOW_S that its receiver NACKed
+    (each packet counted once, however often it is asked for)."""
+
+    def __init__(self) -> None:
+        # Sequence numbers ever NACKed (the last _REMEMBERED): a receiver asks again for what it
+        # still misses, e.g. when video comes back after a pause; only the first time counts.
+        self._ever: OrderedDict[int, None] = OrderedDict()
+        self._times: deque[float] = deque()  # when each packet first NACKed in the window was
+        self._sent: deque[tuple[float, int]] = deque()  # (when, packets sent by then)
+
+    def nacked(self, seq: int, now: float, packets_sent: int) -> tuple[float, int] | None:
+        """A NACK for `seq`: (the share, of how many packets sent) once that is NACK_MIN_PACKETS, else None."""
+        if seq not in self._ever:
+            self._ever[seq] = None
+            if len(self._ever) > _REMEMBERED:
+                self._ever.popitem(last=False)
+            self._times.append(now)
+        self._sent.append((now, packets_sent))
+        start = now - NACK_WINDOW_S
+        while self._times and self._times[0] < start:
+            self._times.popleft()
+        # Counted from the last count taken at or before the window's start (else the oldest).
+        while len(self._sent) > 1 and self._sent[1][0] <= start:
+            self._sent.popleft()
+        sent = packets_sent - self._sent[0][1]
+        if sent < NACK_MIN_PACKETS:
+            return None
+        return min(1.0, len(self._times) / sent), sent
+
+
+def nack_loss(share: float, sent: int, trying: bool) -> bool:
+    """Whether a NACK share counts as loss now: half of as few as NACK_MIN_PACKETS (a cap's onset:
+    random 5 % loss never comes near), heavy loss of HEAVY_LOSS_PACKETS, or on a try PROBE_LOSS."""
+    if share >= LOSS_PAUSE_AT_ONCE:
+        return True
+    return sent >= HEAVY_LOSS_PACKETS and share >= (PROBE_LOSS if trying else HEAVY_LOSS)
+
+
+# A try builds a queue when a round trip runs this much over the shortest seen lately: it tells
+# of congestion before the queue overflows (a 150 ms queue at 300 kbit/s with 66 kbit/s too many
+# takes 0.7 s to fill), which costs audio too. Lately: a path whose delay steps up for good (a
+# route change, a mobile network) is no queue, and a pause (audio only) drains a real one.
+QUEUE_DELAY_S = 0.06
+RTT_MIN_WINDOW_S = 5.0
+
+
+class QueueDelay:
+    """How much longer than its shortest a path's round trip is now (a queue building)."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, float]] = deque()  # (when, rtt), rtt increasing
+        self.delay_s = 0.0
+
+    def sample(self, rtt_s: float, now: float) -> float:
+        # A monotonic deque: the minimum over the window is its first item.
+        while self._samples and self._samples[-1][1] >= rtt_s:
+            self._samples.pop()
+        self._samples.append((now, rtt_s))
+        while self._samples[0][0] < now - RTT_MIN_WINDOW_S:
+            self._samples.popleft()
+        self.delay_s = rtt_s - self._samples[0][1]
+        return self.delay_s
+
+
 class Congestion:
-    """Whether one output's receiver is congested, from its reports, and what of its estimate to believe."""
+    """Whether one output's receiver is congested, from its reports (loss left after repair), and
+    so what of its estimate to believe."""
 
     def __init__(self) -> None:
         self._lossy_at: float | None = None
 
     def report(self, fraction: float, now: float) -> None:
-        """A receiver report: `fraction` of the video sent since the previous one was lost (after repair)."""
+        """`fraction` of the video sent over a :class:`LossWindow` was lost (after repair)."""
         if fraction >= LOSS_CONGESTED:
             self._lossy_at = now
 
@@ -201,17 +313,22 @@ def remb_minimum(own: int | None, downstream: Iterable[int | None]) -> int | Non
 # Video does not fit when the receiver's estimate is below this share of the video sent to it
 # (a receiver's estimate never runs far above what it gets, so an absolute floor would pause
 # a cheap picture that fits); the rest of the link is audio's.
-FIT_SHARE = 0.8
-LOW_FOR_S = 1.0  # ... once its estimate has stayed below, and not risen, this long
+FIT_SHARE = 0.9
+LOW_FOR_S = 1.0  # ... once its estimate has stayed below, and not risen by RISING, this long
+RISING = 1.1
 # ... or when its receiver reports losing this share of the video twice in a row (a queue
 # overflowing: the estimate lags when the sender cannot come down)
-LOSS_PAUSE = 0.2
+LOSS_PAUSE = 0.1
+LOSS_PAUSE_AT_ONCE = 0.5  # ... or once, this share: the link carries less than half of it, and
+# the sender needs seconds to come down that far (if it can), while audio is lost with it
 RATE_WINDOW_S = 1.0  # the video sent is measured over this long
-RETRY_S = 1.5  # a paused output tries video again after this (doubling, up to MAX_RETRY_S)
-MAX_RETRY_S = 3.0
-PROBE_S = 1.5  # a try succeeds when its receiver's estimate did not fall for this long
+RETRY_S = 1.0  # a paused output tries video again after this (doubling, up to MAX_RETRY_S:
+MAX_RETRY_S = 2.0  # video comes back within about that long of the link's)
+PROBE_S = 2.5  # a try succeeds when it was not judged weak for this long (a 150 ms queue takes
+# 0.7 s to fill when the try's video overfills the link by a fifth)
 PROBE_SETTLE_S = 0.3  # estimates sent before the try could tell are not judged
-PROBE_FALL = 0.95  # a try fails when the estimate falls below this share of where it started
+PROBE_FALL = 0.95  # a try fails when the estimate falls below this share of where it started,
+PROBE_LOSS = 0.05  # ... or its receiver lost this share of it, or a queue builds (QUEUE_DELAY_S)
 
 ON, PAUSED, PROBING = "on", "paused", "probing"
 PAUSED_EVENT, RESUMED_EVENT = "paused", "resumed"  # what on_change is told (the contract's states)
@@ -221,13 +338,14 @@ WEAK_NETWORK = "weak_network"
 class VideoGate:
     """Whether one output sends video now, from its receiver's estimates (REMB).
 
-    ``on`` → ``paused`` when the estimate has stayed below :data:`FIT_SHARE` of the video sent
-    (`sending_bps`) without rising for :data:`LOW_FOR_S`. Paused, nothing new is learnt (no video, no estimate), so after
+    ``on`` → ``paused`` when a congested receiver's estimate has stayed below :data:`FIT_SHARE`
+    of the video sent (`sending_bps`) without rising by :data:`RISING` for :data:`LOW_FOR_S`, or
+    when a loss window loses :data:`LOSS_PAUSE_AT_ONCE` of the video (or :data:`LOSS_PAUSE`
+    twice running). Paused, nothing new is learnt (no video, no estimate), so after
     :data:`RETRY_S` the output tries (``probing``: video flows again from a keyframe); the try
-    fails if the estimate falls (the link congested again: paused, the next try waits twice as
-    long, at most :data:`MAX_RETRY_S`), and succeeds after :data:`PROBE_S` without a fall.
-    Receiver reports losing :data:`LOSS_PAUSE` of the video (twice running; once, on a try)
-    count as weak too.
+    fails if the estimate falls, its video is lost (:data:`PROBE_LOSS`) or a queue builds (the
+    link congested again: paused, the next try waits twice as long, at most :data:`MAX_RETRY_S`),
+    and succeeds after :data:`PROBE_S` without any of these.
     `on_change("paused" | "resumed")` is called on the way into and out of the pause (not for
     each try).
     """
@@ -237,6 +355,7 @@ class VideoGate:
         self.state = ON
         self.pauses = 0
         self._last: int | None = None  # the last estimate
+        self._history: deque[tuple[float, int]] = deque()  # (when, estimate) over the last LOW_FOR_S
         self._low_since: float | None = None
         self._retry_s = RETRY_S
         self._retry_at = 0.0
@@ -244,31 +363,50 @@ class VideoGate:
         self._probe_from: int | None = None
         self._lossy = False  # the previous receiver report lost LOSS_PAUSE or more
 
-    def estimate(self, bps: int, now: float, sending_bps: float) -> None:
-        """A REMB from the receiver, while `sending_bps` of video go to it."""
-        last, self._last = self._last, bps
-        if self.state == ON:
-            if bps >= FIT_SHARE * sending_bps or (last is not None and bps > last):
-                self._low_since = None
-            elif self._low_since is None:
-                self._low_since = now
-            elif now - self._low_since >= LOW_FOR_S:
-                self._pause(now)
-        elif self.state == PROBING and now - self._probe_at >= PROBE_SETTLE_S:
+    def estimate(self, bps: int, now: float, sending_bps: float, congested: bool = True) -> None:
+        """A REMB from the receiver, while `sending_bps` of video go to it. The estimate is timed
+        as it is, but only a `congested` receiver's pauses video (see :class:`Congestion`): the
+        low time counts from the first low estimate, so congestion, once known, acts at once."""
+        self._last = bps
+        self._history.append((now, bps))
+        while len(self._history) > 1 and self._history[1][0] <= now - LOW_FOR_S:
+            self._history.popleft()
+        if bps >= FIT_SHARE * sending_bps or self._rising(bps, now):
+            self._low_since = None
+        elif self._low_since is None:
+            self._low_since = now
+        elif now - self._low_since >= LOW_FOR_S and congested and self.state == ON:
+            # (not on a try: a receiver's estimate climbs slowly from what audio alone took,
+            # and a try that does not fit shows it by a falling estimate, loss or a queue)
+            self._pause(now)
+        if self.state == PROBING and now - self._probe_at >= PROBE_SETTLE_S:
             if self._probe_from is None:
                 self._probe_from = bps
             elif bps < self._probe_from * PROBE_FALL:
-                self._retry_s = min(self._retry_s * 2, MAX_RETRY_S)
-                self._pause(now, notify=False)
+                self._fail_try(now)
+
+    def _rising(self, bps: int, now: float) -> bool:
+        """Whether the estimate grew by RISING over the last LOW_FOR_S (a receiver's estimate climbs
+        from low when a link opens up: not weak; one that stays flat, or jitters, is)."""
+        then_at, then = self._history[0]
+        return now - then_at >= LOW_FOR_S and bps > then * RISING
 
     def loss(self, fraction: float, now: float) -> None:
-        """A receiver report: `fraction` of the video sent since the previous one was lost."""
+        """`fraction` of the video sent over a :class:`LossWindow` was lost."""
         lossy, self._lossy = self._lossy, fraction >= LOSS_PAUSE
-        if not self._lossy:
-            return
-        if self.state == ON and lossy:
+        if self.state == ON and (fraction >= LOSS_PAUSE_AT_ONCE or (lossy and self._lossy)):
             self._pause(now)
-        elif self.state == PROBING and now - self._probe_at >= PROBE_SETTLE_S:
+        elif self.state == PROBING and fraction >= PROBE_LOSS:
+            self._fail_try(now, settle_s=0.0)  # the try's own packets: every moment of it costs audio
+
+    def queue(self, delay_s: float, now: float) -> None:
+        """A round trip `delay_s` longer than the path's shortest: a try that builds a queue fails
+        before the queue overflows (and costs audio)."""
+        if self.state == PROBING and delay_s >= QUEUE_DELAY_S:
+            self._fail_try(now)
+
+    def _fail_try(self, now: float, settle_s: float = PROBE_SETTLE_S) -> None:
+        if now - self._probe_at >= settle_s:
             self._retry_s = min(self._retry_s * 2, MAX_RETRY_S)
             self._pause(now, notify=False)
 
@@ -277,15 +415,20 @@ class VideoGate:
         if self.state == PAUSED:
             if now < self._retry_at:
                 return False
-            self.state = PROBING
-            self._probe_at = now
-            self._probe_from = None
+            self._start_try(now)
         elif self.state == PROBING and now - self._probe_at >= PROBE_S:
             self.state = ON
             self._low_since = None
             self._retry_s = RETRY_S
             self._notify(RESUMED_EVENT)
         return True
+
+    def _start_try(self, now: float) -> None:
+        self.state = PROBING
+        self._probe_at = now
+        self._probe_from = None
+        self._low_since = None  # judged afresh, by what the try's own packets make of it
+        self._history.clear()
 
     @property
     def paused(self) -> bool:

@@ -33,10 +33,12 @@ just far enough in (aiortc 1.16.0, read from its source):
   replaced by :class:`PacketByPacket` (each Opus packet is a frame, handed on
   as it arrives: aiortc's buffer holds a run after a gap and then drops it);
   `RTCRtpSender._retransmit` is wrapped per instance (:func:`gate_retransmissions`,
-  reading the packet's size from ``_RTCRtpSender__rtp_history`` and the round
-  trip from ``_RTCRtpSender__rtt``); REMB reaching a sender is read in a
-  per-instance `_handle_rtcp_packet` (:func:`on_remb`: the DTLS transport looks
-  it up on the instance); a receiver's own REMB and NACKs are rewritten in
+  reading the packet's size from ``_RTCRtpSender__rtp_history``, the round
+  trip from ``_RTCRtpSender__rtt`` and the packets sent so far from
+  ``_RTCRtpSender__packet_count``); REMB and receiver reports reaching a sender
+  are read in a per-instance `_handle_rtcp_packet` (:func:`on_remb`: the DTLS
+  transport looks it up on the instance; a report's round trip from
+  ``_RTCRtpSender__lsr`` / ``__lsr_time``, as aiortc works it out); a receiver's own REMB and NACKs are rewritten in
   per-instance `_send_rtcp` / `_send_rtcp_nack` (:func:`limit_remb`,
   :func:`filter_nacks`), and :func:`send_remb` sends one more from its RTCP
   SSRC (``_RTCRtpReceiver__rtcp_ssrc``).
@@ -57,6 +59,7 @@ import logging
 import queue
 import re
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -293,8 +296,11 @@ def _adaptation_problems(receiver_init: str, handle_rtp: str, sender_rtcp: str) 
     retransmit = inspect.getsource(RTCRtpSender._retransmit)
     if "self.__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)" not in retransmit:
         problems.append("RTCRtpSender._retransmit no longer reads __rtp_history by sequence_number % RTP_HISTORY_SIZE")
-    if "self.__rtt: Optional[float]" not in inspect.getsource(RTCRtpSender.__init__):
-        problems.append("RTCRtpSender.__init__ lacks self.__rtt")
+    sender_init = inspect.getsource(RTCRtpSender.__init__)
+    for attr in ("self.__rtt: Optional[float]", "self.__packet_count = 0", "self.__lsr: Optional[int]",
+                 "self.__lsr_time: Optional[float]"):
+        if attr not in sender_init:
+            problems.append(f"RTCRtpSender.__init__ lacks {attr.split(':')[0].split(' =')[0]}")
     if "await recipient._handle_rtcp_packet(packet)" not in inspect.getsource(
             RTCDtlsTransport._handle_rtcp_data):
         problems.append("the DTLS transport no longer calls recipient._handle_rtcp_packet on the instance")
@@ -464,6 +470,8 @@ _JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 _RTCP_SSRC_ATTR = "_RTCRtpReceiver__rtcp_ssrc"
 _HISTORY_ATTR = "_RTCRtpSender__rtp_history"
 _RTT_ATTR = "_RTCRtpSender__rtt"
+_PACKET_COUNT_ATTR = "_RTCRtpSender__packet_count"
+_LSR_ATTR, _LSR_TIME_ATTR = "_RTCRtpSender__lsr", "_RTCRtpSender__lsr_time"  # its last sender report
 _RESTART_DISTANCE = 100  # a sequence number this far behind is a restarted stream, not a late packet
 
 
@@ -504,8 +512,9 @@ def sender_rtt(sender: RTCRtpSender) -> float | None:
     return getattr(sender, _RTT_ATTR, None)
 
 
-# decide(sequence number, packet size in bytes or None when no longer held, round trip) -> resend?
-RetransmitDecision = Callable[[int, "int | None", "float | None"], bool]
+# decide(sequence number, packet size in bytes or None when no longer held, round trip,
+#        packets sent so far) -> resend?
+RetransmitDecision = Callable[[int, "int | None", "float | None", int], bool]
 
 
 def gate_retransmissions(sender: RTCRtpSender, decide: RetransmitDecision) -> None:
@@ -518,7 +527,7 @@ def gate_retransmissions(sender: RTCRtpSender, decide: RetransmitDecision) -> No
         held = packet is not None and packet.sequence_number == sequence_number
         size = len(packet.payload) + 12 if held else None
         try:
-            resend = decide(sequence_number, size, sender_rtt(sender))
+            resend = decide(sequence_number, size, sender_rtt(sender), getattr(sender, _PACKET_COUNT_ATTR))
         except Exception:
             logger.exception("retransmission decision failed")
             resend = True
@@ -539,9 +548,11 @@ def _remb(packet: Any) -> tuple[int, list[int]] | None:
 
 
 def on_remb(sender: RTCRtpSender, callback: Callable[[int], None],
-            on_loss: Callable[[float], None] | None = None) -> None:
-    """Call `callback(bit/s)` for every REMB naming this sender, and `on_loss(fraction)` for every
-    receiver report on it (the fraction of its packets lost since the previous report)."""
+            on_report: Callable[[int, int, float | None], None] | None = None) -> None:
+    """Call `callback(bit/s)` for every REMB naming this sender, and `on_report(highest_seq, lost,
+    rtt_s)` for every receiver report on it: its extended highest sequence number, its cumulative
+    loss, and the round trip it tells (None unless it answers the sender's latest report; not
+    smoothed, unlike aiortc's own)."""
     original = sender._handle_rtcp_packet
 
     async def handle(packet: Any) -> None:
@@ -549,15 +560,23 @@ def on_remb(sender: RTCRtpSender, callback: Callable[[int], None],
         try:
             if remb is not None and sender._ssrc in remb[1]:
                 callback(remb[0])
-            elif on_loss is not None and isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            elif on_report is not None and isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
                 for report in packet.reports:
                     if report.ssrc == sender._ssrc:
-                        on_loss(report.fraction_lost / 256)
+                        on_report(report.highest_sequence, report.packets_lost, _report_rtt(sender, report))
         except Exception:
             logger.exception("REMB or report callback failed")
         await original(packet)
 
     sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def _report_rtt(sender: RTCRtpSender, report: Any) -> float | None:
+    """The round trip a receiver report tells, as aiortc works it out (from the sender's last SR)."""
+    lsr, lsr_time = getattr(sender, _LSR_ATTR, None), getattr(sender, _LSR_TIME_ATTR, None)
+    if lsr is None or lsr_time is None or report.lsr != lsr or not report.dlsr:
+        return None
+    return max(0.0, time.time() - lsr_time - report.dlsr / 65536)
 
 
 def limit_remb(receiver: RTCRtpReceiver, limit: Callable[[int], int]) -> None:

@@ -269,6 +269,10 @@ class OutputTrack(MediaStreamTrack):
         self.on_video: VideoCallback | None = None
         self.retransmits = adaptation.RetransmitGate()
         self.congestion = adaptation.Congestion()
+        self.loss_window = adaptation.LossWindow()
+        self.queue_delay = adaptation.QueueDelay()
+        self.nack_share = adaptation.NackShare()
+        self._nack_loss_at = -1e9
         self.video_gate = adaptation.VideoGate(self._video_changed) if adapt and kind == "video" else None
         self.paused_frames = 0  # video frames not sent while paused
         self._sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the video queued lately
@@ -279,7 +283,7 @@ class OutputTrack(MediaStreamTrack):
             aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
             if adapt:
                 aiortc_hooks.gate_retransmissions(transceiver.sender, self._retransmit)
-                aiortc_hooks.on_remb(transceiver.sender, self._on_remb, self._on_loss)
+                aiortc_hooks.on_remb(transceiver.sender, self._on_remb, self._on_report)
 
     @property
     def upstream(self) -> Tap | None:
@@ -314,18 +318,29 @@ class OutputTrack(MediaStreamTrack):
         now = time.monotonic()
         sending = self.video_bps(now)
         # Only a congested receiver's estimate is taken as it is (see adaptation.Congestion).
-        bitrate = adaptation.believed_estimate(bitrate, sending, self.congested(now))
+        raw, congested = bitrate, self.congested(now)
+        bitrate = adaptation.believed_estimate(bitrate, sending, congested)
         self._estimate, self._estimate_at = bitrate, now
         # Repair's budget: a share of what the link takes, by its (believed) estimate or by what
         # reaches it now: an uncongested receiver's covers random loss (UNCONGESTED_HEADROOM).
         self.retransmits.set_estimate(max(bitrate, sending))
         if self.video_gate is not None:
-            self.video_gate.estimate(bitrate, now, sending)
+            self.video_gate.estimate(raw, now, sending, congested)
         if self._upstream is not None:
             self._upstream.estimate_changed()
 
-    def _on_loss(self, fraction: float) -> None:
+    def _on_report(self, highest_seq: int, lost: int, rtt_s: float | None) -> None:
         now = time.monotonic()
+        if rtt_s is not None:
+            delay = self.queue_delay.sample(rtt_s, now)
+            if self.video_gate is not None:
+                self.video_gate.queue(delay, now)
+        fraction = self.loss_window.report(highest_seq, lost, now)
+        if fraction is not None:
+            self._loss(fraction, now)
+
+    def _loss(self, fraction: float, now: float) -> None:
+        """`fraction` of this output's packets were lost lately (a loss window, or the NACKs)."""
         self.congestion.report(fraction, now)
         if self.video_gate is not None:
             self.video_gate.loss(fraction, now)
@@ -340,8 +355,14 @@ class OutputTrack(MediaStreamTrack):
             self._sent.popleft()
         return sum(size for _, size in self._sent) * 8 / adaptation.RATE_WINDOW_S
 
-    def _retransmit(self, seq: int, size: int | None, rtt: float | None) -> bool:
+    def _retransmit(self, seq: int, size: int | None, rtt: float | None, packets_sent: int) -> bool:
         now = time.monotonic()
+        nacked = self.nack_share.nacked(seq, now, packets_sent)
+        trying = self.video_gate is not None and self.video_gate.state == adaptation.PROBING
+        if nacked is not None and adaptation.nack_loss(*nacked, trying) \
+                and now - self._nack_loss_at >= adaptation.NACK_WINDOW_S:
+            self._nack_loss_at = now  # told as a receiver report's loss would be, once per window
+            self._loss(nacked[0], now)
         outcome = self.retransmits.decide(seq, size, now, rtt)
         if (outcome == adaptation.GIVEN_UP and self._upstream is not None and self.kind == "video"
                 and now - self._loss_keyframe_at >= adaptation.KEYFRAME_ON_LOSS_S):
@@ -350,6 +371,10 @@ class OutputTrack(MediaStreamTrack):
         return outcome == adaptation.RESEND
 
     def _video_changed(self, event: str) -> None:
+        if event == adaptation.RESUMED_EVENT:
+            # The try carried the video without loss: what made the receiver congested before the
+            # pause is over (aiortc's estimate climbs back slowly; taken as it is, it would pause again).
+            self.congestion = adaptation.Congestion()
         if self.on_video is not None:
             try:
                 self.on_video(self, event)
@@ -367,7 +392,8 @@ class OutputTrack(MediaStreamTrack):
             self.paused_frames += 1
             return False
         self._sent.append((now, len(item.data)))
-        if was == adaptation.PAUSED:  # a try starts now: from a keyframe, asked for at once
+        if was != adaptation.PROBING and gate.state == adaptation.PROBING:  # video's try starts now:
+            self.loss_window.reset()  # judged by its own packets, from a keyframe asked for at once
             self._awaiting_keyframe = True
             if self._upstream is not None:
                 self._upstream.request_keyframe(force=True)
@@ -423,6 +449,13 @@ class OutputTrack(MediaStreamTrack):
         self.upstream = None
         if self.video_gate is not None:
             self.video_gate.reset()
+        # What was learnt of the receiver's link from the last call's media is not this call's (a
+        # specialist's leg outlives its calls); the path's shortest round trip still holds.
+        self.congestion = adaptation.Congestion()
+        self.loss_window.reset()
+        self.nack_share = adaptation.NackShare()
+        self._estimate = None
+        self._sent.clear()
         while not self._queue.empty():
             self._queue.get_nowait()
 

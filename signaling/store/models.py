@@ -259,12 +259,14 @@ class CallSession(Base):
 class QualitySample(Base):
     """One party's network quality over one sampling period of a call (0015), for the session page's chart."""
 
+    PARTIES = ("caller", "specialist", "back_office")  # back_office: the invited specialist's link
+
     __tablename__ = "quality_samples"
     __table_args__ = (Index(None, "session_id", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    party: Mapped[str] = mapped_column(String(16))  # caller | specialist
+    party: Mapped[str] = mapped_column(String(16))  # caller | specialist | back_office
     at: Mapped[datetime] = mapped_column(DateTime())
     level: Mapped[str] = mapped_column(String(8))  # good | fair | poor
     direction: Mapped[str | None] = mapped_column(String(4))  # in | out: the weak direction (None when good)

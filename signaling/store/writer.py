@@ -178,7 +178,7 @@ class SessionWriter:
         """Network quality samples of a session (engine/quality.py), a group at a time: each a
         dict of `QualitySample.COLUMNS` with `party` and `at` (ISO text); other keys are ignored."""
         for sample in samples:
-            _check_enum("party", sample.get("party"), ("caller", "specialist"))
+            _check_enum("party", sample.get("party"), QualitySample.PARTIES)
         return self._submit({"op": "quality", "id": session_id, "samples": samples})
 
     def recording(self, session_id: str, party: str, path: str, duration_s: float | None, size: int | None,

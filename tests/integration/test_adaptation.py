@@ -169,11 +169,13 @@ async def test_a_weak_downlink_pauses_video_and_both_parties_are_told(server):
         ssrcs = [s.source for s in receiver.getSynchronizationSources()]
 
         async def weak() -> None:
+            reported = 1000  # its receiver reports count on: 100 more packets each time, 30 of them lost
             while True:
+                reported += 100
                 await receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=receiver._RTCRtpReceiver__rtcp_ssrc,
                                                          media_ssrc=0, fci=pack_remb_fci(2_000, ssrcs)))
-                lossy = [RtcpReceiverInfo(ssrc=ssrc, fraction_lost=77, packets_lost=0, highest_sequence=0, jitter=0,
-                                          lsr=0, dlsr=0) for ssrc in ssrcs]
+                lossy = [RtcpReceiverInfo(ssrc=ssrc, fraction_lost=77, packets_lost=(reported - 1000) * 3 // 10,
+                                          highest_sequence=reported, jitter=0, lsr=0, dlsr=0) for ssrc in ssrcs]
                 await receiver._send_rtcp(RtcpRrPacket(ssrc=receiver._RTCRtpReceiver__rtcp_ssrc, reports=lossy))
                 await asyncio.sleep(0.2)
 

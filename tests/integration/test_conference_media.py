@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+import pytest
+
 from live_server import caller, specialist
 from signaling.client import Administrator
 
@@ -121,6 +124,39 @@ async def test_a_conference_of_three_each_decodes_both_others(server):
             assert len(mids) == 2 and len(set(mids)) == 2
         no_decoding(server)
         assert (await front.hangup(call_id))["ok"]
+    finally:
+        for party in (front, back, c):
+            await party.close()
+
+
+@pytest.mark.parametrize("server", [{"quality_interval_s": 1}], indirect=True)
+async def test_the_invited_specialists_link_is_measured_and_logged(server):
+    front, back, c, call_id = await answered(server)
+    told = Told(front=front, back=back, caller=c)
+    try:
+        await invite(front, back, call_id, "conference")
+        await until(lambda: told.sees("back", "caller", "caller"), timeout=20)
+        watched = server.engine.quality.calls
+
+        def back_office_sampled() -> bool:
+            call = watched.get(call_id)
+            return call is not None and "back_office" in call.parties and len(call.parties["back_office"].samples) >= 2
+
+        await until(back_office_sampled, timeout=15)
+        # Its figures are logged, not sent: the pages show the caller's and the owner's links.
+        assert all(m["party"] in ("caller", "specialist") for m in back._events.get("call:quality", []))
+        assert (await front.hangup(call_id))["ok"]
+        await c.wait_for("call:ended")
+        token = await server.token("admin", "admin123")
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with http.get(f"{server.url}/api/sessions/{call_id}") as resp:
+                row = await resp.json()
+            async with http.get(f"{server.url}/api/sessions/{call_id}/quality") as resp:
+                samples = (await resp.json())["samples"]
+        summary = row["quality"]["back_office"]
+        assert summary["samples"] >= 2 and summary["kbps_in"]["mean"] > 20, summary
+        assert row["quality"]["caller"]["samples"] >= 2 and row["quality"]["specialist"]["samples"] >= 2
+        assert [s["party"] for s in samples].count("back_office") == summary["samples"]
     finally:
         for party in (front, back, c):
             await party.close()

@@ -32,3 +32,16 @@ async def test_one_capped_scenario_runs_and_the_cap_holds(server):
     assert 0 < found["delivered_kbps"] <= 100 * (args.impaired + 0.15 + 0.1) / args.impaired
     assert found["offered_kbps"] >= found["delivered_kbps"]
     assert set(found) >= {"frozen_s", "recovery_s", "rtx_share", "dropped_share", "delay_after_ms"}
+
+
+def test_the_camera_file_for_a_chromium_caller_is_a_y4m_of_the_same_picture(tmp_path):
+    from camera import CameraTrack, write_y4m  # noqa: E402  (bench/camera.py)
+
+    path = write_y4m(tmp_path / "camera.y4m", seconds=0.1, fps=30)
+    data = path.read_bytes()
+    header, _, frames = data.partition(b"\n")
+    assert header == b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg"
+    frame = 640 * 480 * 3 // 2
+    assert len(frames) == 3 * (len(b"FRAME\n") + frame)
+    first = frames[len(b"FRAME\n"):len(b"FRAME\n") + frame]
+    assert first == CameraTrack().picture(0).tobytes()  # what aiortc's encoder is given, frame for frame

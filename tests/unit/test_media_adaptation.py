@@ -16,8 +16,8 @@ from aiortc.rtp import (
 
 from signaling.media import adaptation, aiortc_hooks
 from signaling.media.adaptation import (
-    DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, RESEND, Congestion, NackFilter, RetransmitGate, TokenBucket,
-    VideoGate, believed_estimate, remb_minimum,
+    DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, RESEND, Congestion, LossWindow, NackFilter, NackShare,
+    QueueDelay, RetransmitGate, TokenBucket, VideoGate, believed_estimate, nack_loss, remb_minimum,
 )
 from test_media import wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
 from test_media_relay import bridged, peers, plane  # noqa: F401  (fixtures)
@@ -126,15 +126,13 @@ def test_video_gate_pauses_on_a_weak_estimate_tries_again_and_resumes():
     assert gate.paused and events == ["paused"]
     assert not gate.allows(t + 0.1)  # paused: video held back, audio is not gated at all
     # The first try: the estimate falls again (the link is still short): paused, no new event.
-    t += adaptation.RETRY_S
-    assert gate.allows(t) and gate.state == adaptation.PROBING
+    t = _video_try(gate, t + adaptation.RETRY_S)
     gate.estimate(210_000, t + 0.4, sending)
     gate.estimate(180_000, t + 0.6, sending)
     assert gate.paused and events == ["paused"]
     assert not gate.allows(t + 0.6 + adaptation.RETRY_S)  # the next try waits twice as long
-    t = t + 0.6 + 2 * adaptation.RETRY_S
     # The cap is lifted: the try does not fall, and video is back.
-    assert gate.allows(t)
+    t = _video_try(gate, t + 0.6 + 2 * adaptation.RETRY_S)
     for step in range(1, 5):
         gate.estimate(180_000 + step * 10_000, t + step * 0.4, sending)
     assert gate.allows(t + adaptation.PROBE_S)
@@ -160,9 +158,86 @@ def test_heavy_loss_reported_twice_pauses_video_and_fails_a_try():
     assert gate.state == adaptation.ON  # once may be a burst
     gate.loss(0.4, 2.0)
     assert gate.paused and events == ["paused"]
-    assert gate.allows(2.0 + adaptation.RETRY_S)
-    gate.loss(0.3, 2.0 + adaptation.RETRY_S + 0.5)  # the try overflows the queue again
+    t = _video_try(gate, 2.0 + adaptation.RETRY_S)
+    gate.loss(0.3, t + 0.5)  # the try overflows the queue again
     assert gate.paused and events == ["paused"]
+
+
+def test_heavy_loss_reported_once_at_half_or_more_pauses_video_at_once():
+    events = []
+    gate = VideoGate(events.append)
+    gate.loss(adaptation.LOSS_PAUSE_AT_ONCE, 1.0)  # the link carries half of what is sent
+    assert gate.paused and events == ["paused"]
+
+
+def _video_try(gate: VideoGate, t: float) -> float:
+    """The try due at `t` starts: its video flows."""
+    assert gate.allows(t) and gate.state == adaptation.PROBING
+    return t
+
+
+def test_a_try_that_builds_a_queue_fails_before_it_overflows():
+    gate = VideoGate()
+    gate.loss(0.6, 0.0)
+    t = _video_try(gate, adaptation.RETRY_S)
+    gate.queue(adaptation.QUEUE_DELAY_S, t + 0.1)  # too early to tell: the try's own keyframe
+    assert gate.state == adaptation.PROBING
+    gate.queue(adaptation.QUEUE_DELAY_S / 2, t + 0.5)  # a little jitter is not a queue
+    assert gate.state == adaptation.PROBING
+    gate.queue(adaptation.QUEUE_DELAY_S, t + 0.6)
+    assert gate.paused
+    t = _video_try(gate, t + 0.6 + 2 * adaptation.RETRY_S)
+    gate.loss(adaptation.PROBE_LOSS, t + 0.5)  # the next try loses a share of its video
+    assert gate.paused
+
+
+def test_loss_is_judged_over_a_window_of_packets_not_one_report():
+    window = LossWindow()
+    assert window.report(1000, 10, now=0.0) is None  # the first report starts the window
+    # Chromium reports with every NACK: 1 of 3 packets lost since the last is no reason.
+    assert window.report(1003, 11, now=0.05) is None
+    assert window.report(1100, 14, now=0.5) is None  # not a second yet, and light
+    assert window.report(1150, 15, now=1.0) == pytest.approx(5 / 150)
+    # Heavy loss is told as soon as enough packets show it.
+    assert window.report(1200, 15 + 30, now=1.2) == pytest.approx(30 / 50)
+    # Repair: packets counted lost arrive later; the cumulative count falls, the window says none.
+    assert window.report(1300, 20, now=2.3) == 0.0
+    assert window.report(50, 0, now=2.5) is None  # a new stream starts a new window
+
+
+def test_nacks_tell_a_caps_onset_at_once_and_random_loss_never():
+    # 100 packets a second; a cap drops 60 % of them from t = 1 s: NACKed within a round trip.
+    share = NackShare()
+    told = []
+    for i in range(100, 160):
+        if i % 5 < 3:
+            found = share.nacked(i, now=i / 100 + 0.02, packets_sent=i + 2)
+            if found is not None and nack_loss(*found, trying=False):
+                told.append((i, found))
+    assert told and told[0][0] < 140  # within 0.4 s of the onset
+    assert told[0][1][0] >= adaptation.LOSS_PAUSE_AT_ONCE
+    # 5 % random loss, NACKed again and again (aiortc re-lists what it misses): never heavy.
+    share, rng = NackShare(), random.Random(5)
+    shares = []
+    for i in range(3000):
+        if rng.random() < 0.05:
+            for again in range(3):
+                found = share.nacked(i, now=i / 100 + 0.02 * again, packets_sent=i + 2)
+                if found is not None:
+                    shares.append(found)
+    assert shares and not any(nack_loss(*found, trying=False) for found in shares)
+    assert max(found[0] for found in shares) < adaptation.HEAVY_LOSS
+
+
+def test_queue_delay_is_the_round_trip_over_the_shortest_lately():
+    queue = QueueDelay()
+    assert queue.sample(0.040, now=0.0) == 0.0
+    assert queue.sample(0.020, now=1.0) == 0.0
+    assert queue.sample(0.150, now=2.0) == pytest.approx(0.130)
+    assert queue.sample(0.030, now=3.0) == pytest.approx(0.010)
+    # The shortest is forgotten after a while (a route change may lengthen the path for good).
+    assert queue.sample(0.090, now=1.5 + adaptation.RTT_MIN_WINDOW_S) == pytest.approx(0.060)
+    assert queue.sample(0.200, now=20.0) == 0.0
 
 
 def test_a_cheap_picture_under_a_low_estimate_is_not_paused():
@@ -253,11 +328,15 @@ async def _send_remb(peer, bitrate: int) -> None:
                                              media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)))
 
 
-async def _send_loss_report(peer, fraction: float) -> None:
-    """The peer's video receiver reports losing `fraction` of the video sent to it (a receiver report)."""
+async def _send_loss_report(peer, fraction: float, packets: int = 100) -> None:
+    """The peer's video receiver reports losing `fraction` of the next `packets` sent to it (a receiver
+    report's cumulative counts run on from the peer's previous one)."""
     receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.kind == "video")
+    highest, lost = getattr(peer, "_reported", (1000, 0))
+    highest, lost = highest + packets, lost + round(fraction * packets)
+    peer._reported = (highest, lost)
     report = RtcpReceiverInfo(ssrc=aiortc_hooks.media_ssrcs(receiver)[0], fraction_lost=int(fraction * 256),
-                              packets_lost=0, highest_sequence=0, jitter=0, lsr=0, dlsr=0)
+                              packets_lost=lost, highest_sequence=highest, jitter=0, lsr=0, dlsr=0)
     await receiver._send_rtcp(RtcpRrPacket(ssrc=receiver._RTCRtpReceiver__rtcp_ssrc, reports=[report]))
 
 

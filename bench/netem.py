@@ -44,6 +44,7 @@ from collections.abc import Callable
 from typing import Any
 
 Deliver = Callable[[bytes], None]
+_ORDER_S = 1e-6  # the least time between two deliveries on one link (see Link.schedule)
 
 
 def packet_kind(data: bytes) -> str:
@@ -166,7 +167,9 @@ class Link:
             counters.max_queue_ms = max(counters.max_queue_ms, waiting_ms)
             self._busy_until = leaves = start + len(data) * 8 / (self.rate_kbps * 1000)
         delay = self.delay_ms + (self._random.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0)
-        at = max(leaves + max(delay, 0.0) / 1000, self._last_delivery)
+        # Strictly after the previous one: asyncio runs timers due at the same moment in no set order,
+        # which reordered datagrams held back to one time (and made aiortc's receiver NACK them).
+        at = max(leaves + max(delay, 0.0) / 1000, self._last_delivery + _ORDER_S)
         self._last_delivery = at
         counters.delivered[kind] += 1
         counters.delivered_bytes[kind] += len(data)
@@ -181,11 +184,9 @@ class Link:
         at = self.schedule(data)
         if at is None:
             return
-        loop = self._get_loop()
-        if at <= loop.time():
-            deliver(data)
-        else:
-            loop.call_at(at, deliver, data)
+        # Always through the loop's timers, in the order of `at` (strictly increasing): one delivered
+        # at once could overtake another whose time has come but whose timer has not run yet.
+        self._get_loop().call_at(at, deliver, data)
 
 
 class Impairment:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..store.models import QualitySample
 from ..store.store import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, SESSION_SORTS
 
 VERSION = "1"
@@ -77,7 +78,7 @@ SESSION_FILTERS = [
 RECORDING_PARTY = {"type": "string", "pattern": "^(caller|specialist|back_office|supervisor)(_[1-9][0-9]?)?$"}
 ROLES = ["specialist", "admin"]  # accounts
 PARTIES = ["caller", "specialist"]
-QUALITY_PARTIES = [*PARTIES, "back_office"]  # an invited specialist's leg is measured too
+QUALITY_PARTIES = list(QualitySample.PARTIES)  # an invited specialist's leg (back_office) is measured too
 QUALITY_LEVELS = ["good", "fair", "poor"]
 _NUMBER = {"type": "number", "nullable": True}
 POOR_CALLS = {"quality_calls": {"type": "integer"}, "poor_calls": {"type": "integer"}, "poor_share": _NUMBER}

@@ -261,7 +261,6 @@ class QueueDelay:
 
     def __init__(self) -> None:
         self._samples: deque[tuple[float, float]] = deque()  # (when, rtt), rtt increasing
-        self.delay_s = 0.0
 
     def sample(self, rtt_s: float, now: float) -> float:
         # A monotonic deque: the minimum over the window is its first item.
@@ -270,8 +269,7 @@ class QueueDelay:
         self._samples.append((now, rtt_s))
         while self._samples[0][0] < now - RTT_MIN_WINDOW_S:
             self._samples.popleft()
-        self.delay_s = rtt_s - self._samples[0][1]
-        return self.delay_s
+        return rtt_s - self._samples[0][1]
 
 
 class Congestion:
@@ -354,7 +352,6 @@ class VideoGate:
         self.on_change = on_change
         self.state = ON
         self.pauses = 0
-        self._last: int | None = None  # the last estimate
         self._history: deque[tuple[float, int]] = deque()  # (when, estimate) over the last LOW_FOR_S
         self._low_since: float | None = None
         self._retry_s = RETRY_S
@@ -367,7 +364,6 @@ class VideoGate:
         """A REMB from the receiver, while `sending_bps` of video go to it. The estimate is timed
         as it is, but only a `congested` receiver's pauses video (see :class:`Congestion`): the
         low time counts from the first low estimate, so congestion, once known, acts at once."""
-        self._last = bps
         self._history.append((now, bps))
         while len(self._history) > 1 and self._history[1][0] <= now - LOW_FOR_S:
             self._history.popleft()

@@ -392,8 +392,8 @@ class OutputTrack(MediaStreamTrack):
             self.paused_frames += 1
             return False
         self._sent.append((now, len(item.data)))
-        if was != adaptation.PROBING and gate.state == adaptation.PROBING:  # video's try starts now:
-            self.loss_window.reset()  # judged by its own packets, from a keyframe asked for at once
+        if was == adaptation.PAUSED:  # a try starts now: from a keyframe, asked for at once
+            self.loss_window.reset()  # judged by its own packets
             self._awaiting_keyframe = True
             if self._upstream is not None:
                 self._upstream.request_keyframe(force=True)

@@ -162,8 +162,9 @@ CONGESTED_FOR_S = 5.0  # ... and it counts as congested this long after such a r
 # An uncongested receiver's estimate is not believed below this many times the video sent to it:
 # aiortc's receive-side estimator starts far below the link and falls to 0.85 x its measured
 # throughput at every delay spike (a loaded machine makes many), while the packets get through.
-# 1.5 is its own ceiling over measured throughput, so the sender may still ramp up.
-UNCONGESTED_HEADROOM = 1.5
+# Above 1 the sender may still ramp up, by a tenth per estimate: at 1.5 (aiortc's own ceiling
+# over throughput) a browser sender overshot a cap by half every few seconds, and paused.
+UNCONGESTED_HEADROOM = 1.1
 
 
 # A receiver's loss is judged over at least this long and this many packets, from its reports'
@@ -288,9 +289,16 @@ class Congestion:
         return self._lossy_at is not None and now - self._lossy_at < CONGESTED_FOR_S
 
 
-def believed_estimate(estimate: int, sending_bps: float, congested: bool) -> int:
-    """A receiver's estimate as it counts (upstream, for the video gate and the repair budget)."""
-    return estimate if congested else max(estimate, int(UNCONGESTED_HEADROOM * sending_bps))
+def believed_estimate(estimate: int, sending_bps: float, congested: bool, delivered_bps: float = 0.0) -> int:
+    """A receiver's estimate as it counts (upstream, for the video gate and the repair budget).
+
+    A congested receiver's is believed, but never below what its reports say got through
+    lately (`delivered_bps`): after a pause, aiortc's estimator falls to 0.85 x the little it
+    had measured so far (40 kbit/s while 250 got through), and a browser sender told so drops
+    to 30 kbit/s."""
+    if congested:
+        return max(estimate, int(delivered_bps))
+    return max(estimate, int(UNCONGESTED_HEADROOM * sending_bps))
 
 
 # -- bandwidth -------------------------------------------------------------------------------

@@ -278,6 +278,7 @@ class OutputTrack(MediaStreamTrack):
         self._sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the video queued lately
         self._estimate: int | None = None
         self._estimate_at = 0.0
+        self._delivered = (0.0, -1e9)  # (bit/s, when): what got through, by the receiver's reports
         self._loss_keyframe_at = -1e9
         if transceiver is not None:
             aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
@@ -319,13 +320,13 @@ class OutputTrack(MediaStreamTrack):
         sending = self.video_bps(now)
         # Only a congested receiver's estimate is taken as it is (see adaptation.Congestion).
         raw, congested = bitrate, self.congested(now)
-        bitrate = adaptation.believed_estimate(bitrate, sending, congested)
+        bitrate = adaptation.believed_estimate(bitrate, sending, congested, self.delivered_bps(now))
         self._estimate, self._estimate_at = bitrate, now
         # Repair's budget: a share of what the link takes, by its (believed) estimate or by what
         # reaches it now: an uncongested receiver's covers random loss (UNCONGESTED_HEADROOM).
         self.retransmits.set_estimate(max(bitrate, sending))
         if self.video_gate is not None:
-            self.video_gate.estimate(raw, now, sending, congested)
+            self.video_gate.estimate(max(raw, int(self.delivered_bps(now))), now, sending, congested)
         if self._upstream is not None:
             self._upstream.estimate_changed()
 
@@ -337,6 +338,9 @@ class OutputTrack(MediaStreamTrack):
                 self.video_gate.queue(delay, now)
         fraction = self.loss_window.report(highest_seq, lost, now)
         if fraction is not None:
+            # Less again by the share lost: the link cannot take all of what got through plus the
+            # queue built meanwhile (held at what got through, a capped link went on losing).
+            self._delivered = (self.video_bps(now) * (1 - fraction) ** 2, now)
             self._loss(fraction, now)
 
     def _loss(self, fraction: float, now: float) -> None:
@@ -344,6 +348,11 @@ class OutputTrack(MediaStreamTrack):
         self.congestion.report(fraction, now)
         if self.video_gate is not None:
             self.video_gate.loss(fraction, now)
+
+    def delivered_bps(self, now: float) -> float:
+        """Bit/s of video that reached the receiver over its last loss window (0 if long ago)."""
+        bps, at = self._delivered
+        return bps if now - at <= adaptation.ESTIMATE_TTL_S else 0.0
 
     def congested(self, now: float) -> bool:
         """Whether this output's receiver is congested: lately lossy, or its video is held back."""
@@ -371,10 +380,6 @@ class OutputTrack(MediaStreamTrack):
         return outcome == adaptation.RESEND
 
     def _video_changed(self, event: str) -> None:
-        if event == adaptation.RESUMED_EVENT:
-            # The try carried the video without loss: what made the receiver congested before the
-            # pause is over (aiortc's estimate climbs back slowly; taken as it is, it would pause again).
-            self.congestion = adaptation.Congestion()
         if self.on_video is not None:
             try:
                 self.on_video(self, event)
@@ -455,6 +460,7 @@ class OutputTrack(MediaStreamTrack):
         self.loss_window.reset()
         self.nack_share = adaptation.NackShare()
         self._estimate = None
+        self._delivered = (0.0, -1e9)
         self._sent.clear()
         while not self._queue.empty():
             self._queue.get_nowait()

@@ -4,6 +4,7 @@ duplicate suppression, the REMB minimum, pausing video, audio packet by packet; 
 from __future__ import annotations
 
 import asyncio
+import time
 import inspect
 import random
 
@@ -88,10 +89,13 @@ def test_congestion_is_loss_left_after_repair_and_lasts_a_while():
 
 def test_an_uncongested_receivers_low_estimate_is_not_believed():
     # aiortc's estimator said 40 kbit/s while 400 kbit/s of video got through: the sender may keep
-    # (and raise) its rate; a congested receiver is believed as it is.
-    assert believed_estimate(40_000, 400_000, congested=False) == 600_000
+    # (and raise a little) its rate; a congested receiver is believed as it is, ...
+    assert believed_estimate(40_000, 400_000, congested=False) == 440_000
     assert believed_estimate(2_000_000, 400_000, congested=False) == 2_000_000
     assert believed_estimate(40_000, 400_000, congested=True) == 40_000
+    # ... but never below what its reports say got through.
+    assert believed_estimate(40_000, 400_000, congested=True, delivered_bps=250_000) == 250_000
+    assert believed_estimate(300_000, 400_000, congested=True, delivered_bps=250_000) == 300_000
 
 
 def test_nacks_upstream_ask_again_only_after_a_round_trip_and_at_most_a_few_times():
@@ -356,6 +360,23 @@ async def test_the_sender_upstream_is_told_the_lowest_downstream_estimate(plane,
     assert out.estimate() == 200_000
     assert leg_c.inputs()[("video", 0)].downstream_estimate() == 200_000
     assert heard and heard[-1] <= 200_000  # the caller's encoder is told (aiortc sets its target from it)
+
+
+async def test_a_congested_receivers_estimate_counts_no_lower_than_what_got_through(plane, peers):  # noqa: F811
+    _, specialist, _, leg_s, _ = await bridged(plane, peers)
+    _quiet_estimator(specialist)
+    await specialist.wait_frames("video", 5)
+    out = leg_s.outputs()[("video", 0)]
+    for _ in range(20):  # congested (30 % lost), yet far more gets through than its estimator says
+        await _send_loss_report(specialist, 0.3)
+        await asyncio.sleep(0.06)
+        await _send_remb(specialist, 1_000)
+        await asyncio.sleep(0.06)
+        if out.delivered_bps(time.monotonic()) > 1_000:
+            break
+    now = time.monotonic()
+    assert out.congested(now) and out.delivered_bps(now) > 1_000
+    assert out.estimate() == int(out.delivered_bps(now))  # taken from the last report, not the REMB
 
 
 async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane, peers):  # noqa: F811

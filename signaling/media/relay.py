@@ -326,7 +326,11 @@ class OutputTrack(MediaStreamTrack):
         # reaches it now: an uncongested receiver's covers random loss (UNCONGESTED_HEADROOM).
         self.retransmits.set_estimate(max(bitrate, sending))
         if self.video_gate is not None:
-            self.video_gate.estimate(max(raw, int(self.delivered_bps(now))), now, sending, congested)
+            # A try is judged by what its receiver makes of its own packets (raw); otherwise the
+            # estimate is no lower than what got through.
+            trying = self.video_gate.state == adaptation.PROBING
+            judged = raw if trying else max(raw, int(self.delivered_bps(now)))
+            self.video_gate.estimate(judged, now, sending, congested)
         if self._upstream is not None:
             self._upstream.estimate_changed()
 
@@ -399,6 +403,7 @@ class OutputTrack(MediaStreamTrack):
         self._sent.append((now, len(item.data)))
         if was == adaptation.PAUSED:  # a try starts now: from a keyframe, asked for at once
             self.loss_window.reset()  # judged by its own packets
+            self._delivered = (0.0, -1e9)
             self._awaiting_keyframe = True
             if self._upstream is not None:
                 self._upstream.request_keyframe(force=True)

@@ -57,6 +57,7 @@ VideoCallback = Callable[["OutputTrack", str], None]  # (output, "paused" | "res
 # Items waiting for the sender. Small, so a slow sender drops old media rather
 # than adding latency (an encoded video frame is several RTP packets).
 _QUEUE_ITEMS = {"audio": 10, "video": 5}
+_NOTHING_DELIVERED = (0.0, -1e9)  # (bit/s, when) before any receiver report
 # At most one keyframe request upstream per this many seconds (per tap).
 KEYFRAME_INTERVAL_S = 0.5
 
@@ -278,7 +279,7 @@ class OutputTrack(MediaStreamTrack):
         self._sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the video queued lately
         self._estimate: int | None = None
         self._estimate_at = 0.0
-        self._delivered = (0.0, -1e9)  # (bit/s, when): what got through, by the receiver's reports
+        self._delivered = _NOTHING_DELIVERED  # (bit/s, when): what got through, by the receiver's reports
         self._loss_keyframe_at = -1e9
         if transceiver is not None:
             aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
@@ -403,7 +404,7 @@ class OutputTrack(MediaStreamTrack):
         self._sent.append((now, len(item.data)))
         if was == adaptation.PAUSED:  # a try starts now: from a keyframe, asked for at once
             self.loss_window.reset()  # judged by its own packets
-            self._delivered = (0.0, -1e9)
+            self._delivered = _NOTHING_DELIVERED
             self._awaiting_keyframe = True
             if self._upstream is not None:
                 self._upstream.request_keyframe(force=True)
@@ -465,7 +466,7 @@ class OutputTrack(MediaStreamTrack):
         self.loss_window.reset()
         self.nack_share = adaptation.NackShare()
         self._estimate = None
-        self._delivered = (0.0, -1e9)
+        self._delivered = _NOTHING_DELIVERED
         self._sent.clear()
         while not self._queue.empty():
             self._queue.get_nowait()

@@ -289,6 +289,13 @@ class Congestion:
         return self._lossy_at is not None and now - self._lossy_at < CONGESTED_FOR_S
 
 
+def delivered_bps(sent_bps: float, lost: float) -> float:
+    """What a loss window says got through of `sent_bps`, less again by the share `lost`: the link
+    cannot take all of what got through plus the queue built meanwhile (held at what got through,
+    a capped link went on losing)."""
+    return sent_bps * (1 - lost) ** 2
+
+
 def believed_estimate(estimate: int, sending_bps: float, congested: bool, delivered_bps: float = 0.0) -> int:
     """A receiver's estimate as it counts (upstream, for the video gate and the repair budget).
 
@@ -368,10 +375,15 @@ class VideoGate:
         self._probe_from: int | None = None
         self._lossy = False  # the previous receiver report lost LOSS_PAUSE or more
 
-    def estimate(self, bps: int, now: float, sending_bps: float, congested: bool = True) -> None:
+    def estimate(self, bps: int, now: float, sending_bps: float, congested: bool = True,
+                 delivered: float = 0.0) -> None:
         """A REMB from the receiver, while `sending_bps` of video go to it. The estimate is timed
         as it is, but only a `congested` receiver's pauses video (see :class:`Congestion`): the
-        low time counts from the first low estimate, so congestion, once known, acts at once."""
+        low time counts from the first low estimate, so congestion, once known, acts at once.
+        It counts no lower than what got through (`delivered`, :func:`delivered_bps`), except on
+        a try, which its receiver's own estimate judges."""
+        if self.state != PROBING:
+            bps = max(bps, int(delivered))
         self._history.append((now, bps))
         while len(self._history) > 1 and self._history[1][0] <= now - LOW_FOR_S:
             self._history.popleft()

@@ -320,18 +320,14 @@ class OutputTrack(MediaStreamTrack):
         now = time.monotonic()
         sending = self.video_bps(now)
         # Only a congested receiver's estimate is taken as it is (see adaptation.Congestion).
-        raw, congested = bitrate, self.congested(now)
-        bitrate = adaptation.believed_estimate(bitrate, sending, congested, self.delivered_bps(now))
+        raw, congested, delivered = bitrate, self.congested(now), self.delivered_bps(now)
+        bitrate = adaptation.believed_estimate(bitrate, sending, congested, delivered)
         self._estimate, self._estimate_at = bitrate, now
         # Repair's budget: a share of what the link takes, by its (believed) estimate or by what
         # reaches it now: an uncongested receiver's covers random loss (UNCONGESTED_HEADROOM).
         self.retransmits.set_estimate(max(bitrate, sending))
         if self.video_gate is not None:
-            # A try is judged by what its receiver makes of its own packets (raw); otherwise the
-            # estimate is no lower than what got through.
-            trying = self.video_gate.state == adaptation.PROBING
-            judged = raw if trying else max(raw, int(self.delivered_bps(now)))
-            self.video_gate.estimate(judged, now, sending, congested)
+            self.video_gate.estimate(raw, now, sending, congested, delivered)
         if self._upstream is not None:
             self._upstream.estimate_changed()
 
@@ -343,9 +339,7 @@ class OutputTrack(MediaStreamTrack):
                 self.video_gate.queue(delay, now)
         fraction = self.loss_window.report(highest_seq, lost, now)
         if fraction is not None:
-            # Less again by the share lost: the link cannot take all of what got through plus the
-            # queue built meanwhile (held at what got through, a capped link went on losing).
-            self._delivered = (self.video_bps(now) * (1 - fraction) ** 2, now)
+            self._delivered = (adaptation.delivered_bps(self.video_bps(now), fraction), now)
             self._loss(fraction, now)
 
     def _loss(self, fraction: float, now: float) -> None:

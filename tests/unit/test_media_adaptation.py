@@ -180,6 +180,22 @@ def _video_try(gate: VideoGate, t: float) -> float:
     return t
 
 
+def test_the_gate_counts_no_lower_than_what_got_through_except_on_a_try():
+    gate = VideoGate()
+    sending = 300_000
+    for step in range(5):  # congested, its REMB far below, yet what is sent gets through
+        gate.estimate(20_000, step * 0.5, sending, delivered=sending)
+    assert gate.state == adaptation.ON
+    gate.estimate(20_000, 3.0, sending)  # nothing known to have got through: low, and paused
+    gate.estimate(20_000, 4.1, sending)
+    assert gate.paused
+    # A try: what got through before does not hold its estimate up.
+    t = _video_try(gate, 4.1 + adaptation.RETRY_S)
+    gate.estimate(200_000, t + 0.4, sending, delivered=sending)
+    gate.estimate(150_000, t + 0.6, sending, delivered=sending)
+    assert gate.paused
+
+
 def test_a_try_that_builds_a_queue_fails_before_it_overflows():
     gate = VideoGate()
     gate.loss(0.6, 0.0)

@@ -75,6 +75,60 @@ class TokenBucket:
         return True
 
 
+# -- pacing --------------------------------------------------------------------------------------
+
+# A leg's video is paced: a keyframe's burst waits on the server, where audio overtakes it, instead
+# of in the bottleneck's queue, where audio is lost behind it. Bursts are smoothed at this multiple
+# of the receiver's (believed) estimate (libwebrtc's pacing factor), and never slower than this
+# multiple of the video being sent (a low estimate, such as aiortc's after a pause, must not starve
+# a try) ...
+PACING_FACTOR = 2.5
+PACING_OVER_SENDING = 1.5
+# ... except while the leg's audio is being lost (congested: audio is never repaired, so its loss
+# is the link's, where video's is hidden by retransmissions): then everything the leg sends is held
+# to the receiver's (believed) estimate.
+PACING_BURST_S = 0.02  # sent at once before pacing starts to hold back (a few packets)
+PACING_MAX_AHEAD_S = 1.0  # the budget is never owed for longer than this (audio alone can overrun it)
+
+
+class Pacer:
+    """When a leg's next packet may leave: a leaky bucket at the link's rate (bit/s).
+
+    Everything the leg sends is charged (audio and retransmissions go at once); only paced media
+    (fresh video) waits. No rate known (no estimate yet, or adaptation off): nothing waits.
+    It keeps the link's `congestion` as the leg's audio tells it."""
+
+    def __init__(self) -> None:
+        self.rate_bps: float | None = None
+        self._free_at = -1e9  # when the budget is paid up
+        self.congestion = Congestion()
+
+    def set_rate(self, estimate_bps: float, sending_bps: float, now: float) -> None:
+        """Pace to a receiver's (believed) estimate, with `sending_bps` of video queued for it lately."""
+        if self.congestion.congested(now):
+            rate = float(estimate_bps)
+        else:
+            rate = max(estimate_bps * PACING_FACTOR, sending_bps * PACING_OVER_SENDING)
+        self.rate_bps = rate if rate > 0 else None
+
+    def audio_lost(self, fraction: float, now: float) -> None:
+        """The leg's audio receiver reported losing `fraction` of it lately."""
+        self.congestion.report(fraction, now)
+
+    def reset(self) -> None:
+        self.rate_bps, self._free_at = None, -1e9
+        self.congestion = Congestion()
+
+    def delay(self, size: int, now: float, paced: bool) -> float:
+        """Seconds the packet of `size` bytes waits before it leaves (0 unless `paced`); charged."""
+        if self.rate_bps is None:
+            return 0.0
+        start = max(self._free_at, now - PACING_BURST_S)
+        wait = max(0.0, start - now) if paced else 0.0
+        self._free_at = min(start + size * 8 / self.rate_bps, now + PACING_MAX_AHEAD_S)
+        return wait
+
+
 class RepeatLimiter:
     """How often one RTP sequence number may be acted on (resent, or asked for again).
 

@@ -35,8 +35,10 @@ just far enough in (aiortc 1.16.0, read from its source):
   `RTCRtpSender._retransmit` is wrapped per instance (:func:`gate_retransmissions`,
   reading the packet's size from ``_RTCRtpSender__rtp_history``, the round
   trip from ``_RTCRtpSender__rtt`` and the packets sent so far from
-  ``_RTCRtpSender__packet_count``); REMB and receiver reports reaching a sender
-  are read in a per-instance `_handle_rtcp_packet` (:func:`on_remb`: the DTLS
+  ``_RTCRtpSender__packet_count``); a leg's DTLS transport's `_send_rtp` is
+  wrapped per instance to pace its video (:func:`pace_sends`, re-registered
+  through a per-instance `RTCRtpSender.setTransport` when bundling swaps it);
+  REMB and receiver reports reaching a sender are read in a per-instance `_handle_rtcp_packet` (:func:`on_remb`: the DTLS
   transport looks it up on the instance; a report's round trip from
   ``_RTCRtpSender__lsr`` / ``__lsr_time``, as aiortc works it out); a receiver's own REMB and NACKs are rewritten in
   per-instance `_send_rtcp` / `_send_rtcp_nack` (:func:`limit_remb`,
@@ -51,6 +53,7 @@ it, so an aiortc upgrade fails loudly instead of silently decoding again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fractions
 import functools
 import inspect
@@ -77,7 +80,8 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcicetransport import RTCIceGatherer
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, pack_remb_fci, unpack_remb_fci
+from aiortc.rtp import (RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, is_rtcp,
+                        pack_remb_fci, unpack_remb_fci)
 from aiortc.utils import uint16_add, uint16_gt
 
 logger = logging.getLogger(__name__)
@@ -304,6 +308,12 @@ def _adaptation_problems(receiver_init: str, handle_rtp: str, sender_rtcp: str) 
     if "await recipient._handle_rtcp_packet(packet)" not in inspect.getsource(
             RTCDtlsTransport._handle_rtcp_data):
         problems.append("the DTLS transport no longer calls recipient._handle_rtcp_packet on the instance")
+    run_rtp = inspect.getsource(RTCRtpSender._run_rtp)
+    if "await self.transport._send_rtp(packet_bytes)" not in run_rtp or \
+            "await self.transport._send_rtp(packet_bytes)" not in retransmit:
+        problems.append("RTCRtpSender no longer sends RTP through self.transport._send_rtp (pace_sends)")
+    if "self.__transport = transport" not in inspect.getsource(RTCRtpSender.setTransport):
+        problems.append("RTCRtpSender.setTransport no longer just sets the transport")
     if list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters) != ["self", "media_ssrc", "lost"]:
         problems.append("RTCRtpReceiver._send_rtcp_nack(media_ssrc, lost) changed")
     return problems
@@ -532,9 +542,59 @@ def gate_retransmissions(sender: RTCRtpSender, decide: RetransmitDecision) -> No
             logger.exception("retransmission decision failed")
             resend = True
         if resend:
-            await original(sequence_number)
+            token = _RETRANSMITTING.set(True)  # what pace_sends charges without holding it back
+            try:
+                await original(sequence_number)
+            finally:
+                _RETRANSMITTING.reset(token)
 
     sender._retransmit = retransmit  # type: ignore[method-assign]
+
+
+# Set while a sender resends from its history: the DTLS transport's RTCP loop awaits the resend,
+# so holding it back would hold back everything the leg receives.
+_RETRANSMITTING: contextvars.ContextVar[bool] = contextvars.ContextVar("vw_retransmitting", default=False)
+_PACED_ATTR = "_vw_paced"  # on a DTLS transport: SSRC -> (delay, paced) of the senders on it
+
+# delay(packet bytes, now, paced) -> seconds to wait before it leaves
+PacingDelay = Callable[[int, float, bool], float]
+
+
+def pace_sends(sender: RTCRtpSender, delay: PacingDelay, paced: bool) -> None:
+    """Every RTP packet of `sender` goes through `delay` on its way to the DTLS transport: it waits
+    what `delay` says if `paced` and it is not a retransmission, and is charged in any case.
+
+    The transport (`RTCDtlsTransport._send_rtp`, shared by a leg's bundled senders) is wrapped
+    per instance and tells the senders apart by SSRC (bytes 8-11 of the RTP header; RTX too).
+    A sender changes transport when its offer bundles it (`RTCRtpSender.setTransport`)."""
+    entry = (delay, paced)
+
+    def register(transport: RTCDtlsTransport) -> None:
+        table = getattr(transport, _PACED_ATTR, None)
+        if table is None:
+            table = {}
+            setattr(transport, _PACED_ATTR, table)
+            original = transport._send_rtp
+
+            async def send_rtp(data: bytes) -> None:
+                found = None if len(data) < 12 or is_rtcp(data) else table.get(int.from_bytes(data[8:12], "big"))
+                if found is not None:
+                    wait = found[0](len(data), time.monotonic(), found[1] and not _RETRANSMITTING.get())
+                    if wait > 0.001:
+                        await asyncio.sleep(wait)
+                await original(data)
+
+            transport._send_rtp = send_rtp  # type: ignore[method-assign]
+        table[sender._ssrc] = table[sender._rtx_ssrc] = entry
+
+    register(sender.transport)
+    set_transport = sender.setTransport
+
+    def set_transport_paced(transport: RTCDtlsTransport) -> None:
+        set_transport(transport)
+        register(transport)
+
+    sender.setTransport = set_transport_paced  # type: ignore[method-assign]
 
 
 def _remb(packet: Any) -> tuple[int, list[int]] | None:

@@ -13,7 +13,7 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
-from . import aiortc_hooks
+from . import adaptation, aiortc_hooks
 from .errors import MediaError
 from .ice import AnnouncedAddresses, candidate_address, is_mdns_candidate, parse_candidate
 from .relay import OutputTrack, Tap
@@ -121,6 +121,7 @@ class Leg:
         self._pending_end = False
         self._taps: dict[RTCRtpTransceiver, Tap] = {}
         self._outputs: dict[RTCRtpTransceiver, OutputTrack] = {}
+        self._pacer = adaptation.Pacer()  # one link: its outputs share one budget (adaptation on)
         self._state_callbacks: list[StateCallback] = []
         self._watchers: list[Callable[[], None]] = []
         self._video_callbacks: list[VideoStateCallback] = []
@@ -256,7 +257,7 @@ class Leg:
                     if t.kind in ("audio", "video") and t not in self._outputs:
                         # Created by the offer as recvonly: answer sendrecv, with a
                         # sender that stays silent until a bridge feeds it.
-                        output = OutputTrack(t.kind, t, adapt=self.adapt)
+                        output = OutputTrack(t.kind, t, adapt=self.adapt, pacer=self._pacer)
                         output.on_video = self._video_changed
                         t.sender.replaceTrack(output)
                         t.direction = "sendrecv"

@@ -252,7 +252,8 @@ class OutputTrack(MediaStreamTrack):
     "paused" | "resumed")` is called when video stops or comes back.
     """
 
-    def __init__(self, kind: str, transceiver: RTCRtpTransceiver | None = None, *, adapt: bool = False) -> None:
+    def __init__(self, kind: str, transceiver: RTCRtpTransceiver | None = None, *, adapt: bool = False,
+                 pacer: adaptation.Pacer | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.transceiver = transceiver
@@ -281,11 +282,14 @@ class OutputTrack(MediaStreamTrack):
         self._estimate_at = 0.0
         self._delivered = _NOTHING_DELIVERED  # (bit/s, when): what got through, by the receiver's reports
         self._loss_keyframe_at = -1e9
+        self.pacer = pacer if adapt else None
         if transceiver is not None:
             aiortc_hooks.on_keyframe_request(transceiver.sender, self._on_keyframe_request)
             if adapt:
                 aiortc_hooks.gate_retransmissions(transceiver.sender, self._retransmit)
                 aiortc_hooks.on_remb(transceiver.sender, self._on_remb, self._on_report)
+                if pacer is not None:  # the leg's: its video waits there, its audio is charged
+                    aiortc_hooks.pace_sends(transceiver.sender, pacer.delay, paced=kind == "video")
 
     @property
     def upstream(self) -> Tap | None:
@@ -328,6 +332,8 @@ class OutputTrack(MediaStreamTrack):
         self.retransmits.set_estimate(max(bitrate, sending))
         if self.video_gate is not None:
             self.video_gate.estimate(raw, now, sending, congested, delivered)
+            if self.pacer is not None:
+                self.pacer.set_rate(bitrate, sending, now)
         if self._upstream is not None:
             self._upstream.estimate_changed()
 
@@ -345,6 +351,8 @@ class OutputTrack(MediaStreamTrack):
     def _loss(self, fraction: float, now: float) -> None:
         """`fraction` of this output's packets were lost lately (a loss window, or the NACKs)."""
         self.congestion.report(fraction, now)
+        if self.kind == "audio" and self.pacer is not None:
+            self.pacer.audio_lost(fraction, now)  # the link's, for the leg's video too
         if self.video_gate is not None:
             self.video_gate.loss(fraction, now)
 
@@ -354,8 +362,10 @@ class OutputTrack(MediaStreamTrack):
         return bps if now - at <= adaptation.ESTIMATE_TTL_S else 0.0
 
     def congested(self, now: float) -> bool:
-        """Whether this output's receiver is congested: lately lossy, or its video is held back."""
-        return self.video_held or self.congestion.congested(now)
+        """Whether this output's receiver is congested: lately lossy (its own packets, or the leg's
+        audio), or its video is held back."""
+        return self.video_held or self.congestion.congested(now) or (
+            self.pacer is not None and self.pacer.congestion.congested(now))
 
     def video_bps(self, now: float) -> float:
         """Bit/s of video queued for this output over the last RATE_WINDOW_S."""
@@ -454,6 +464,8 @@ class OutputTrack(MediaStreamTrack):
         self.upstream = None
         if self.video_gate is not None:
             self.video_gate.reset()
+            if self.pacer is not None:
+                self.pacer.reset()
         # What was learnt of the receiver's link from the last call's media is not this call's (a
         # specialist's leg outlives its calls); the path's shortest round trip still holds.
         self.congestion = adaptation.Congestion()

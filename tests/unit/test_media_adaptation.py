@@ -17,8 +17,9 @@ from aiortc.rtp import (
 
 from signaling.media import adaptation, aiortc_hooks
 from signaling.media.adaptation import (
-    DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, RESEND, Congestion, LossWindow, NackFilter, NackShare,
-    QueueDelay, RetransmitGate, TokenBucket, VideoGate, believed_estimate, nack_loss, remb_minimum,
+    CONGESTED_FOR_S, DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, PACING_BURST_S, PACING_FACTOR,
+    PACING_OVER_SENDING, RESEND, Congestion,
+    LossWindow, NackFilter, NackShare, Pacer, QueueDelay, RetransmitGate, TokenBucket, VideoGate, believed_estimate, nack_loss, remb_minimum,
 )
 from test_media import wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
 from test_media_relay import bridged, peers, plane  # noqa: F401  (fixtures)
@@ -302,6 +303,91 @@ def test_late_and_repeated_audio_packets_are_dropped_a_restart_is_not():
     assert buffer.add(restart)[1] is not None  # far behind: the stream started again
 
 
+# -- pacing ------------------------------------------------------------------------------------------
+
+
+def test_a_congested_links_video_leaves_at_its_estimate_and_audio_at_once():
+    pacer = Pacer()
+    assert pacer.delay(1200, 0.0, paced=True) == 0.0  # no estimate yet: nothing waits
+    now = 10.0
+    pacer.audio_lost(0.2, now)  # the leg's audio is lost: the link is full
+    pacer.set_rate(96_000, 300_000, now)  # 12 kB/s, whatever the video sent: a 1,200-byte packet every 0.1 s
+    leaves = [now + pacer.delay(1200, now, paced=True) for _ in range(6)]  # a keyframe's packets at once
+    gaps = [b - a for a, b in zip(leaves, leaves[1:])]
+    assert leaves[0] == now and all(abs(gap - 0.1) < 1e-9 for gap in gaps[1:])
+    assert gaps[0] <= 0.1 - PACING_BURST_S + 1e-9  # the first few go at once, within the burst
+    assert pacer.delay(100, now, paced=False) == 0.0  # audio overtakes the queued video...
+    assert now + pacer.delay(1200, now, paced=True) > leaves[-1] + 0.1  # ... and the video after it pays
+
+
+def test_an_uncongested_links_bursts_are_only_smoothed_and_never_starved():
+    pacer = Pacer()
+    pacer.audio_lost(0.05, 0.0)  # random loss: not a full link
+    pacer.set_rate(1_000_000, 500_000, 0.0)
+    assert pacer.rate_bps == 1_000_000 * PACING_FACTOR
+    pacer.set_rate(10_000, 250_000, 0.0)  # aiortc's estimate after a pause: the try's video still flows
+    assert pacer.rate_bps == 250_000 * PACING_OVER_SENDING
+    pacer.audio_lost(0.3, 0.0)
+    pacer.set_rate(200_000, 250_000, 1.0)
+    assert pacer.rate_bps == 200_000
+    pacer.set_rate(200_000, 250_000, 1.0 + CONGESTED_FOR_S)  # no audio lost since: smoothing again
+    assert pacer.rate_bps == 200_000 * PACING_FACTOR
+    for _ in range(100):  # audio alone, far over the rate: the debt stays bounded
+        pacer.delay(10_000, 0.0, paced=False)
+    assert pacer.delay(1200, 0.0, paced=True) <= adaptation.PACING_MAX_AHEAD_S
+    pacer.reset()
+    assert pacer.delay(1200, 0.0, paced=True) == 0.0
+
+
+class _Transport:
+    """The DTLS transport's send side, as a sender sees it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, bytes]] = []
+
+    async def _send_rtp(self, data: bytes) -> None:
+        self.sent.append((time.monotonic(), data))
+
+
+class _Sender:
+    def __init__(self, ssrc: int, transport: _Transport) -> None:
+        self._ssrc, self._rtx_ssrc, self.transport = ssrc, ssrc + 1, transport
+
+    def setTransport(self, transport: _Transport) -> None:  # noqa: N802 (aiortc's name)
+        self.transport = transport
+
+
+def _rtp(ssrc: int, size: int = 1200) -> bytes:
+    return RtpPacket(payload_type=96, sequence_number=1, ssrc=ssrc, payload=b"x" * (size - 12)).serialize()
+
+
+async def test_paced_sends_wait_on_the_transport_and_others_are_only_charged():
+    first, bundled = _Transport(), _Transport()
+    video, audio = _Sender(1000, first), _Sender(2000, first)
+    pacer = Pacer()
+    pacer.audio_lost(0.2, time.monotonic())
+    pacer.set_rate(96_000, 0.0, time.monotonic())  # a 1,200-byte packet every 0.1 s
+    aiortc_hooks.pace_sends(video, pacer.delay, paced=True)
+    aiortc_hooks.pace_sends(audio, pacer.delay, paced=False)
+    for sender in (video, audio):
+        sender.setTransport(bundled)  # the answer bundles both on one transport
+    started = time.monotonic()
+    sends = [asyncio.ensure_future(video.transport._send_rtp(_rtp(1000))) for _ in range(4)]  # one frame
+    await asyncio.sleep(0)
+    await asyncio.gather(*sends, audio.transport._send_rtp(_rtp(2000, 200)))
+    assert not first.sent and len(bundled.sent) == 5
+    by_ssrc = [int.from_bytes(data[8:12], "big") for _, data in bundled.sent]
+    assert by_ssrc[:2] == [1000, 2000]  # audio did not wait behind the video
+    assert bundled.sent[-1][0] - started >= 0.25  # three more video packets at 0.1 s each, less the burst
+    token = aiortc_hooks._RETRANSMITTING.set(True)  # a resend from the history: charged, never held
+    try:
+        before = time.monotonic()
+        await video.transport._send_rtp(_rtp(1001))
+        assert time.monotonic() - before < 0.05
+    finally:
+        aiortc_hooks._RETRANSMITTING.reset(token)
+
+
 def test_hook_check_names_a_changed_jitter_buffer_or_retransmit(monkeypatch):
     real = inspect.getsource
 
@@ -348,13 +434,13 @@ async def _send_remb(peer, bitrate: int) -> None:
                                              media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)))
 
 
-async def _send_loss_report(peer, fraction: float, packets: int = 100) -> None:
-    """The peer's video receiver reports losing `fraction` of the next `packets` sent to it (a receiver
+async def _send_loss_report(peer, fraction: float, packets: int = 100, kind: str = "video") -> None:
+    """The peer's `kind` receiver reports losing `fraction` of the next `packets` sent to it (a receiver
     report's cumulative counts run on from the peer's previous one)."""
-    receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.kind == "video")
-    highest, lost = getattr(peer, "_reported", (1000, 0))
+    receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.kind == kind)
+    highest, lost = getattr(peer, f"_reported_{kind}", (1000, 0))
     highest, lost = highest + packets, lost + round(fraction * packets)
-    peer._reported = (highest, lost)
+    setattr(peer, f"_reported_{kind}", (highest, lost))
     report = RtcpReceiverInfo(ssrc=aiortc_hooks.media_ssrcs(receiver)[0], fraction_lost=int(fraction * 256),
                               packets_lost=lost, highest_sequence=highest, jitter=0, lsr=0, dlsr=0)
     await receiver._send_rtcp(RtcpRrPacket(ssrc=receiver._RTCRtpReceiver__rtcp_ssrc, reports=[report]))
@@ -392,6 +478,26 @@ async def test_a_congested_receivers_estimate_counts_no_lower_than_what_got_thro
             break
     assert out.congested(time.monotonic())
     assert out.estimate() > 1_000  # what the reports say got through, not the REMB
+
+
+async def test_lost_audio_holds_the_legs_video_to_its_receivers_estimate(plane, peers):  # noqa: F811
+    _, specialist, _, leg_s, _ = await bridged(plane, peers)
+    _quiet_estimator(specialist)
+    await specialist.wait_frames("video", 5)
+    out = leg_s.outputs()[("video", 0)]
+    video_sender = out.transceiver.sender
+    paced = getattr(video_sender.transport, aiortc_hooks._PACED_ATTR)
+    assert paced[video_sender._ssrc][1] is True  # its video waits on the leg's pacer...
+    audio_sender = leg_s.outputs()[("audio", 0)].transceiver.sender
+    assert paced[audio_sender._ssrc][1] is False  # ... its audio is only charged
+    for _ in range(20):  # the audio is lost, the video repaired: the link is full all the same
+        await _send_loss_report(specialist, 0.3, kind="audio")
+        await _send_remb(specialist, 400_000)
+        await asyncio.sleep(0.1)
+        if out.congested(time.monotonic()) and out.pacer.rate_bps == out.estimate():
+            break
+    assert out.congested(time.monotonic())
+    assert out.pacer.rate_bps == out.estimate()  # everything the leg sends, held to what the receiver takes
 
 
 async def test_a_weak_receiver_pauses_video_not_audio_and_the_leg_says_so(plane, peers):  # noqa: F811

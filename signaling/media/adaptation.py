@@ -75,6 +75,11 @@ class TokenBucket:
         return True
 
 
+# A video packet nobody repaired is skipped (its frame dropped, a keyframe asked for) after this
+# long: about as long as a receiver's NACKs take to ask 5 times at a 200 ms round trip.
+HOLE_WAIT_S = 1.0
+
+
 # -- pacing --------------------------------------------------------------------------------------
 
 # A leg's video is paced: a keyframe's burst waits on the server, where audio overtakes it, instead

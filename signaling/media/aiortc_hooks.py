@@ -31,7 +31,10 @@ just far enough in (aiortc 1.16.0, read from its source):
 - **adaptation** (`media/adaptation.py` decides, with ``VW_ADAPTATION=on``):
   an audio receiver's `JitterBuffer` (``_RTCRtpReceiver__jitter_buffer``) is
   replaced by :class:`PacketByPacket` (each Opus packet is a frame, handed on
-  as it arrives: aiortc's buffer holds a run after a gap and then drops it);
+  as it arrives: aiortc's buffer holds a run after a gap and then drops it),
+  and a video receiver's by :class:`HoleSkipping` (aiortc's own, with
+  ``_origin`` / ``_packets`` / ``smart_remove`` / ``_remove_frame`` used to
+  skip a hole nobody repaired);
   `RTCRtpSender._retransmit` is wrapped per instance (:func:`gate_retransmissions`,
   reading the packet's size from ``_RTCRtpSender__rtp_history``, the round
   trip from ``_RTCRtpSender__rtt`` and the packets sent so far from
@@ -287,6 +290,14 @@ def _adaptation_problems(receiver_init: str, handle_rtp: str, sender_rtcp: str) 
     problems = []
     if "self.__jitter_buffer = JitterBuffer(capacity=16, prefetch=4)" not in receiver_init:
         problems.append("RTCRtpReceiver.__init__ no longer makes the audio JitterBuffer(capacity=16, prefetch=4)")
+    if "self.__jitter_buffer = JitterBuffer(capacity=512, is_video=True)" not in receiver_init:
+        problems.append("RTCRtpReceiver.__init__ no longer makes the video JitterBuffer(capacity=512, is_video=True)")
+    buffer_source = inspect.getsource(jitterbuffer.JitterBuffer)
+    if not all(part in buffer_source for part in (
+            "self._origin", "self._packets", "def smart_remove(self, count: int)", "def _remove_frame(self")):
+        problems.append("JitterBuffer no longer keeps _origin / _packets / smart_remove / _remove_frame (HoleSkipping)")
+    if "if pli_flag:" not in handle_rtp:
+        problems.append("RTCRtpReceiver._handle_rtp_packet no longer sends a PLI on the jitter buffer's flag")
     if "self.__rtcp_ssrc" not in receiver_init:
         problems.append("RTCRtpReceiver.__init__ lacks self.__rtcp_ssrc")
     if "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)" not in handle_rtp:
@@ -513,6 +524,64 @@ class PacketByPacket:
 def forward_packet_by_packet(receiver: RTCRtpReceiver) -> PacketByPacket:
     """Replace an audio receiver's jitter buffer (before it receives anything)."""
     buffer = PacketByPacket()
+    setattr(receiver, _JITTER_ATTR, buffer)
+    return buffer
+
+
+class HoleSkipping(jitterbuffer.JitterBuffer):
+    """A video receiver's JitterBuffer (aiortc's, 512 packets) that skips a hole nobody repaired.
+
+    aiortc's gives nothing out while a packet is missing at its origin, until 512 more have come
+    (4 s at 1.3 Mbit/s, 17 s at 300 kbit/s), so one packet lost for good froze the video passed on
+    for that long. Here, once nothing has come out past a hole for `wait_s` (the NACKs have had their
+    round trips), the hole and the rest of the frame after it are dropped (aiortc's own
+    `smart_remove`, which stops at the next frame's first packet), and a keyframe is asked for
+    (the PLI flag its receiver acts on). A repair arriving later is older than the origin: dropped.
+    """
+
+    def __init__(self, wait_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(capacity=512, is_video=True)
+        self.wait_s = wait_s
+        self._clock = clock
+        self._highest: int | None = None  # the newest sequence number held
+        self._hole_since: float | None = None
+        self.skipped = 0  # holes skipped
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        pli_flag, frame = super().add(packet)
+        seq = packet.sequence_number
+        if pli_flag or self._highest is None or uint16_gt(seq, self._highest):  # (a flag: aiortc started afresh)
+            self._highest = seq
+        gap = None if frame is not None or self._origin is None else self._first_gap()
+        if gap is None:
+            self._hole_since = None  # flowing, or waiting for the rest of a frame
+            return pli_flag, frame
+        now = self._clock()
+        if self._hole_since is None:
+            self._hole_since = now
+        if now - self._hole_since < self.wait_s:
+            return pli_flag, frame
+        after = next(i for i in range(gap + 1, self._capacity)
+                     if self._packets[(self._origin + i) % self._capacity] is not None)
+        self.smart_remove(after + 1)  # up to the hole, and the frame after it (it may lack its start)
+        self._hole_since = None
+        self.skipped += 1
+        return True, self._remove_frame(seq)
+
+    def _first_gap(self) -> int | None:
+        """How far past the origin the first missing packet is, when newer packets wait behind it."""
+        held = uint16_add(self._highest, -self._origin) if self._highest is not None else 0
+        if held <= 0 or held >= self._capacity:
+            return None
+        for i in range(held):
+            if self._packets[(self._origin + i) % self._capacity] is None:
+                return i
+        return None
+
+
+def skip_video_holes(receiver: RTCRtpReceiver, wait_s: float) -> HoleSkipping:
+    """Replace a video receiver's jitter buffer (before it receives anything)."""
+    buffer = HoleSkipping(wait_s)
     setattr(receiver, _JITTER_ATTR, buffer)
     return buffer
 

@@ -18,7 +18,7 @@ A :class:`Tap` always sees the encoded frames, whatever the mode, so the
 recorder muxes the received frames in both modes.
 
 With adaptation on (``VW_ADAPTATION=on``, :mod:`.adaptation`), a tap forwards
-audio packet by packet, limits the NACKs it sends upstream, and announces
+audio packet by packet, skips a video hole nobody repaired, limits the NACKs it sends upstream, and announces
 upstream (REMB) the lowest estimate of every output it feeds; an output
 answers NACKs within a budget, and pauses video when its receiver's estimate
 is too low for video (``on_video``).
@@ -96,6 +96,7 @@ class Tap:
         if adapt and self.kind == "audio":
             aiortc_hooks.forward_packet_by_packet(self.receiver)
         elif adapt:
+            aiortc_hooks.skip_video_holes(self.receiver, adaptation.HOLE_WAIT_S)
             aiortc_hooks.limit_remb(self.receiver, self._limit_own_remb)
             aiortc_hooks.filter_nacks(self.receiver, self._keep_nacks)
             self._announcer = asyncio.ensure_future(self._announce_loop())

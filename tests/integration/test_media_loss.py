@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from test_calls import SI, caller, specialist
@@ -68,3 +69,41 @@ async def test_the_caller_is_told_at_once_when_the_console_drops(server):
                          "reason": "specialist_disconnected"}
     finally:
         await c.close()
+
+
+async def test_a_video_packet_lost_for_good_upstream_costs_a_moment_not_the_picture(server):
+    from aiortc.rtp import is_rtcp
+
+    spec = await specialist(server, auto_answer=True)
+    c = await caller(server)
+    try:
+        await c.request(SI, "丢包")
+        await c.wait_media(5, 5)
+        await spec.wait_media(5, 5)
+        sender = next(s for s in c.pc.getSenders() if s.track is not None and s.track.kind == "video")
+
+        async def cannot_repair(sequence_number: int) -> None:
+            return None
+
+        sender._retransmit = cannot_repair  # the caller answers no NACK: the packet is lost for good
+        transport, dropped = sender.transport, []
+        original = transport._send_rtp
+
+        async def drop_one(data: bytes) -> None:
+            if not dropped and not is_rtcp(data) and int.from_bytes(data[8:12], "big") == sender._ssrc:
+                dropped.append(time.monotonic())
+                return
+            await original(data)
+
+        transport._send_rtp = drop_one
+        while not dropped:
+            await asyncio.sleep(0.02)
+        before = spec.received["video"]
+        # aiortc's own buffer would pass nothing on until 512 more packets (about 17 s of this video)
+        await spec.wait_media(before + 30, 0, timeout=6)
+        part = next(p for p in server.engine.presence.participants.values() if p.role == "caller")
+        buffer = part.leg.inputs()[("video", 0)].receiver._RTCRtpReceiver__jitter_buffer
+        assert buffer.skipped == 1
+    finally:
+        await c.close()
+        await spec.close()

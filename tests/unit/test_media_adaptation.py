@@ -388,6 +388,52 @@ async def test_paced_sends_wait_on_the_transport_and_others_are_only_charged():
         aiortc_hooks._RETRANSMITTING.reset(token)
 
 
+def _video_packets(frames: int, per_frame: int = 3, first_seq: int = 100):
+    """RTP packets of `frames` VP8-like frames, `per_frame` packets each, in order."""
+    seq = first_seq
+    for frame in range(frames):
+        for _ in range(per_frame):
+            packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=3000 * frame, payload=b"v" * 100)
+            packet._data = packet.payload  # what aiortc's receiver sets: the depayloaded bytes
+            yield packet
+            seq += 1
+
+
+def test_a_video_hole_nobody_repaired_is_skipped_with_a_keyframe_asked_for():
+    now = [0.0]
+    stock, skipping = JitterBuffer(capacity=512, is_video=True), aiortc_hooks.HoleSkipping(1.0, lambda: now[0])
+    out = {"stock": 0, "skipping": 0}
+    plis = 0
+    for packet in _video_packets(60):
+        now[0] += 1 / 90  # 90 packets a second
+        if packet.sequence_number == 130:  # lost for good: its repair never comes
+            continue
+        out["stock"] += stock.add(packet)[1] is not None
+        pli, frame = skipping.add(packet)
+        plis += pli
+        out["skipping"] += frame is not None
+    assert out["stock"] == 9  # the ten frames before the hole, less the one it waits on behind them
+    assert skipping.skipped == 1 and plis == 1
+    # after the wait (90 packets a second, 1 s) it goes on: all but the frames lost in the hole's second
+    assert out["skipping"] >= out["stock"] + 5
+
+
+def test_a_video_hole_repaired_in_time_is_not_skipped():
+    now = [0.0]
+    buffer = aiortc_hooks.HoleSkipping(1.0, lambda: now[0])
+    held, frames = None, 0
+    for packet in _video_packets(30):
+        now[0] += 1 / 90
+        if packet.sequence_number == 130:
+            held = packet  # arrives late, within the wait (a repair)
+            continue
+        frames += buffer.add(packet)[1] is not None
+        if held is not None and packet.sequence_number == 140:
+            frames += buffer.add(held)[1] is not None
+    assert buffer.skipped == 0
+    assert frames == 29  # every frame but the last, which waits for its successor
+
+
 def test_hook_check_names_a_changed_jitter_buffer_or_retransmit(monkeypatch):
     real = inspect.getsource
 

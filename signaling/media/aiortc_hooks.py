@@ -561,8 +561,10 @@ class HoleSkipping(jitterbuffer.JitterBuffer):
             self._hole_since = now
         if now - self._hole_since < self.wait_s:
             return pli_flag, frame
-        after = next(i for i in range(gap + 1, self._capacity)
-                     if self._packets[(self._origin + i) % self._capacity] is not None)
+        after = next((i for i in range(gap + 1, self._capacity)
+                      if self._packets[(self._origin + i) % self._capacity] is not None), None)
+        if after is None:  # (cannot be: the newest packet is behind the hole)
+            return pli_flag, frame
         self.smart_remove(after + 1)  # up to the hole, and the frame after it (it may lack its start)
         self._hole_since = None
         self.skipped += 1

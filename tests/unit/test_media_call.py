@@ -282,8 +282,8 @@ async def test_recording_one_file_per_party_for_the_whole_session(plane, room, t
     await r.add("specialist:1")
     bridge = plane.bridge(r.peers["caller"].leg, r.peers["specialist:1"].leg, session_id="s1", record=True)
     await until(lambda: all(rec.muxed > 30 for rec in plane.recorders("s1").values()))
-    started = asyncio.get_running_loop().time()
     first = plane.recorders("s1")
+    muxed_on_the_bridge = {party: rec.muxed for party, rec in first.items()}
     await r.add("specialist:2")
     r.set(r.everyone("caller", "specialist:1", "specialist:2"))
     assert bridge.closed  # taken over
@@ -291,15 +291,17 @@ async def test_recording_one_file_per_party_for_the_whole_session(plane, room, t
     await until(lambda: len(plane.recorders("s1")) == 3 and plane.recorders("s1")["back_office"].muxed > 60)
     assert all(plane.recorders("s1")[party] is first[party] for party in first)  # the same files go on
     assert r.call.party_names() == {"caller": "caller", "specialist:1": "specialist", "specialist:2": "back_office"}
-    during_call = asyncio.get_running_loop().time() - started
+    await until(lambda: all(first[party].muxed > muxed_on_the_bridge[party] + 30 for party in first))
     plane.end_session("s1")
     await plane.flush_recordings()
     files = sorted(p.name for p in tmp_path.glob("*.webm"))
     assert files == ["s1-back_office.webm", "s1-caller.webm", "s1-specialist.webm"]
     results = {party: rec.result for party, rec in first.items()}
     for party, result in results.items():
-        # Recorded on the bridge before the call and through it: longer than the call part alone.
-        assert result is not None and result.duration_s > during_call and result.video_frames > 10, party
+        # Recorded on the bridge before the call and through it: more than the bridge part alone (counted
+        # in frames, not against the wall clock, which a loaded machine's media falls behind).
+        assert result is not None and result.video_frames > 10, party
+        assert result.video_frames + result.audio_frames > muxed_on_the_bridge[party], party
     with av.open(str(tmp_path / "s1-back_office.webm")) as container:
         assert {s.type for s in container.streams} == {"audio", "video"}
 

@@ -41,8 +41,8 @@ just far enough in (aiortc 1.16.0, read from its source):
   ``_RTCRtpSender__packet_count``); a leg's DTLS transport's `_send_rtp` is
   wrapped per instance to pace its video (:func:`pace_sends`, re-registered
   through a per-instance `RTCRtpSender.setTransport` when bundling swaps it);
-  REMB and receiver reports reaching a sender are read in a per-instance `_handle_rtcp_packet` (:func:`on_remb`: the DTLS
-  transport looks it up on the instance; a report's round trip from
+  REMB and receiver reports reaching a sender are read in a per-instance
+  `_handle_rtcp_packet` (:func:`on_remb`: the DTLS transport looks it up on the instance; a report's round trip from
   ``_RTCRtpSender__lsr`` / ``__lsr_time``, as aiortc works it out); a receiver's own REMB and NACKs are rewritten in
   per-instance `_send_rtcp` / `_send_rtcp_nack` (:func:`limit_remb`,
   :func:`filter_nacks`), and :func:`send_remb` sends one more from its RTCP
@@ -552,7 +552,8 @@ class HoleSkipping(jitterbuffer.JitterBuffer):
         seq = packet.sequence_number
         if pli_flag or self._highest is None or uint16_gt(seq, self._highest):  # (a flag: aiortc started afresh)
             self._highest = seq
-        gap = None if frame is not None or self._origin is None else self._first_gap()
+        newest = None if frame is not None or self._origin is None else uint16_add(self._highest, -self._origin)
+        gap = None if newest is None or not 0 < newest < self._capacity else self._first_missing(newest)
         if gap is None:
             self._hole_since = None  # flowing, or waiting for the rest of a frame
             return pli_flag, frame
@@ -561,24 +562,19 @@ class HoleSkipping(jitterbuffer.JitterBuffer):
             self._hole_since = now
         if now - self._hole_since < self.wait_s:
             return pli_flag, frame
-        after = next((i for i in range(gap + 1, self._capacity)
-                      if self._packets[(self._origin + i) % self._capacity] is not None), None)
-        if after is None:  # (cannot be: the newest packet is behind the hole)
-            return pli_flag, frame
+        # The first packet held after the hole: at the latest the newest, which is always held.
+        after = next(i for i in range(gap + 1, newest + 1) if self._held(i))
         self.smart_remove(after + 1)  # up to the hole, and the frame after it (it may lack its start)
         self._hole_since = None
         self.skipped += 1
         return True, self._remove_frame(seq)
 
-    def _first_gap(self) -> int | None:
-        """How far past the origin the first missing packet is, when newer packets wait behind it."""
-        held = uint16_add(self._highest, -self._origin) if self._highest is not None else 0
-        if held <= 0 or held >= self._capacity:
-            return None
-        for i in range(held):
-            if self._packets[(self._origin + i) % self._capacity] is None:
-                return i
-        return None
+    def _held(self, offset: int) -> bool:
+        return self._packets[(self._origin + offset) % self._capacity] is not None
+
+    def _first_missing(self, newest: int) -> int | None:
+        """How far past the origin the first missing packet before the newest one is (None: none is)."""
+        return next((i for i in range(newest) if not self._held(i)), None)
 
 
 def skip_video_holes(receiver: RTCRtpReceiver, wait_s: float) -> HoleSkipping:

@@ -18,10 +18,11 @@ A :class:`Tap` always sees the encoded frames, whatever the mode, so the
 recorder muxes the received frames in both modes.
 
 With adaptation on (``VW_ADAPTATION=on``, :mod:`.adaptation`), a tap forwards
-audio packet by packet, skips a video hole nobody repaired, limits the NACKs it sends upstream, and announces
-upstream (REMB) the lowest estimate of every output it feeds; an output
-answers NACKs within a budget, and pauses video when its receiver's estimate
-is too low for video (``on_video``).
+audio packet by packet, skips a video hole nobody repaired, limits the NACKs
+it sends upstream, and announces upstream (REMB) the lowest estimate of every
+output it feeds; an output answers NACKs within a budget, has its leg's video
+paced, and pauses video when its receiver's estimate is too low for video
+(``on_video``).
 
 aiortc's `MediaRelay` is not used: its subscribers get what the receiver's
 track returns (decoded frames), its reader task cannot be cancelled, and
@@ -289,8 +290,8 @@ class OutputTrack(MediaStreamTrack):
             if adapt:
                 aiortc_hooks.gate_retransmissions(transceiver.sender, self._retransmit)
                 aiortc_hooks.on_remb(transceiver.sender, self._on_remb, self._on_report)
-                if pacer is not None:  # the leg's: its video waits there, its audio is charged
-                    aiortc_hooks.pace_sends(transceiver.sender, pacer.delay, paced=kind == "video")
+                if self.pacer is not None:  # the leg's: its video waits there, its audio is charged
+                    aiortc_hooks.pace_sends(transceiver.sender, self.pacer.delay, paced=kind == "video")
 
     @property
     def upstream(self) -> Tap | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from aiortc.rtp import is_rtcp
 from test_calls import SI, caller, specialist
 
 
@@ -72,8 +73,6 @@ async def test_the_caller_is_told_at_once_when_the_console_drops(server):
 
 
 async def test_a_video_packet_lost_for_good_upstream_costs_a_moment_not_the_picture(server):
-    from aiortc.rtp import is_rtcp
-
     spec = await specialist(server, auto_answer=True)
     c = await caller(server)
     try:

@@ -18,8 +18,8 @@ from aiortc.rtp import (
 from signaling.media import adaptation, aiortc_hooks
 from signaling.media.adaptation import (
     CONGESTED_FOR_S, DUPLICATE, GIVEN_UP, MAX_RESENDS, OVER_BUDGET, PACING_BURST_S, PACING_FACTOR,
-    PACING_OVER_SENDING, RESEND, Congestion,
-    LossWindow, NackFilter, NackShare, Pacer, QueueDelay, RetransmitGate, TokenBucket, VideoGate, believed_estimate, nack_loss, remb_minimum,
+    PACING_OVER_SENDING, RESEND, Congestion, LossWindow, NackFilter, NackShare, Pacer, QueueDelay,
+    RetransmitGate, TokenBucket, VideoGate, believed_estimate, nack_loss, remb_minimum,
 )
 from test_media import wait_state  # tests/unit is on sys.path (pytest rootdir insertion)
 from test_media_relay import bridged, peers, plane  # noqa: F401  (fixtures)
